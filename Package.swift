@@ -1,0 +1,85 @@
+// swift-tools-version: 6.0
+//
+// gar — Grasp Any Region on CPUs. Target DAG (bottom to top; see ARCHITECTURE.md §1):
+//
+//   CFFmpeg, COpenBLAS, CKernels      C: system libraries and small -O3 kernels
+//   Tensors                           Tensor + ops on OpenBLAS (naive twins for tests)
+//   Checkpoints                       safetensors (mmap, shards), config.json, strict loader
+//   Tokenizers                        Llama-3 byte-level BPE, PLM chat template
+//   Models                            Perception Encoder, projector, Llama decoder, GAR
+//   Video                             FFmpeg decode/seek/sample, still images
+//   Tracking                          masks, prompt -> mask, propagation, J&F
+//   Pipeline                          jobs (caption, QA, batch, bench), YAML specs
+//   gar (GARCLI)                      thin command-line shell
+//
+// Build flags. Numeric targets are compiled with -O even in debug builds (`swift test` is a
+// debug build and SIMD code is ~100x slower unoptimised; STYLE.md §8 #4), and C kernels with -O3.
+// No -target-cpu flag is set by default: release binaries must run on any x86-64 (or arm64)
+// machine. CPU-specific code (F16C, AVX2, FMA) lives in CKernels behind runtime dispatch.
+// To build for the local CPU only, set GAR_TARGET_CPU (e.g. `GAR_TARGET_CPU=native swift build
+// -c release`); binaries built that way must not be shipped to other machines.
+import PackageDescription
+import Foundation
+
+let targetCPU = ProcessInfo.processInfo.environment["GAR_TARGET_CPU"]
+let cpuFlags: [String] = targetCPU.map { ["-target-cpu", $0] } ?? []
+
+/// Swift settings for compute-heavy targets: optimised in debug too.
+let numericSwift: [SwiftSetting] = [
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
+    .unsafeFlags(cpuFlags),
+]
+let plainSwift: [SwiftSetting] = [.unsafeFlags(cpuFlags)]
+
+let package = Package(
+    name: "gar",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "gar", targets: ["GARCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // MARK: C layer
+        .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat",
+                       providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "CKernels",
+                cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
+
+        // MARK: numerics and model core
+        .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: numericSwift),
+        .target(name: "Checkpoints", dependencies: ["Tensors", "CKernels"], swiftSettings: numericSwift),
+        .target(name: "Tokenizers", swiftSettings: numericSwift),
+        .target(name: "Models", dependencies: ["Tensors", "Checkpoints", "Tokenizers"],
+                swiftSettings: numericSwift),
+
+        // MARK: media
+        .target(name: "Video", dependencies: ["CFFmpeg"], swiftSettings: numericSwift),
+        .target(name: "Tracking", dependencies: ["Video"], swiftSettings: numericSwift),
+
+        // MARK: product
+        .target(name: "Pipeline",
+                dependencies: ["Models", "Video", "Tracking", "Tensors", "Checkpoints", "Tokenizers",
+                               .product(name: "Yams", package: "Yams")],
+                swiftSettings: plainSwift),
+        .executableTarget(name: "GARCLI",
+                          dependencies: ["Pipeline",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: plainSwift),
+
+        // MARK: tests
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"], resources: [], swiftSettings: numericSwift),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors"], swiftSettings: numericSwift),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], swiftSettings: numericSwift),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors", "Checkpoints", "Tokenizers"],
+                    swiftSettings: numericSwift),
+        .testTarget(name: "VideoTests", dependencies: ["Video"], swiftSettings: numericSwift),
+        .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Video"], swiftSettings: numericSwift),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: plainSwift),
+        .testTarget(name: "GARCLITests", dependencies: ["GARCLI"], swiftSettings: plainSwift),
+    ]
+)

@@ -1,0 +1,4 @@
+// Models module. See ../../README.md and ARCHITECTURE.md §1 for its place in the target DAG.
+public enum ModelsModule {
+    public static let name = "Models"
+}
