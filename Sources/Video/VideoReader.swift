@@ -124,8 +124,8 @@ public final class VideoReader {
     private func decodedTimeline() throws -> FrameTimeline {
         let s = try DecodeSession(path: path, decode: true, threads: threads)
         var pts: [Int64] = []
-        while let f = try s.nextFrame() { pts.append(framePts(f)) }
-        fillMissingPts(&pts)
+        var filler = PtsFiller()
+        while let f = try s.nextFrame() { pts.append(filler.next(framePts(f))) }
         return .fromDecodedPts(pts, timeBase: timeBase, frameDuration: frameDuration,
                                note: indexProblem ?? "packet index unavailable")
     }
@@ -188,18 +188,22 @@ func framePts(_ f: UnsafePointer<AVFrame>) -> Int64 {
     f.pointee.pts != AV_NOPTS ? f.pointee.pts : f.pointee.best_effort_timestamp
 }
 
-/// Replaces missing timestamps by extrapolating from neighbours (1 tick steps when unknown).
-func fillMissingPts(_ pts: inout [Int64]) {
-    guard !pts.isEmpty else { return }
-    var last: Int64?
-    var step: Int64 = 1
-    for i in pts.indices {
-        if pts[i] == AV_NOPTS {
-            pts[i] = (last ?? -step) + step
-        } else if let l = last, pts[i] > l {
-            step = pts[i] - l
+/// Fills in missing frame timestamps (AV_NOPTS_VALUE) by extrapolating from the previous frame
+/// with the last seen step (1 tick when unknown). Used by every sequential decode so frame times
+/// agree between the timeline and the frames.
+struct PtsFiller {
+    private var last: Int64?
+    private var step: Int64 = 1
+
+    mutating func next(_ raw: Int64) -> Int64 {
+        var p = raw
+        if p == AV_NOPTS {
+            p = (last ?? -step) + step
+        } else if let l = last, p > l {
+            step = p - l
         }
-        last = pts[i]
+        last = p
+        return p
     }
 }
 
@@ -224,6 +228,10 @@ public final class FrameStream {
     public private(set) var seeks = 0
     /// Frames decoded (returned or skipped).
     public private(set) var decodedFrames = 0
+    /// Fresh starts from the beginning of the file after a seek landed wrong or missed a frame.
+    public private(set) var restarts = 0
+    /// Seeks whose landing was rejected (landed after the wanted keyframe) and retried.
+    public private(set) var rejectedLandings = 0
 
     private let reader: VideoReader
     private let plan: Plan
@@ -235,6 +243,7 @@ public final class FrameStream {
     // sequential state
     private var counter = 0
     private var firstPts: Int64?
+    private var filler = PtsFiller()
     // seeking state
     private var validFrom = 0        // outputs below this rank are not trusted in the current run
     private var lastRank = -1        // highest rank output in the current run
@@ -301,7 +310,7 @@ public final class FrameStream {
             decodedFrames += 1
             let k = counter
             counter += 1
-            let p = framePts(f)
+            let p = filler.next(framePts(f))
             if firstPts == nil { firstPts = p }
             let wanted: Bool
             if let targets { wanted = targets[targetCursor] == k } else { wanted = k % (every ?? 1) == 0 }
@@ -311,7 +320,7 @@ public final class FrameStream {
             if let timeline, k < timeline.count {
                 seconds = timeline.seconds[k]
             } else {
-                seconds = p == AV_NOPTS ? 0 : Double(p - (firstPts ?? p)) * reader.timeBase
+                seconds = Double(p - (firstPts ?? p)) * reader.timeBase
             }
             return Frame(index: k, pts: seconds, image: try convert(f))
         }
@@ -374,7 +383,10 @@ public final class FrameStream {
             guard let landed = session.seek(to: ts) else { continue }
             let landedPts = landed.pts != AV_NOPTS ? landed.pts : landed.dts
             guard landedPts <= key.pts,
-                  let landedKey = timeline.keyframes.lastIndex(where: { $0.pts == landedPts }) else { continue }
+                  let landedKey = timeline.keyframes.lastIndex(where: { $0.pts == landedPts }) else {
+                rejectedLandings += 1
+                continue
+            }
             validFrom = timeline.keyframes[landedKey].firstFrame
             lastRank = validFrom - 1
             return
@@ -384,6 +396,7 @@ public final class FrameStream {
 
     /// Starts over from the beginning of the file (a fresh decoder: same as a sequential decode).
     private func restart() throws {
+        restarts += 1
         session = try DecodeSession(path: reader.path, decode: true, threads: reader.threads)
         validFrom = 0
         lastRank = -1
