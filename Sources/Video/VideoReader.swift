@@ -157,16 +157,16 @@ public final class VideoReader {
         // Whole-clip passes need no index: decode sequentially and count.
         switch (policy, window) {
         case (.all, nil):
-            return try FrameStream(reader: self, plan: .sequential(targets: nil, every: 1, timeline: nil), size: size, progress: progress)
+            return FrameStream(producer: try VideoFrameProducer(reader: self, plan: .sequential(targets: nil, every: 1, timeline: nil), size: size), progress: progress)
         case let (.every(k), nil):
             guard k > 0 else { throw VideoError.invalidRequest(path: path, reason: "--every needs K > 0") }
-            return try FrameStream(reader: self, plan: .sequential(targets: nil, every: k, timeline: nil), size: size, progress: progress)
+            return FrameStream(producer: try VideoFrameProducer(reader: self, plan: .sequential(targets: nil, every: k, timeline: nil), size: size), progress: progress)
         default: break
         }
         if let t = try packetTimeline() {
             cachedTimeline = t
             let targets = try FrameSelection.resolve(policy, times: t.seconds, duration: t.duration, window: window, path: path)
-            return try FrameStream(reader: self, plan: .seeking(targets: targets, timeline: t), size: size, progress: progress)
+            return FrameStream(producer: try VideoFrameProducer(reader: self, plan: .seeking(targets: targets, timeline: t), size: size), progress: progress)
         }
         // No clean index: explicit indices need no timeline (checked against the end as we go).
         if case let .indices(list) = policy {
@@ -175,11 +175,11 @@ public final class VideoReader {
                 throw VideoError.invalidRequest(path: path, reason: "frame index \(bad) is negative")
             }
             let targets = FrameSelection.dedupSorted(list.sorted())
-            return try FrameStream(reader: self, plan: .sequential(targets: targets, every: nil, timeline: cachedTimeline), size: size, progress: progress)
+            return FrameStream(producer: try VideoFrameProducer(reader: self, plan: .sequential(targets: targets, every: nil, timeline: cachedTimeline), size: size), progress: progress)
         }
         let t = try timeline()
         let targets = try FrameSelection.resolve(policy, times: t.seconds, duration: t.duration, window: window, path: path)
-        return try FrameStream(reader: self, plan: .sequential(targets: targets, every: nil, timeline: t), size: size, progress: progress)
+        return FrameStream(producer: try VideoFrameProducer(reader: self, plan: .sequential(targets: targets, every: nil, timeline: t), size: size), progress: progress)
     }
 }
 
@@ -207,10 +207,8 @@ struct PtsFiller {
     }
 }
 
-/// A pull-based stream of frames. `next()` returns nil after the last wanted frame and throws a
-/// `VideoError` (naming the file and the cause) when a wanted frame cannot be produced; frames
-/// returned before the error stay valid. Not thread-safe.
-public final class FrameStream {
+/// Decodes the frames of a FrameStream from a video file (sequentially or by seeking).
+final class VideoFrameProducer: FrameProducer {
     enum Plan {
         /// Decode from the start, frame k = k-th output. Either explicit sorted `targets`, or
         /// every `every`-th frame of the whole clip. `timeline` (if known) supplies frame times.
@@ -219,24 +217,13 @@ public final class FrameStream {
         case seeking(targets: [Int], timeline: FrameTimeline)
     }
 
-    public let path: String
-    /// Number of frames this stream will return (nil when unknown in advance).
-    public let expectedCount: Int?
-    /// Frames returned so far.
-    public private(set) var produced = 0
-    /// Seeks performed (for tests and the benchmark).
-    public private(set) var seeks = 0
-    /// Frames decoded (returned or skipped).
-    public private(set) var decodedFrames = 0
-    /// Fresh starts from the beginning of the file after a seek landed wrong or missed a frame.
-    public private(set) var restarts = 0
-    /// Seeks whose landing was rejected (landed after the wanted keyframe) and retried.
-    public private(set) var rejectedLandings = 0
+    let path: String
+    let expectedCount: Int?
+    private(set) var stats = FrameStream.Stats()
 
     private let reader: VideoReader
     private let plan: Plan
     private let size: OutputSize
-    private let progress: ((Int, Int?) -> Void)?
     private var session: DecodeSession
     private let converter: RGBConverter
     private var targetCursor = 0
@@ -249,12 +236,11 @@ public final class FrameStream {
     private var lastRank = -1        // highest rank output in the current run
     private var finished = false
 
-    init(reader: VideoReader, plan: Plan, size: OutputSize, progress: ((Int, Int?) -> Void)?) throws {
+    init(reader: VideoReader, plan: Plan, size: OutputSize) throws {
         self.reader = reader
         self.path = reader.path
         self.plan = plan
         self.size = size
-        self.progress = progress
         session = try DecodeSession(path: reader.path, decode: true, threads: reader.threads)
         let n = reader.threads > 0 ? reader.threads : ProcessInfo_activeCores()
         converter = RGBConverter(threads: n)
@@ -268,11 +254,9 @@ public final class FrameStream {
         }
     }
 
-    /// A one-line note on damaged data met so far (nil when clean).
-    public var damageNote: String? { session.damageNote }
+    var damageNote: String? { session.damageNote }
 
-    /// The next frame, or nil when done.
-    public func next() throws -> Frame? {
+    func next() throws -> Frame? {
         if finished { return nil }
         let frame: Frame?
         switch plan {
@@ -281,25 +265,8 @@ public final class FrameStream {
         case let .seeking(targets, timeline):
             frame = try nextSeeking(targets: targets, timeline: timeline)
         }
-        if frame != nil {
-            produced += 1
-            progress?(produced, expectedCount)
-        } else {
-            finished = true
-        }
+        if frame == nil { finished = true }
         return frame
-    }
-
-    /// Calls `body` for every frame.
-    public func forEach(_ body: (Frame) throws -> Void) throws {
-        while let f = try next() { try body(f) }
-    }
-
-    /// All frames in an array (mind the memory for long clips).
-    public func collect() throws -> [Frame] {
-        var out: [Frame] = []
-        while let f = try next() { out.append(f) }
-        return out
     }
 
     // MARK: sequential
@@ -307,7 +274,7 @@ public final class FrameStream {
     private func nextSequential(targets: [Int]?, every: Int?, timeline: FrameTimeline?) throws -> Frame? {
         if let targets, targetCursor >= targets.count { return nil }
         while let f = try session.nextFrame() {
-            decodedFrames += 1
+            stats.decodedFrames += 1
             let k = counter
             counter += 1
             let p = filler.next(framePts(f))
@@ -347,7 +314,7 @@ public final class FrameStream {
                 throw VideoError.truncated(path: path, framesDecoded: lastRank + 1, wanted: t,
                                            reason: session.damageNote ?? "end of stream")
             }
-            decodedFrames += 1
+            stats.decodedFrames += 1
             guard let rank = timeline.rankOfPts[framePts(f)] else { continue }   // not in the index: skip
             if rank < validFrom { continue }      // leading picture of the landing keyframe
             lastRank = max(lastRank, rank)
@@ -379,12 +346,12 @@ public final class FrameStream {
         var candidates: [Int64] = [key.pts, key.dts]
         if a > 0 { candidates.append(timeline.keyframes[a - 1].dts) }
         for ts in candidates {
-            seeks += 1
+            stats.seeks += 1
             guard let landed = session.seek(to: ts) else { continue }
             let landedPts = landed.pts != AV_NOPTS ? landed.pts : landed.dts
             guard landedPts <= key.pts,
                   let landedKey = timeline.keyframes.lastIndex(where: { $0.pts == landedPts }) else {
-                rejectedLandings += 1
+                stats.rejectedLandings += 1
                 continue
             }
             validFrom = timeline.keyframes[landedKey].firstFrame
@@ -396,7 +363,7 @@ public final class FrameStream {
 
     /// Starts over from the beginning of the file (a fresh decoder: same as a sequential decode).
     private func restart() throws {
-        restarts += 1
+        stats.restarts += 1
         session = try DecodeSession(path: reader.path, decode: true, threads: reader.threads)
         validFrom = 0
         lastRank = -1
@@ -408,11 +375,80 @@ public final class FrameStream {
         let (dw, dh) = VideoInfo.displaySize(codedWidth: Int(f.pointee.width), codedHeight: Int(f.pointee.height),
                                              sar: reader.sar, orientation: reader.info.orientation)
         let (w, h) = size.resolve(width: dw, height: dh)
-        let swap = reader.info.orientation.swapsAxes
         do {
-            return try converter.rgb(f, width: swap ? h : w, height: swap ? w : h, orientation: reader.info.orientation)
+            return try converter.rgb(f, width: w, height: h, orientation: reader.info.orientation)
         } catch let RGBConverter.ConvertError.failed(reason) {
             throw VideoError.decodeFailed(path: path, reason: reason)
         }
+    }
+}
+
+/// What produces the frames of a FrameStream (video decoding or a frame folder).
+protocol FrameProducer: AnyObject {
+    var path: String { get }
+    var expectedCount: Int? { get }
+    var stats: FrameStream.Stats { get }
+    var damageNote: String? { get }
+    func next() throws -> Frame?
+}
+
+/// A pull-based stream of frames. `next()` returns nil after the last wanted frame and throws a
+/// `VideoError` (naming the file and the cause) when a wanted frame cannot be produced; frames
+/// returned before the error stay valid. Only the frame being returned is held. Not thread-safe.
+///
+///     while let frame = try stream.next() { ... }
+public final class FrameStream {
+    /// Work counters (for tests and `gar bench decode`).
+    public struct Stats: Sendable, Equatable {
+        /// Seeks performed.
+        public var seeks = 0
+        /// Frames decoded (returned or skipped).
+        public var decodedFrames = 0
+        /// Fresh starts from the beginning of the file after a seek landed wrong or missed a frame.
+        public var restarts = 0
+        /// Seeks whose landing was rejected (after the wanted keyframe) and retried.
+        public var rejectedLandings = 0
+    }
+
+    /// The video file or frame folder.
+    public var path: String { producer.path }
+    /// Number of frames this stream will return (nil when unknown in advance).
+    public var expectedCount: Int? { producer.expectedCount }
+    /// Frames returned so far.
+    public private(set) var produced = 0
+    public var stats: Stats { producer.stats }
+    public var seeks: Int { stats.seeks }
+    public var decodedFrames: Int { stats.decodedFrames }
+    public var restarts: Int { stats.restarts }
+    public var rejectedLandings: Int { stats.rejectedLandings }
+    /// A one-line note on damaged data met so far (nil when clean): report it as a warning.
+    public var damageNote: String? { producer.damageNote }
+
+    private let producer: FrameProducer
+    private let progress: ((Int, Int?) -> Void)?
+
+    init(producer: FrameProducer, progress: ((Int, Int?) -> Void)?) {
+        self.producer = producer
+        self.progress = progress
+    }
+
+    /// The next frame, or nil when done.
+    public func next() throws -> Frame? {
+        guard let frame = try producer.next() else { return nil }
+        produced += 1
+        progress?(produced, expectedCount)
+        return frame
+    }
+
+    /// Calls `body` for every frame.
+    public func forEach(_ body: (Frame) throws -> Void) throws {
+        while let f = try next() { try body(f) }
+    }
+
+    /// All frames in an array (mind the memory for long clips).
+    public func collect() throws -> [Frame] {
+        var out: [Frame] = []
+        while let f = try next() { out.append(f) }
+        return out
     }
 }

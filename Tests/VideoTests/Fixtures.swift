@@ -85,13 +85,14 @@ enum Fixtures {
 
     /// The source frame number painted by make_samples.sh: 10 stripes of width W/10 in the top 16
     /// rows, bit b (LSB left) white when set. Reads the mean red level in each stripe's centre.
-    static func barcode(_ image: RGBImage) -> Int {
+    /// `strip`: the strip's height in this image (8 for frames scaled to half height).
+    static func barcode(_ image: RGBImage, strip: Int = 16) -> Int {
         let w = image.width
         var value = 0
         for bit in 0..<10 {
             let x0 = bit * w / 10, x1 = (bit + 1) * w / 10
             var sum = 0, n = 0
-            for y in 4..<12 {
+            for y in (strip / 4)..<(3 * strip / 4) {
                 for x in (x0 + 2)..<(x1 - 2) { sum += Int(image.pixels[(y * w + x) * 3]); n += 1 }
             }
             if sum / max(n, 1) > 128 { value |= 1 << bit }
