@@ -148,6 +148,7 @@ final class FolderFrameProducer: FrameProducer {
     let expectedCount: Int?
     private(set) var stats = FrameStream.Stats()
     var damageNote: String? { nil }
+    var missing: [Int] { [] }
 
     private let folder: FrameFolder
     private let indices: [Int]

@@ -154,7 +154,15 @@ public final class VideoReader {
         if let window, !(window.lowerBound >= 0 && window.lowerBound.isFinite && window.upperBound.isFinite) {
             throw VideoError.invalidRequest(path: path, reason: "bad window \(window.lowerBound)...\(window.upperBound) s")
         }
-        // Whole-clip passes need no index: decode sequentially and count.
+        // A clean packet index (one demux-only pass): frames are identified by pts, decoding seeks
+        // where that saves work. All policies then number frames the same way, even when damaged
+        // data makes the decoder drop a frame (it is skipped and reported, see FrameStream.missingFrames).
+        if let t = try packetTimeline() {
+            cachedTimeline = t
+            let targets = try FrameSelection.resolve(policy, times: t.seconds, duration: t.duration, window: window, path: path)
+            return FrameStream(producer: try VideoFrameProducer(reader: self, plan: .seeking(targets: targets, timeline: t), size: size), progress: progress)
+        }
+        // No clean index. Whole-clip passes decode sequentially and count.
         switch (policy, window) {
         case (.all, nil):
             return FrameStream(producer: try VideoFrameProducer(reader: self, plan: .sequential(targets: nil, every: 1, timeline: nil), size: size), progress: progress)
@@ -162,11 +170,6 @@ public final class VideoReader {
             guard k > 0 else { throw VideoError.invalidRequest(path: path, reason: "--every needs K > 0") }
             return FrameStream(producer: try VideoFrameProducer(reader: self, plan: .sequential(targets: nil, every: k, timeline: nil), size: size), progress: progress)
         default: break
-        }
-        if let t = try packetTimeline() {
-            cachedTimeline = t
-            let targets = try FrameSelection.resolve(policy, times: t.seconds, duration: t.duration, window: window, path: path)
-            return FrameStream(producer: try VideoFrameProducer(reader: self, plan: .seeking(targets: targets, timeline: t), size: size), progress: progress)
         }
         // No clean index: explicit indices need no timeline (checked against the end as we go).
         if case let .indices(list) = policy {
@@ -232,6 +235,9 @@ final class VideoFrameProducer: FrameProducer {
     private var firstPts: Int64?
     private var filler = PtsFiller()
     // seeking state
+    private var positionedFor: Int?  // the target the decoder was last positioned (seeked) for
+    /// Wanted frames the decoder never produced (damaged data), skipped.
+    private(set) var missing: [Int] = []
     private var validFrom = 0        // outputs below this rank are not trusted in the current run
     private var lastRank = -1        // highest rank output in the current run
     private var finished = false
@@ -254,7 +260,14 @@ final class VideoFrameProducer: FrameProducer {
         }
     }
 
-    var damageNote: String? { session.damageNote }
+    var damageNote: String? {
+        var note = session.damageNote
+        if !missing.isEmpty {
+            let list = missing.prefix(8).map(String.init).joined(separator: ",") + (missing.count > 8 ? ",..." : "")
+            note = (note.map { $0 + "; " } ?? "") + "\(missing.count) wanted frame(s) undecodable and skipped: \(list)"
+        }
+        return note
+    }
 
     func next() throws -> Frame? {
         if finished { return nil }
@@ -304,13 +317,15 @@ final class VideoFrameProducer: FrameProducer {
     // MARK: seeking
 
     private func nextSeeking(targets: [Int], timeline: FrameTimeline) throws -> Frame? {
-        guard targetCursor < targets.count else { return nil }
-        let t = targets[targetCursor]
         var restarted = false
-        try positionFor(t, timeline: timeline)
-        while true {
+        while targetCursor < targets.count {
+            let t = targets[targetCursor]
+            if positionedFor != t {
+                positionedFor = t
+                try positionFor(t, timeline: timeline)
+            }
             guard let f = try session.nextFrame() else {
-                if !restarted && validFrom > 0 { restarted = true; try restart(); continue }
+                if !restarted && validFrom > 0 && session.damageNote == nil { restarted = true; try restart(); continue }
                 throw VideoError.truncated(path: path, framesDecoded: lastRank + 1, wanted: t,
                                            reason: session.damageNote ?? "end of stream")
             }
@@ -319,14 +334,20 @@ final class VideoFrameProducer: FrameProducer {
             if rank < validFrom { continue }      // leading picture of the landing keyframe
             lastRank = max(lastRank, rank)
             if rank < t { continue }
-            if rank == t {
-                targetCursor += 1
-                return Frame(index: t, pts: timeline.seconds[t], image: try convert(f))
+            if rank > t {
+                // Went past t without seeing it: a wrong landing (start over once), or a frame the
+                // decoder dropped because its data is damaged (note it, go on with the next ones).
+                if !restarted && session.damagedPackets == 0 { restarted = true; try restart(); continue }
+                while targetCursor < targets.count && targets[targetCursor] < rank {
+                    missing.append(targets[targetCursor])
+                    targetCursor += 1
+                }
+                guard targetCursor < targets.count, targets[targetCursor] == rank else { continue }
             }
-            // Went past t without seeing it: the landing was wrong or the frame is undecodable.
-            if !restarted { restarted = true; try restart(); continue }
-            throw VideoError.decodeFailed(path: path, reason: "frame \(t) could not be decoded (\(session.damageNote ?? "missing from the decoder output"))")
+            targetCursor += 1
+            return Frame(index: rank, pts: timeline.seconds[rank], image: try convert(f))
         }
+        return nil
     }
 
     /// Seeks when the wanted frame `t` is not reachable by decoding on, or when seeking skips
@@ -387,6 +408,7 @@ final class VideoFrameProducer: FrameProducer {
 protocol FrameProducer: AnyObject {
     var path: String { get }
     var expectedCount: Int? { get }
+    var missing: [Int] { get }
     var stats: FrameStream.Stats { get }
     var damageNote: String? { get }
     func next() throws -> Frame?
@@ -423,6 +445,8 @@ public final class FrameStream {
     public var rejectedLandings: Int { stats.rejectedLandings }
     /// A one-line note on damaged data met so far (nil when clean): report it as a warning.
     public var damageNote: String? { producer.damageNote }
+    /// Wanted frames that could not be decoded (damaged data) and were skipped.
+    public var missingFrames: [Int] { producer.missing }
 
     private let producer: FrameProducer
     private let progress: ((Int, Int?) -> Void)?
