@@ -131,7 +131,7 @@ public enum FrameSelection {
         case let .fps(r):
             guard r > 0, r.isFinite else { throw VideoError.invalidRequest(path: path, reason: "--fps needs a rate > 0") }
             let start = window?.lowerBound ?? 0
-            let end = window?.upperBound ?? times[n - 1]
+            let end = min(window?.upperBound ?? .infinity, times[n - 1])
             let windowTimes = Array(times[lo..<hi])
             var out: [Int] = []
             var j = 0
