@@ -109,6 +109,14 @@ import Testing
         #expect(abs(area - 5027) < 200, "a disc of radius 40 has area ~5027, got \(area)")
     }
 
+    @Test func twoObjectMasksAreDisjoint() throws {
+        let ball = try ImageIO.readLabels(Fixtures.sample("masks/two_objects_f0_ball.png"))
+        let square = try ImageIO.readLabels(Fixtures.sample("masks/two_objects_f0_square.png"))
+        #expect(square.pixels.filter { $0 != 0 }.count == 90 * 90)
+        #expect(abs(ball.pixels.filter { $0 != 0 }.count - 5027) < 200)
+        #expect(zip(ball.pixels, square.pixels).allSatisfy { $0 == 0 || $1 == 0 })
+    }
+
     @Test func badImagesThrowOneLineErrors() throws {
         let dir = Fixtures.tempDir("badimg")
         defer { try? FileManager.default.removeItem(at: dir) }
