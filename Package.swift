@@ -58,7 +58,7 @@ let package = Package(
                 swiftSettings: numericSwift),
 
         // MARK: media
-        .target(name: "Video", dependencies: ["CFFmpeg"], swiftSettings: numericSwift),
+        .target(name: "Video", dependencies: ["CFFmpeg"], exclude: ["README.md"], swiftSettings: numericSwift),
         .target(name: "Tracking", dependencies: ["Video"], swiftSettings: numericSwift),
 
         // MARK: product

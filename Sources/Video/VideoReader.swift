@@ -64,9 +64,11 @@ public final class VideoReader {
     public var seekThreshold = 4
 
     private var cachedTimeline: FrameTimeline?
+    private var packetIndex: FrameTimeline?
     private var indexProblem: String?
     private var indexScanned = false
     let sar: AVRational
+    let streamTimeBase: AVRational
 
     public init(path: String, threads: Int = 0) throws {
         let s = try DecodeSession(path: path, decode: true, threads: threads)
@@ -74,6 +76,7 @@ public final class VideoReader {
         self.threads = threads
         info = VideoInfo(session: s)
         sar = av_guess_sample_aspect_ratio(s.fmt, s.stream, nil)
+        streamTimeBase = s.stream.pointee.time_base
     }
 
     /// Exact number of frames a sequential decode outputs (from the packet index when it is
@@ -103,7 +106,7 @@ public final class VideoReader {
 
     /// Timeline from a demux-only pass, or nil when the index is not clean (reason kept).
     private func packetTimeline() throws -> FrameTimeline? {
-        if indexScanned { return cachedTimeline }
+        if indexScanned { return packetIndex }
         indexScanned = true
         let s = try DecodeSession(path: path, decode: false)
         var packets: [FrameTimeline.PacketInfo] = []
@@ -118,6 +121,7 @@ public final class VideoReader {
         if corrupt { indexProblem = "packets flagged corrupt"; return nil }
         let (t, problem) = FrameTimeline.fromPackets(packets, timeBase: timeBase, frameDuration: frameDuration)
         indexProblem = problem
+        packetIndex = t
         return t
     }
 
@@ -130,14 +134,10 @@ public final class VideoReader {
                                note: indexProblem ?? "packet index unavailable")
     }
 
+    /// Seconds per stream time-base tick.
     var timeBase: Double {
-        let tb = cachedStreamTimeBase
-        return Double(tb.num) / Double(tb.den)
+        streamTimeBase.den != 0 ? Double(streamTimeBase.num) / Double(streamTimeBase.den) : 1.0 / 90000
     }
-    private lazy var cachedStreamTimeBase: AVRational = {
-        let parts = info.timeBase.split(separator: "/").compactMap { Int32($0) }
-        return parts.count == 2 && parts[1] != 0 ? AVRational(num: parts[0], den: parts[1]) : AVRational(num: 1, den: 90000)
-    }()
     var frameDuration: Double? { info.fps.map { 1 / $0 } }
 
     /// Frame indices a policy selects (validated against the frame count).

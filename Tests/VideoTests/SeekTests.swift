@@ -85,3 +85,17 @@ import Testing
         #expect(frames.allSatisfy { Fixtures.barcode($0.image) == $0.index })
     }
 }
+
+extension SeekTests {
+    /// One reader serves several requests; the cached index/timeline must not change the answers.
+    @Test(arguments: ["mpeg4.avi", "barcode.mp4"])
+    func readerIsReusable(clip: String) throws {
+        let reader = try VideoReader(path: Fixtures.clip(clip))
+        let a = try reader.frames(.uniform(count: 5)).collect()
+        let b = try reader.frames(.uniform(count: 5)).collect()
+        let c = try reader.frames(.indices(a.map(\.index))).collect()
+        #expect(a.map(\.index) == b.map(\.index) && a.map(\.index) == c.map(\.index))
+        #expect(zip(a, b).allSatisfy { $0.image == $1.image } && zip(a, c).allSatisfy { $0.image == $1.image })
+        #expect(a.allSatisfy { Fixtures.barcode($0.image) == $0.index })
+    }
+}
