@@ -15,7 +15,8 @@
 // so the result is byte-identical to a sequential decode. Otherwise it decodes sequentially.
 import CFFmpeg
 
-/// A decoded frame: its index (decode-order numbering), time and upright RGB picture.
+/// A decoded frame: its index (frame k = the k-th frame of a sequential decode), its time and
+/// its upright, square-pixel RGB picture.
 public struct Frame: Sendable {
     public let index: Int
     /// Seconds since frame 0.

@@ -150,4 +150,14 @@ import Testing
         #expect(!missing.isEmpty && frames.count + missing.count == 30)
         #expect(manifest["warning"] is String)
     }
+
+    /// The benchmark runs end to end on a small clip (smoke test only: no timing is checked).
+    @Test func benchDecodeRuns() throws {
+        let r = try Self.run(["bench", "decode", Self.sample("clips/h264.mkv"), "--reps", "1", "--samples", "2", "--threads", "1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        for row in ["ffmpeg decode", "gar decode", "ffmpeg decode+rgb", "gar decode+rgb", "gar sample 2", "ffmpeg sample 2"] {
+            #expect(r.stdout.contains("| \(row) |"), "missing row \(row)")
+        }
+        #expect(r.stdout.contains("decode throughput gar / ffmpeg"))
+    }
 }
