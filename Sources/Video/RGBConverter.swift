@@ -62,6 +62,9 @@ final class RGBConverter {
 
     private func packedRGB(from frame: UnsafePointer<AVFrame>, width: Int, height: Int,
                            orientation: Orientation) throws -> RGBImage {
+        if orientation == .identity && width % 16 == 0 {
+            return try directRGB(from: frame, width: width, height: height)
+        }
         try scale(frame, width: width, height: height, format: AV_PIX_FMT_RGB24.rawValue)
         let outW = orientation.swapsAxes ? height : width
         let outH = orientation.swapsAxes ? width : height
@@ -71,6 +74,28 @@ final class RGBConverter {
             n = width * height * 3
         }
         return RGBImage(width: outW, height: outH, pixels: pixels)
+    }
+
+    /// swscale writing straight into the output array (saves a copy of every frame). Only for
+    /// widths that are a multiple of 16: rows are then 16-byte aligned (48·k bytes) and whole
+    /// 8-pixel groups, which swscale's SIMD writers need; 64 spare bytes of capacity absorb any
+    /// write past the last row. Same context and colour settings as `scale`, so the bytes are
+    /// identical to the copying path.
+    private func directRGB(from frame: UnsafePointer<AVFrame>, width: Int, height: Int) throws -> RGBImage {
+        try prepare(frame, width: width, height: height, format: AV_PIX_FMT_RGB24.rawValue)
+        let count = width * height * 3
+        var failure: Int32 = 0
+        let srcData = planes(frame).map { UnsafePointer($0) }
+        let srcStride = strides(frame).map { Int32($0) }
+        let pixels = [UInt8](unsafeUninitializedCapacity: count + 64) { buf, n in
+            let dstData: [UnsafeMutablePointer<UInt8>?] = [buf.baseAddress, nil, nil, nil]
+            let dstStride: [Int32] = [Int32(width * 3), 0, 0, 0]
+            let r = sws_scale(sws, srcData, srcStride, 0, frame.pointee.height, dstData, dstStride)
+            if r < 0 { failure = r }
+            n = count
+        }
+        if failure < 0 { throw ConvertError.failed("swscale: \(ffError(failure))") }
+        return RGBImage(width: width, height: height, pixels: pixels)
     }
 
     /// Applies `orientation` to every plane of a planar frame into `turned`. Returns false (and
@@ -128,8 +153,15 @@ final class RGBConverter {
         return GrayImage(width: w, height: h, pixels: pixels)
     }
 
-    /// Runs swscale into `dst` (re-creating the context when input or output changes).
+    /// Runs swscale into `dst`.
     private func scale(_ frame: UnsafePointer<AVFrame>, width: Int, height: Int, format: Int32) throws {
+        try prepare(frame, width: width, height: height, format: format)
+        let r = sws_scale_frame(sws, dst, frame)
+        if r < 0 { throw ConvertError.failed("swscale: \(ffError(r))") }
+    }
+
+    /// (Re)creates the swscale context and the `dst` frame when input or output changes.
+    private func prepare(_ frame: UnsafePointer<AVFrame>, width: Int, height: Int, format: Int32) throws {
         let k = Key(srcW: frame.pointee.width, srcH: frame.pointee.height, srcFmt: frame.pointee.format,
                     dstW: Int32(width), dstH: Int32(height), dstFmt: format,
                     colorspace: frame.pointee.colorspace.rawValue, range: frame.pointee.color_range.rawValue)
@@ -161,8 +193,6 @@ final class RGBConverter {
             sws = ctx
             key = k
         }
-        let r = sws_scale_frame(sws, dst, frame)
-        if r < 0 { throw ConvertError.failed("swscale: \(ffError(r))") }
     }
 
     /// vf_scale's `in_color_matrix=auto` and range handling (see the file header).

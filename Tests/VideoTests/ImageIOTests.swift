@@ -95,6 +95,16 @@ import Testing
         #expect(names == ["a.png", "b.png", "c.png"])
     }
 
+    @Test func resizeMatchesFFmpegScale() throws {
+        let path = Fixtures.sample("frames/png_seq/f3.png")
+        let image = try ImageIO.readRGB(path)
+        let small = try ImageIO.resized(image, width: 57, height: 31)
+        let ref = try Fixtures.ffmpegRGB(path, width: 57, height: 31, filter: "scale=57:31:flags=bicubic")
+        #expect(small.width == 57 && small.height == 31)
+        #expect(Fixtures.maxAbsDiff(small, ref[0]) <= 1)
+        #expect(try ImageIO.resized(image, width: 160, height: 120) == image)
+    }
+
     @Test func davisPaletteStartsLikeDAVIS() {
         let p = ImageIO.davisPalette
         #expect(p[0] == (0, 0, 0) && p[1] == (128, 0, 0) && p[2] == (0, 128, 0) && p[3] == (128, 128, 0))
