@@ -8,11 +8,13 @@ struct Frames: AsyncParsableCommand {
         commandName: "frames",
         abstract: "Sample frames from a video (or a folder of frames) and write them as PNGs named by frame index, plus frames.json.",
         discussion: """
-            Give at most one of --count, --every, --fps, --indices, --times (none: every frame).
+            Give at most one of --count, --every, --fps, --indices, --times (none: every frame). \
             Frame k is the k-th frame a sequential decode outputs; times are seconds since frame 0.
-            --count uses the PerceptionLM rule by default (indices = arange(0, n, n/count), truncated);
-            --rule videorefer picks segment middles as VideoRefer does. The output folder is written
-            atomically: on any error nothing is left behind.
+
+            --count uses the PerceptionLM rule by default (indices = arange(0, n, n/count), truncated); \
+            --rule videorefer picks segment middles as VideoRefer does.
+
+            The output folder is written atomically: on any error nothing is left behind.
             """)
 
     @Argument(help: "Video file or folder of .png/.jpg frames.")
