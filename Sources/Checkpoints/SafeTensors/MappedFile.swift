@@ -32,6 +32,22 @@ public final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(start: p, count: size)
     }
 
+    /// An anonymous mapping holding a copy of `contents` (in-memory files for tests and tools;
+    /// readers see exactly what they would see for a file with these bytes).
+    public init(copying contents: [UInt8], name: String) throws {
+        self.path = name
+        if contents.isEmpty {
+            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        let p = mmap(nil, contents.count, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let p, p != MAP_FAILED else {
+            throw CheckpointError.io(path: name, reason: "mmap failed: \(String(cString: strerror(errno)))")
+        }
+        contents.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: contents.count) }
+        bytes = UnsafeRawBufferPointer(start: p, count: contents.count)
+    }
+
     /// Hints the kernel that `range` will be read sequentially soon (bulk conversion).
     public func adviseSequential(_ range: Range<Int>) {
         #if os(Linux)
