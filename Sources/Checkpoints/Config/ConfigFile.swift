@@ -8,6 +8,7 @@ public enum ConfigFile {
     /// also rejects duplicate keys); type errors name the dotted field path.
     public static func decode<T: Decodable>(_ type: T.Type, path: String) throws -> T {
         let name = URL(fileURLWithPath: path).lastPathComponent
+        guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError.io(path: path, reason: "no such file") }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw CheckpointError.io(path: path, reason: "cannot read: \((error as NSError).localizedDescription)")

@@ -31,7 +31,7 @@ public struct PreprocessorConfig: Decodable, Sendable {
     }
 
     /// Resolved values (transformers PerceptionLMImageProcessorFast defaults for absent keys).
-    public struct Resolved: Sendable, Equatable {
+    public struct Resolved: Sendable, Equatable, Codable {
         public var maxNumTiles: Int
         public var maxFrameTiles: Int
         public var tileSize: Int
