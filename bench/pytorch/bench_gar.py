@@ -35,6 +35,11 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
+def current_rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, help="GAR checkpoint directory (config.json + model.safetensors)")
@@ -60,7 +65,8 @@ def main():
     text = model.config.mllm_config.text_config
     result = dict(model=os.path.abspath(args.model), threads=args.threads, torch=torch.__version__, dtype="float32",
                   attn=args.attn, parameters=n_params, fp32_weight_mb=n_params * 4 / 2**20, load_s=load_s,
-                  rss_before_load_mb=rss_before_load, rss_after_load_mb=rss_after_load)
+                  rss_before_load_mb=rss_before_load, peak_rss_after_load_mb=rss_after_load,
+                  rss_after_load_mb=current_rss_mb())
 
     with torch.inference_mode():
         # vision: pixel tiles in [-1, 1], a binary mask covering a quarter of each tile
@@ -107,6 +113,7 @@ def main():
         result.update(decode_steps=args.decode_steps, decode_s=decode_s,
                       decode_tokens_per_s=args.decode_steps / decode_s)
 
+    result["rss_end_mb"] = current_rss_mb()
     result["peak_rss_mb"] = peak_rss_mb()
     result["peak_rss_over_fp32_weights"] = result["peak_rss_mb"] / result["fp32_weight_mb"]
     result["peak_rss_minus_imports_over_fp32_weights"] = (result["peak_rss_mb"] - rss_before_load) / result["fp32_weight_mb"]

@@ -538,6 +538,26 @@ class Capture:
             h.remove()
 
 
+def legacy_nearest(id_map, out_h, out_w):
+    """GAR-SPEC 15.6: torch's legacy nearest resize, src = min(floor(dst * float32(in / out)), in - 1)."""
+    in_h, in_w = id_map.shape
+    ys = np.minimum(np.floor(np.arange(out_h, dtype=np.float32) * np.float32(in_h / out_h)).astype(np.int64), in_h - 1)
+    xs = np.minimum(np.floor(np.arange(out_w, dtype=np.float32) * np.float32(in_w / out_w)).astype(np.int64), in_w - 1)
+    return id_map[ys][:, xs]
+
+
+def check_mask_tiles(binary_tiles, id_map, grid):
+    """The reference's mask tiles equal the spec's shortcut: nearest-resize the id map (thumbnail 448^2 and, for
+    thumb+tile, the nch*448 x ncw*448 canvas), split row-major, binary = id != 5 (<NO_Prompt>)."""
+    tiles = [legacy_nearest(id_map, 448, 448)]
+    if grid is not None:
+        ncw, nch = grid
+        canvas = legacy_nearest(id_map, nch * 448, ncw * 448)
+        tiles += [canvas[r * 448:(r + 1) * 448, c * 448:(c + 1) * 448] for r in range(nch) for c in range(ncw)]
+    want = torch.from_numpy(np.stack([(t != 5) for t in tiles]).astype(np.uint8))
+    assert torch.equal(want, binary_tiles.to(torch.uint8)), "mask tiles differ from the nearest-resize shortcut"
+
+
 def stage_tensors(model, tok, trace, capture, ids, tiles_u8, generated, *, full_pixels=None, vision_full_tiles=(),
                   mask_full_tiles=(), feature_full_tiles=(1,)):
     """The named golden tensors common to image and video cases (README.md documents each key)."""
@@ -600,6 +620,7 @@ def run_image_case(name, model, processor, ckpt_rel, inputs_desc, inputs, *, ful
     thumb, canvas = processor.canvases(inputs["image_pil"])
     tiles_u8 = torch.cat([thumb.unsqueeze(0), processor.image_processor._split(canvas.unsqueeze(0), ncw, nch)[0]])
     assert torch.equal((tiles_u8.to(torch.float32) - 127.5) / 127.5, inputs["pixel_values"]), "normalisation mismatch"
+    check_mask_tiles(trace["mask_binary"][:, 0], inputs["id_map"], (ncw, nch))
     tensors, expected = stage_tensors(model, tok, trace, capture, ids, tiles_u8, out.sequences[0],
                                       full_pixels=(thumb.clone(), canvas.clone()) if full_pixels else None,
                                       vision_full_tiles=vision_full_tiles, mask_full_tiles=mask_full_tiles,
@@ -632,6 +653,8 @@ def run_video_case(name, model, processor, ckpt_rel, inputs_desc, inputs):
     tiles_u8 = torch.stack([processor.canvases(fr)[0] for fr in inputs["frames_pil"]])
     assert torch.equal((tiles_u8.to(torch.float32) - 127.5) / 127.5, inputs["pixel_values"]), "normalisation mismatch"
     F = tiles_u8.shape[0]
+    for f in range(F):
+        check_mask_tiles(trace["mask_binary"][f:f + 1, 0], inputs["id_maps"][f], None)
     tensors, expected = stage_tensors(model, tok, trace, capture, ids, tiles_u8, out.sequences[0],
                                       vision_full_tiles=(0,), feature_full_tiles=(0, 1))
     spans = [dict(index=i, region=r["region"], frame=r["frame"], start=r["start"], bbox=list(r["bbox"]))
@@ -651,7 +674,8 @@ def write_case(name, manifest, tensors):
     d = os.path.join(FIXTURES, "goldens", name)
     os.makedirs(d, exist_ok=True)
     save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(d, "tensors.safetensors"),
-              metadata={"generator": "Tests/Fixtures/generate/generate.py", "case": name})
+              metadata={"source": f"Tests/Fixtures/generate/generate.py case {name}"})  # one key: the
+    # safetensors writer orders metadata keys unpredictably, and the files must be byte-identical across runs
     with open(os.path.join(d, "manifest.json"), "w", encoding="utf-8") as f:
         json.dump(manifest, f, indent=1, ensure_ascii=False)
         f.write("\n")
@@ -751,16 +775,20 @@ def unit_goldens():
         for (w, h) in SPEC_GRID_TABLE + EXTRA_GRID_SIZES:
             ncw, nch, fb = ip.tile_grid(w, h)
             grids.append(dict(width=w, height=h, max_num_tiles=M, ncw=ncw, nch=nch, fallback=fb))
-    spec_table = {(100, 100): {8: (2, 2), 16: (4, 4), 36: (6, 6)}, (640, 480): {8: (3, 2), 16: (4, 3), 36: (7, 5)},
+    spec_table = {(100, 100): {8: (2, 2), 16: (4, 4), 36: (6, 6)}, (448, 448): {8: (2, 2), 16: (4, 4), 36: (6, 6)},
+                  (640, 480): {8: (3, 2), 16: (4, 3), 36: (7, 5)},
                   (480, 640): {8: (2, 3), 16: (3, 4), 36: (5, 7)}, (1024, 770): {8: (3, 2), 16: (4, 4)},
                   (640, 427): {8: (3, 2), 16: (5, 3)}, (1280, 720): {8: (4, 2), 16: (5, 3), 36: (8, 4)},
                   (1920, 1080): {8: (3, 2), 16: (5, 3), 36: (8, 4)}, (2048, 1365): {8: (3, 2), 16: (3, 2)},
                   (2000, 500): {8: (4, 1), 16: (8, 2), 36: (12, 3)}, (4032, 3024): {8: (2, 2), 16: (4, 3), 36: (4, 3)},
                   (896, 448): {8: (4, 2), 16: (5, 3), 36: (8, 4)}}
+    checked = 0
     for g in grids:
         want = spec_table.get((g["width"], g["height"]), {}).get(g["max_num_tiles"])
         if want is not None:
             assert (g["ncw"], g["nch"]) == want, f"GAR-SPEC 3.2 table disagrees with the reference: {g} vs {want}"
+            checked += 1
+    assert checked == sum(len(v) for v in spec_table.values()) == 33
     order16 = [list(x) for v in ref.GARImageProcessorFast(max_num_tiles=16)._find_supported_aspect_ratios().values()
                for x in v]
     json.dump({"tile_size": 448, "note": "ncw x nch = columns x rows; fallback = no arrangement fits without "
@@ -802,12 +830,22 @@ def unit_goldens():
         m = timm.create_model(arch, pretrained=False, num_classes=0, **args)
         table = m.rope.get_embed().to(torch.float32)  # [1024, 2*head_dim] = [sin | cos]
         hd = table.shape[1] // 2
+        # GAR-SPEC 4.4, checked here: b_i = 10000^(-i/nb), nb = hd/4; angles [x*b | y*b] with x = col + offset,
+        # y = row + offset, each repeated twice (interleaved pairs); columns [sin | cos].
+        nb, off = hd // 4, float(m.rope.grid_offset)
+        bands = 1.0 / (10000.0 ** (np.arange(nb) / nb))
+        p = np.arange(1024)
+        ang = np.repeat(np.concatenate([(p[:, None] % 32 + off) * bands, (p[:, None] // 32 + off) * bands], 1), 2, 1)
+        formula = np.concatenate([np.sin(ang), np.cos(ang)], 1)
+        assert np.abs(formula - table.double().numpy()).max() < 2e-6, "PE RoPE layout differs from GAR-SPEC 4.4"
         tensors[f"{key}.rows"] = table[rows].contiguous()
         tensors[f"{key}.row_sums"] = table.to(torch.float64).sum(-1).to(torch.float32)
         meta[key] = dict(architecture=arch, head_dim=hd, grid_offset=float(m.rope.grid_offset),
                          num_prefix_tokens=int(m.num_prefix_tokens), shape=list(table.shape),
-                         sha256_f32=sha256(table), layout="row p = patch (row*32 + col); columns [sin(head_dim) | "
-                         "cos(head_dim)]; angle j<hd/4... see README")
+                         sha256_f32=sha256(table),
+                         layout="[1024, 2*head_dim]: row p = patch row*32+col; columns [sin | cos], head_dim each; "
+                                "column 2j and 2j+1 hold angle j; angle j = (col+offset)*b_j for j < head_dim/4, "
+                                "(row+offset)*b_(j-head_dim/4) after; b_i = 10000^(-i/(head_dim/4)); float32")
         del m
     tensors["rows"] = torch.tensor(rows, dtype=torch.int64)
     save_file(tensors, os.path.join(d, "pe_rope.safetensors"))
