@@ -57,7 +57,6 @@ def check_versions():
                 safetensors=safetensors.__version__, tokenizers=tokenizers.__version__, pillow=PIL.__version__)
 
 
-# Import after the version check would be nicer, but the module only needs transformers/torch to import.
 import gar_reference as ref  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 from transformers import (AutoConfig, AutoTokenizer, LlamaConfig, PerceptionLMConfig,  # noqa: E402
@@ -558,7 +557,7 @@ def check_mask_tiles(binary_tiles, id_map, grid):
     assert torch.equal(want, binary_tiles.to(torch.uint8)), "mask tiles differ from the nearest-resize shortcut"
 
 
-def stage_tensors(model, tok, trace, capture, ids, tiles_u8, generated, *, full_pixels=None, vision_full_tiles=(),
+def stage_tensors(tok, trace, capture, ids, tiles_u8, generated, *, full_pixels=None, vision_full_tiles=(),
                   mask_full_tiles=(), feature_full_tiles=(1,)):
     """The named golden tensors common to image and video cases (README.md documents each key)."""
     T = tiles_u8.shape[0]
@@ -621,7 +620,7 @@ def run_image_case(name, model, processor, ckpt_rel, inputs_desc, inputs, *, ful
     tiles_u8 = torch.cat([thumb.unsqueeze(0), processor.image_processor._split(canvas.unsqueeze(0), ncw, nch)[0]])
     assert torch.equal((tiles_u8.to(torch.float32) - 127.5) / 127.5, inputs["pixel_values"]), "normalisation mismatch"
     check_mask_tiles(trace["mask_binary"][:, 0], inputs["id_map"], (ncw, nch))
-    tensors, expected = stage_tensors(model, tok, trace, capture, ids, tiles_u8, out.sequences[0],
+    tensors, expected = stage_tensors(tok, trace, capture, ids, tiles_u8, out.sequences[0],
                                       full_pixels=(thumb.clone(), canvas.clone()) if full_pixels else None,
                                       vision_full_tiles=vision_full_tiles, mask_full_tiles=mask_full_tiles,
                                       feature_full_tiles=feature_full_tiles)
@@ -655,7 +654,7 @@ def run_video_case(name, model, processor, ckpt_rel, inputs_desc, inputs):
     F = tiles_u8.shape[0]
     for f in range(F):
         check_mask_tiles(trace["mask_binary"][f:f + 1, 0], inputs["id_maps"][f], None)
-    tensors, expected = stage_tensors(model, tok, trace, capture, ids, tiles_u8, out.sequences[0],
+    tensors, expected = stage_tensors(tok, trace, capture, ids, tiles_u8, out.sequences[0],
                                       vision_full_tiles=(0,), feature_full_tiles=(0, 1))
     spans = [dict(index=i, region=r["region"], frame=r["frame"], start=r["start"], bbox=list(r["bbox"]))
              for i, r in enumerate(trace["replays"])]
