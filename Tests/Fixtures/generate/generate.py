@@ -557,6 +557,56 @@ def check_mask_tiles(binary_tiles, id_map, grid):
     assert torch.equal(want, binary_tiles.to(torch.uint8)), "mask tiles differ from the nearest-resize shortcut"
 
 
+def naive_roi_align(feature_map, roi, spatial_scale, out=16, sampling=2):
+    """GAR-SPEC 6.3 written out (torchvision roi_align, aligned=True) in float64: an independent check of the
+    replay vectors. feature_map [C, H, W], roi [5] -> [out*out, C] in bin order ph*out + pw."""
+    fm = feature_map.double().numpy()
+    C, H, W = fm.shape
+    scale = float(np.float32(spatial_scale))
+    x1, y1, x2, y2 = [float(v) * scale - 0.5 for v in roi[1:]]
+    bw, bh = (x2 - x1) / out, (y2 - y1) / out
+    res = np.zeros((out * out, C))
+    for ph in range(out):
+        for pw in range(out):
+            acc = np.zeros(C)
+            for iy in range(sampling):
+                for ix in range(sampling):
+                    y = y1 + ph * bh + (iy + 0.5) * bh / sampling
+                    x = x1 + pw * bw + (ix + 0.5) * bw / sampling
+                    if y < -1.0 or y > H or x < -1.0 or x > W:
+                        continue
+                    y, x = max(y, 0.0), max(x, 0.0)
+                    yl, xl = int(y), int(x)
+                    if yl >= H - 1:
+                        yl = yh = H - 1
+                        y = float(yl)
+                    else:
+                        yh = yl + 1
+                    if xl >= W - 1:
+                        xl = xh = W - 1
+                        x = float(xl)
+                    else:
+                        xh = xl + 1
+                    ly, lx = y - yl, x - xl
+                    acc += ((1 - ly) * (1 - lx) * fm[:, yl, xl] + (1 - ly) * lx * fm[:, yl, xh]
+                            + ly * (1 - lx) * fm[:, yh, xl] + ly * lx * fm[:, yh, xh])
+            res[ph * out + pw] = acc / (sampling * sampling)
+    return torch.from_numpy(res)
+
+
+def check_replay(feature_map, replay, only_top_left_tile):
+    """The torchvision replay equals the written-out kernel; in image mode (max_num_tiles <= 16) it also only
+    reads the top-left grid tile (tile 1) of the merged map (GAR-SPEC 6.3)."""
+    fm = feature_map[0]
+    spatial_scale = 1.0 / 28.0  # feat_w / (feat_w * 28), as the reference computes it
+    want = naive_roi_align(fm, replay["roi"], spatial_scale)
+    assert (want - replay["features"].double()).abs().max() <= 1e-5 * max(1.0, want.abs().max().item())
+    if only_top_left_tile:
+        masked = torch.zeros_like(fm)
+        masked[:, :16, :16] = fm[:, :16, :16]
+        assert torch.equal(naive_roi_align(masked, replay["roi"], spatial_scale), want), "replay reads beyond tile 1"
+
+
 def stage_tensors(tok, trace, capture, ids, tiles_u8, generated, *, full_pixels=None, vision_full_tiles=(),
                   mask_full_tiles=(), feature_full_tiles=(1,)):
     """The named golden tensors common to image and video cases (README.md documents each key)."""
@@ -620,6 +670,8 @@ def run_image_case(name, model, processor, ckpt_rel, inputs_desc, inputs, *, ful
     tiles_u8 = torch.cat([thumb.unsqueeze(0), processor.image_processor._split(canvas.unsqueeze(0), ncw, nch)[0]])
     assert torch.equal((tiles_u8.to(torch.float32) - 127.5) / 127.5, inputs["pixel_values"]), "normalisation mismatch"
     check_mask_tiles(trace["mask_binary"][:, 0], inputs["id_map"], (ncw, nch))
+    for r in trace["replays"]:
+        check_replay(trace["merged_map"].unsqueeze(0), r, only_top_left_tile=True)
     tensors, expected = stage_tensors(tok, trace, capture, ids, tiles_u8, out.sequences[0],
                                       full_pixels=(thumb.clone(), canvas.clone()) if full_pixels else None,
                                       vision_full_tiles=vision_full_tiles, mask_full_tiles=mask_full_tiles,
@@ -654,6 +706,9 @@ def run_video_case(name, model, processor, ckpt_rel, inputs_desc, inputs):
     F = tiles_u8.shape[0]
     for f in range(F):
         check_mask_tiles(trace["mask_binary"][f:f + 1, 0], inputs["id_maps"][f], None)
+    frame_maps = trace["image_features"].view(F, 16, 16, -1).permute(0, 3, 1, 2)
+    for r in trace["replays"]:
+        check_replay(frame_maps[r["frame"]:r["frame"] + 1], r, only_top_left_tile=False)
     tensors, expected = stage_tensors(tok, trace, capture, ids, tiles_u8, out.sequences[0],
                                       vision_full_tiles=(0,), feature_full_tiles=(0, 1))
     spans = [dict(index=i, region=r["region"], frame=r["frame"], start=r["start"], bbox=list(r["bbox"]))
