@@ -102,7 +102,7 @@ public final class Tokenizer: Sendable {
         func lookup(_ role: String) throws -> Int? {
             guard let name = config.specialTokens[role] else { return nil }
             guard let data = name.data(using: .utf8), let id = data.withUnsafeBytes({ ids.lookup($0) }) else {
-                throw TokenizerError.malformed(file: "tokenizer_config.json", field: role,
+                throw TokenizerError.malformed(file: config.roleSource[role] ?? role, field: "",
                                                problem: "token \(quoted(name)) is not in tokenizer.json")
             }
             return Int(id)

@@ -10,6 +10,8 @@ import Foundation
 struct TokenizerConfig {
     /// Role → token content, e.g. "bos_token" → "<|begin_of_text|>", "image_token" → "<|image|>".
     var specialTokens: [String: String] = [:]
+    /// Role → the file it was read from (for error messages).
+    var roleSource: [String: String] = [:]
     var cleanUpTokenizationSpaces = true
     /// `chat_template` from tokenizer_config.json (string, or the "default" of a named list).
     var chatTemplate: String?
@@ -19,19 +21,20 @@ struct TokenizerConfig {
         let configURL = directory.appendingPathComponent("tokenizer_config.json")
         if FileManager.default.fileExists(atPath: configURL.path) {
             let root = try JSONField.load(configURL)
-            _ = try root.object()
+            _ = try root.members()
             // transformers' default for clean_up_tokenization_spaces has changed across versions;
             // the key is always written by save_pretrained, so a missing key means "true" (4.x).
             config.cleanUpTokenizationSpaces = try root["clean_up_tokenization_spaces"].bool(default: true)
             try config.readRoles(root)
-            if let extra = try? root["extra_special_tokens"].object() {
-                for key in extra.keys.sorted() {
+            if case .object(let extra)? = root["extra_special_tokens"].value {
+                for key in extra.map(\.key) {
                     config.specialTokens[key] = try tokenContent(root["extra_special_tokens"][key])
+                    config.roleSource[key] = "\(configURL.path): extra_special_tokens.\(key)"
                 }
             }
             let template = root["chat_template"]
             if !template.isNull {
-                if let s = template.value as? String {
+                if case let .string(s)? = template.value {
                     config.chatTemplate = s
                 } else {
                     for item in try template.array() {
@@ -46,7 +49,7 @@ struct TokenizerConfig {
         let mapURL = directory.appendingPathComponent("special_tokens_map.json")
         if FileManager.default.fileExists(atPath: mapURL.path) {
             let root = try JSONField.load(mapURL)
-            _ = try root.object()
+            _ = try root.members()
             try config.readRoles(root)
         }
         return config
@@ -58,12 +61,13 @@ struct TokenizerConfig {
     private mutating func readRoles(_ root: JSONField) throws {
         for key in Self.roleKeys where !root[key].isNull {
             specialTokens[key] = try Self.tokenContent(root[key])
+            roleSource[key] = "\(root.file): \(key)"
         }
     }
 
     private static func tokenContent(_ field: JSONField) throws -> String {
-        if let s = field.value as? String { return s }
-        if field.value is [String: Any] { return try field["content"].string() }
+        if case let .string(s)? = field.value { return s }
+        if case .object? = field.value { return try field["content"].string() }
         throw field.error("expected a token string or an object with \"content\"")
     }
 }
