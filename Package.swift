@@ -72,7 +72,7 @@ let package = Package(
                           swiftSettings: plainSwift),
 
         // MARK: tests
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors"], resources: [], swiftSettings: numericSwift),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Checkpoints", "CKernels"], swiftSettings: numericSwift),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors"], swiftSettings: numericSwift),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], swiftSettings: numericSwift),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors", "Checkpoints", "Tokenizers"],
