@@ -175,6 +175,16 @@ public final class Tokenizer: Sendable {
         return pieces
     }
 
+    /// Number of pre-tokens of `text` (regex split only; for benchmarks of that stage).
+    public func preTokenCount(_ text: String) -> Int {
+        var text = text
+        var count = 0
+        text.withUTF8 { buf in
+            preTokenizer.split(buf, from: 0, to: buf.count) { _, _ in count += 1 }
+        }
+        return count
+    }
+
     // MARK: - Decoding
 
     /// Appends the bytes the ByteLevel decoder produces for `ids`. Ids outside the vocabulary are

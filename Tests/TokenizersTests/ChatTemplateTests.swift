@@ -141,3 +141,15 @@ extension ChatTemplateFile.Message {
         #expect(ids.contains(try #require(tokenizer.imageTokenID)))
     }
 }
+
+/// The tiny GAR checkpoints carry the same tokenizer files; they load, and their template is PLM.
+@Suite struct GARTinyTokenizerTests {
+    @Test(arguments: ["gar-tiny", "gar-tiny-8bform"])
+    func loads(directory: String) throws {
+        let dir = Fixtures.root.appendingPathComponent("Tests/Fixtures/\(directory)")
+        let t = try Tokenizer.load(directory: dir)
+        _ = try ChatTemplate.load(directory: dir, tokenizer: t)
+        #expect(t.encode("Describe <Prompt1>.") == Fixtures.tokenizer.encode("Describe <Prompt1>."))
+        #expect(t.eosID == Fixtures.tokenizer.id(of: "<|eot_id|>"))
+    }
+}
