@@ -107,6 +107,19 @@ public final class Tokenizer: Sendable {
             }
             return Int(id)
         }
+        // transformers would silently re-add config tokens that tokenizer.json lacks or flags
+        // differently (new ids or new special flags); refuse instead of diverging from it.
+        let addedByID = Dictionary(spec.addedTokens.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        for (field, token) in config.addedTokensDecoder where addedByID[token.id] != token {
+            let found = addedByID[token.id].map { "\(quoted($0.content)) special \($0.special)" } ?? "no added token"
+            throw field.error("\(quoted(token.content)) special \(token.special) differs from tokenizer.json added_tokens (\(found) at id \(token.id))")
+        }
+        for (role, name) in config.specialTokens where !spec.addedTokens.contains(where: { $0.content.utf8.elementsEqual(name.utf8) }) {
+            if ids.lookup(name) != nil {
+                throw TokenizerError.malformed(file: config.roleSource[role] ?? role, field: "",
+                                               problem: "token \(quoted(name)) is not an added token of tokenizer.json (transformers would add it as a special token; not supported)")
+            }
+        }
         bosID = try lookup("bos_token")
         eosID = try lookup("eos_token")
         padID = try lookup("pad_token")

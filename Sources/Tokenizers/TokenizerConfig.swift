@@ -12,9 +12,12 @@ struct TokenizerConfig {
     var specialTokens: [String: String] = [:]
     /// Role → the file it was read from (for error messages).
     var roleSource: [String: String] = [:]
-    var cleanUpTokenizationSpaces = true
+    /// transformers 4.56 defaults this to false when the key is absent (save_pretrained writes it).
+    var cleanUpTokenizationSpaces = false
     /// `chat_template` from tokenizer_config.json (string, or the "default" of a named list).
     var chatTemplate: String?
+    /// `added_tokens_decoder` entries (id → token with flags), checked against tokenizer.json.
+    var addedTokensDecoder: [(field: JSONField, token: AddedToken)] = []
 
     static func load(directory: URL) throws -> TokenizerConfig {
         var config = TokenizerConfig()
@@ -22,9 +25,8 @@ struct TokenizerConfig {
         if FileManager.default.fileExists(atPath: configURL.path) {
             let root = try JSONField.load(configURL)
             _ = try root.members()
-            // transformers' default for clean_up_tokenization_spaces has changed across versions;
-            // the key is always written by save_pretrained, so a missing key means "true" (4.x).
-            config.cleanUpTokenizationSpaces = try root["clean_up_tokenization_spaces"].bool(default: true)
+            config.cleanUpTokenizationSpaces = try root["clean_up_tokenization_spaces"].bool(default: false)
+            try config.readAddedTokensDecoder(root["added_tokens_decoder"])
             try config.readRoles(root)
             if case .object(let extra)? = root["extra_special_tokens"].value {
                 for key in extra.map(\.key) {
@@ -62,6 +64,24 @@ struct TokenizerConfig {
         for key in Self.roleKeys where !root[key].isNull {
             specialTokens[key] = try Self.tokenContent(root[key])
             roleSource[key] = "\(root.file): \(key)"
+        }
+    }
+
+    /// transformers re-adds any `added_tokens_decoder` entry that differs from tokenizer.json's added
+    /// tokens (changing flags or ids); we read them so the tokenizer can refuse such a mismatch.
+    private mutating func readAddedTokensDecoder(_ field: JSONField) throws {
+        if field.isNull { return }
+        for (key, value) in try field.members() {
+            let entry = field.child(key: key, value)
+            guard let id = Int(key), id >= 0 else { throw entry.error("key is not a token id") }
+            let special = try entry["special"].bool(default: false)
+            addedTokensDecoder.append((entry, AddedToken(
+                id: id, content: try entry["content"].string(),
+                singleWord: try entry["single_word"].bool(default: false),
+                lstrip: try entry["lstrip"].bool(default: false),
+                rstrip: try entry["rstrip"].bool(default: false),
+                normalized: try entry["normalized"].bool(default: !special),
+                special: special)))
         }
     }
 

@@ -165,6 +165,37 @@ import Testing
         #expect(e.hasSuffix(message), "\(e)")
     }
 
+    @Test func configAddedTokensMustAgreeWithTokenizerJSON() throws {
+        let data = try Data(contentsOf: Fixtures.tokenizerDirectory.appendingPathComponent("tokenizer_config.json"))
+        var config = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        var decoder = config["added_tokens_decoder"] as! [String: Any]
+        var entry = decoder["1456"] as! [String: Any]
+        entry["special"] = false  // <Prompt0> made non-special in the config only
+        decoder["1456"] = entry
+        config["added_tokens_decoder"] = decoder
+        let text = String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self)
+        let e = try loadError({ _ in }, files: ["tokenizer_config.json": text])
+        #expect(e.contains("tokenizer_config.json: added_tokens_decoder[\"1456\"]: \"<Prompt0>\" special false differs from tokenizer.json added_tokens"), "\(e)")
+    }
+
+    @Test func roleTokenThatIsNotAnAddedTokenIsRefused() throws {
+        // "The" is a model vocabulary token; transformers would turn it into a special added token.
+        let e = try loadError({ _ in }, files: ["special_tokens_map.json": "{\"pad_token\": \"The\"}"])
+        #expect(e.contains("special_tokens_map.json: pad_token: token \"The\" is not an added token of tokenizer.json"), "\(e)")
+    }
+
+    @Test func cleanUpDefaultsToFalseWhenAbsent() throws {
+        // transformers 4.56: clean_up_tokenization_spaces defaults to False.
+        let dir = try Fixtures.makeDirectory(tokenizerJSON: try Fixtures.tokenizerJSON(),
+                                             files: ["tokenizer_config.json": "{\"bos_token\": \"<|begin_of_text|>\"}",
+                                                     "special_tokens_map.json": "{}"])
+        defer { Fixtures.remove(dir) }
+        let t = try Tokenizer.load(directory: dir)
+        #expect(t.cleanUpTokenizationSpaces == false)
+        #expect(t.decode(t.encode("a .", addSpecialTokens: false)) == "a .")
+        #expect(Fixtures.tokenizer.decode(Fixtures.tokenizer.encode("a .", addSpecialTokens: false)) == "a.")
+    }
+
     @Test func specialTokensMapOverridesConfig() throws {
         let dir = try Fixtures.makeDirectory(tokenizerJSON: try Fixtures.tokenizerJSON(),
                                              files: ["special_tokens_map.json": "{\"eos_token\": {\"content\": \"<|end_of_text|>\"}}"])

@@ -41,7 +41,14 @@ import Testing
         processors[1] = template
         post["processors"] = processors
         json["post_processor"] = post
-        return try loadTokenizer(json: json, copy: ["tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja"])
+        // tokenizer_config.json lists the added tokens by id as well.
+        let configData = try Data(contentsOf: Fixtures.tokenizerDirectory.appendingPathComponent("tokenizer_config.json"))
+        var config = try JSONSerialization.jsonObject(with: configData) as! [String: Any]
+        let decoder = config["added_tokens_decoder"] as! [String: Any]
+        config["added_tokens_decoder"] = Dictionary(uniqueKeysWithValues: decoder.map { (String(Int($0.key)! + shift), $0.value) })
+        let configText = String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self)
+        return try loadTokenizer(json: json, files: ["tokenizer_config.json": configText],
+                                 copy: ["special_tokens_map.json", "chat_template.jinja"])
     }
 
     @Test func namedTokensHaveTheRealIDs() throws {
