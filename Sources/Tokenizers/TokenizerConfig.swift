@@ -8,7 +8,8 @@
 import Foundation
 
 struct TokenizerConfig {
-    /// Role → token content, e.g. "bos_token" → "<|begin_of_text|>", "image_token" → "<|image|>".
+    /// Role → token content, e.g. "bos_token" → "<|begin_of_text|>", "image_token" → "<|image|>",
+    /// "additional_special_tokens[0]" → ....
     var specialTokens: [String: String] = [:]
     /// Role → the file it was read from (for error messages).
     var roleSource: [String: String] = [:]
@@ -64,6 +65,13 @@ struct TokenizerConfig {
         for key in Self.roleKeys where !root[key].isNull {
             specialTokens[key] = try Self.tokenContent(root[key])
             roleSource[key] = "\(root.file): \(key)"
+        }
+        let extra = root["additional_special_tokens"]
+        if !extra.isNull {
+            for (k, item) in try extra.array().enumerated() {
+                specialTokens["additional_special_tokens[\(k)]"] = try Self.tokenContent(item)
+                roleSource["additional_special_tokens[\(k)]"] = "\(root.file): \(item.path)"
+            }
         }
     }
 

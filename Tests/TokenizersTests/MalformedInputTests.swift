@@ -153,7 +153,8 @@ import Testing
 
     @Test(arguments: [
         ("{\"bos_token\": 5}", "tokenizer_config.json: bos_token: expected a token string or an object with \"content\""),
-        ("{\"bos_token\": \"<|nope|>\"}", "tokenizer_config.json: bos_token: token \"<|nope|>\" is not in tokenizer.json"),
+        ("{\"bos_token\": \"<|nope|>\"}", "tokenizer_config.json: bos_token: token \"<|nope|>\" is not an added token of tokenizer.json (transformers would add it as a special token; not supported)"),
+        ("{\"additional_special_tokens\": [\"<|image|>\", \"<extra>\"]}", "tokenizer_config.json: additional_special_tokens[1]: token \"<extra>\" is not an added token of tokenizer.json (transformers would add it as a special token; not supported)"),
         ("{\"bos_token\": {\"content\": 7}}", "tokenizer_config.json: bos_token.content: expected a string, found a number"),
         ("{\"clean_up_tokenization_spaces\": \"yes\"}", "tokenizer_config.json: clean_up_tokenization_spaces: expected true or false, found a string"),
         ("{\"chat_template\": 3}", "tokenizer_config.json: chat_template: expected an array, found a number"),
