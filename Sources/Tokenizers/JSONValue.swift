@@ -200,6 +200,7 @@ enum JSONValue: Equatable {
                     } else if (0xDC00...0xDFFF).contains(v) {
                         throw fail("lone surrogate in \\u escape")
                     }
+                    // v is a valid scalar here: surrogates were combined or rejected above.
                     scratch.append(contentsOf: Array(String(Unicode.Scalar(v)!).utf8))
                 default:
                     throw fail("invalid escape")
