@@ -53,7 +53,7 @@ let package = Package(
         // MARK: numerics and model core
         .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: numericSwift),
         .target(name: "Checkpoints", dependencies: ["Tensors", "CKernels"], swiftSettings: numericSwift),
-        .target(name: "Tokenizers", swiftSettings: numericSwift),
+        .target(name: "Tokenizers", exclude: ["README.md"], swiftSettings: numericSwift),
         .target(name: "Models", dependencies: ["Tensors", "Checkpoints", "Tokenizers"],
                 swiftSettings: numericSwift),
 
@@ -72,7 +72,7 @@ let package = Package(
                           swiftSettings: plainSwift),
 
         // MARK: tests
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors"], resources: [], swiftSettings: numericSwift),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Checkpoints", "CKernels"], swiftSettings: numericSwift),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors"], swiftSettings: numericSwift),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], swiftSettings: numericSwift),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors", "Checkpoints", "Tokenizers"],

@@ -1,10 +1,13 @@
-// Small C kernels where Swift cannot reach the instruction (F16C, bulk bf16 widening),
-// compiled -O3 even in debug builds. Every kernel picks its code path at run time from
-// the CPU's features, so the binary runs on any x86-64 or arm64 machine.
+// Small C kernels where Swift cannot reach the instruction (F16C, AVX-512/AVX2 transcendental
+// math, bulk bf16 widening), compiled -O3 even in debug builds. Every kernel picks its code path
+// at run time from the CPU's features, so the binary runs on any x86-64 or arm64 machine.
+// This module has no stable API of its own: Swift code calls it through Tensors.
 #ifndef GAR_CKERNELS_H
 #define GAR_CKERNELS_H
 #include <stddef.h>
 #include <stdint.h>
+
+// MARK: - dtype conversion (convert.c)
 
 /// bf16 -> f32 for n values (exact: a bf16 is the top half of an f32).
 void gk_bf16_to_f32(const uint16_t *src, float *dst, size_t n);
@@ -16,5 +19,28 @@ void gk_f16_to_f32(const uint16_t *src, float *dst, size_t n);
 void gk_f32_to_f16(const float *src, uint16_t *dst, size_t n);
 /// 1 when the running CPU supports AVX2+FMA+F16C (x86-64), else 0.
 int gk_cpu_has_avx2_fma_f16c(void);
+
+// MARK: - vector math (mathkernels.c)
+
+/// Instruction-set levels of the math kernels.
+enum { GK_SIMD_BASE = 0, GK_SIMD_AVX2 = 2, GK_SIMD_AVX512 = 3 };
+/// The level the math kernels use (the best the CPU supports unless overridden).
+int gk_simd_level(void);
+/// Forces a level (clamped to what the CPU supports; negative = best). Returns the level set.
+/// For tests and benchmarks; not thread-safe with respect to running kernels.
+int gk_set_simd_level(int level);
+
+/// y[i] = exp(x[i]); <= 2 ulp; 0 below -87.34, +inf above 88.72. x and y may alias.
+void gk_exp(const float *x, float *y, size_t n);
+/// y[i] = erf(x[i]); absolute error <= 1.6e-7. x and y may alias.
+void gk_erf(const float *x, float *y, size_t n);
+/// y[i] = GELU(x[i]) with the exact erf, (x·0.5)·(1 + erf(x·√½)). x and y may alias.
+void gk_gelu(const float *x, float *y, size_t n);
+/// y[i] = x[i] / (1 + exp(-x[i])). x and y may alias.
+void gk_silu(const float *x, float *y, size_t n);
+/// gate[i] = silu(gate[i]) * up[i].
+void gk_silu_mul(float *gate, const float *up, size_t n);
+/// In place: x = softmax(scale·x) over one row of n values; scale > 0. -inf entries get 0.
+void gk_softmax(float *x, size_t n, float scale);
 
 #endif

@@ -1,0 +1,79 @@
+// Row kernels for transcendental functions (exp, erf, GELU, SiLU, softmax) with run-time
+// dispatch: AVX-512F, then AVX2+FMA, then the baseline ISA. The vector code is written once in
+// vecmath.inc and compiled for each instruction set here.
+#include "ckernels.h"
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#define GK_X86 1
+#endif
+
+#if GK_X86
+#define GK_SUFFIX avx512
+#define GK_LANES 16
+#define GK_TARGET __attribute__((target("avx512f")))
+#include "vecmath.inc"
+#undef GK_SUFFIX
+#undef GK_LANES
+#undef GK_TARGET
+
+#define GK_SUFFIX avx2
+#define GK_LANES 8
+#define GK_TARGET __attribute__((target("avx2,fma")))
+#include "vecmath.inc"
+#undef GK_SUFFIX
+#undef GK_LANES
+#undef GK_TARGET
+#endif
+
+#define GK_SUFFIX base
+#define GK_LANES 4
+#define GK_TARGET
+#include "vecmath.inc"
+#undef GK_SUFFIX
+#undef GK_LANES
+#undef GK_TARGET
+
+// MARK: - dispatch
+
+static int detected_level(void) {
+#if GK_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return GK_SIMD_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return GK_SIMD_AVX2;
+#endif
+    return GK_SIMD_BASE;
+}
+
+// -1 = not decided yet. Plain int: every thread computes the same value, so a race is benign.
+static int current_level = -1;
+
+int gk_simd_level(void) {
+    if (current_level < 0) current_level = detected_level();
+    return current_level;
+}
+
+int gk_set_simd_level(int level) {
+    int best = detected_level();
+    if (level < 0 || level > best) level = best;
+    current_level = level;
+    return level;
+}
+
+#if GK_X86
+#define GK_DISPATCH(name, ...)                                                   \
+    switch (gk_simd_level()) {                                                   \
+    case GK_SIMD_AVX512: name##_avx512(__VA_ARGS__); return;                     \
+    case GK_SIMD_AVX2: name##_avx2(__VA_ARGS__); return;                         \
+    default: name##_base(__VA_ARGS__); return;                                   \
+    }
+#else
+#define GK_DISPATCH(name, ...) name##_base(__VA_ARGS__)
+#endif
+
+void gk_exp(const float *x, float *y, size_t n) { GK_DISPATCH(gk_exp, x, y, n); }
+void gk_erf(const float *x, float *y, size_t n) { GK_DISPATCH(gk_erf, x, y, n); }
+void gk_gelu(const float *x, float *y, size_t n) { GK_DISPATCH(gk_gelu, x, y, n); }
+void gk_silu(const float *x, float *y, size_t n) { GK_DISPATCH(gk_silu, x, y, n); }
+void gk_silu_mul(float *gate, const float *up, size_t n) { GK_DISPATCH(gk_silu_mul, gate, up, n); }
+void gk_softmax(float *x, size_t n, float scale) { GK_DISPATCH(gk_softmax, x, n, scale); }

@@ -1,4 +1,0 @@
-// Checkpoints module. See ../../README.md and ARCHITECTURE.md §1 for its place in the target DAG.
-public enum CheckpointsModule {
-    public static let name = "Checkpoints"
-}

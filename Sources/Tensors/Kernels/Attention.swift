@@ -1,0 +1,137 @@
+// Scaled dot-product attention on strided row layouts, for the vision tower (non-causal, all
+// tokens) and the Llama decoder (causal, grouped-query heads, keys/values from a KV cache).
+//
+// Per (head, block of query rows): scores = Q·Kᵀ (sgemm), row softmax of scale·scores (masked
+// beyond the causal limit), out = P·V (sgemm). Blocks bound the score scratch to about 512 KB
+// per worker, so 16 × 1025² scores are never materialised at once.
+import CKernels
+
+/// Where the rows of one attention call live. Head `h` of query row `t` is at
+/// `q + t·qRowStride + h·D`; kv-head `g` of key/value row `s` at `k + s·kRowStride + g·D`
+/// (same for `v`); the output of head `h` for row `t` goes to `out + t·outRowStride + h·D`.
+public struct AttentionLayout: Sendable {
+    public var qRowStride: Int
+    public var kRowStride: Int
+    public var vRowStride: Int
+    public var outRowStride: Int
+
+    public init(qRowStride: Int, kRowStride: Int, vRowStride: Int, outRowStride: Int) {
+        self.qRowStride = qRowStride
+        self.kRowStride = kRowStride
+        self.vRowStride = vRowStride
+        self.outRowStride = outRowStride
+    }
+
+    /// Fused `[T, 3·H·D]` qkv rows (timm's Attention: q | k | v, head-major inside each) and a
+    /// `[T, H·D]` output.
+    public static func fusedQKV(heads H: Int, headDim D: Int) -> AttentionLayout {
+        AttentionLayout(qRowStride: 3 * H * D, kRowStride: 3 * H * D, vRowStride: 3 * H * D, outRowStride: H * D)
+    }
+}
+
+extension Kernels {
+    /// Attention for `T` query rows over `S` key/value rows, `H` query heads sharing `Hkv`
+    /// kv heads (`H % Hkv == 0`; query head `h` uses kv head `h / (H / Hkv)`), head dim `D`.
+    ///
+    /// - `causalOffset`: `nil` for full (non-causal) attention; otherwise query row `t` sits at
+    ///   absolute position `causalOffset + t` and sees keys `0 ... causalOffset + t` (a KV cache
+    ///   holding `causalOffset` earlier positions followed by the `T` new ones: `S ≥ causalOffset + T`).
+    /// - `scale`: multiplies the scores before the softmax (usually `1/√D`).
+    public static func attention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                                 out: UnsafeMutablePointer<Float>, layout: AttentionLayout,
+                                 queries T: Int, keys S: Int, heads H: Int, kvHeads Hkv: Int, headDim D: Int,
+                                 scale: Float, causalOffset: Int?) {
+        precondition(T >= 0 && S > 0 && H > 0 && Hkv > 0 && D > 0 && H % Hkv == 0, "attention: bad sizes")
+        precondition(layout.qRowStride >= H * D && layout.outRowStride >= H * D, "attention: q/out rows too short")
+        precondition(layout.kRowStride >= Hkv * D && layout.vRowStride >= Hkv * D, "attention: k/v rows too short")
+        if let off = causalOffset { precondition(off >= 0 && off + T <= S, "attention: cache holds \(S) < \(off)+\(T) rows") }
+        guard T > 0 else { return }
+        let group = H / Hkv
+
+        // One query row (decoding): the `group` heads sharing a kv head are contiguous in the row,
+        // so they form one [group, D] matrix and share a single pass over K and V.
+        if T == 1 {
+            let visible = causalOffset.map { $0 + 1 } ?? S
+            parallelFor(Hkv) { range in
+                var scores = [Float](repeating: 0, count: group * visible)
+                scores.withUnsafeMutableBufferPointer { sb in
+                    let sp = sb.baseAddress!
+                    for g in range {
+                        let h0 = g * group
+                        gemm(transA: false, transB: true, m: group, n: visible, k: D, alpha: 1,
+                             a: q + h0 * D, lda: D, b: k + g * D, ldb: layout.kRowStride,
+                             beta: 0, c: sp, ldc: visible)
+                        for j in 0 ..< group { gk_softmax(sp + j * visible, visible, scale) }
+                        gemm(transA: false, transB: false, m: group, n: D, k: visible, alpha: 1,
+                             a: sp, lda: visible, b: v + g * D, ldb: layout.vRowStride,
+                             beta: 0, c: out + h0 * D, ldc: D)
+                    }
+                }
+            }
+            return
+        }
+
+        // Blocks of query rows per head.
+        let block = max(32, min(256, (1 << 17) / S))
+        let blocks = (T + block - 1) / block
+        parallelFor(H * blocks) { range in
+            var scores = [Float](repeating: 0, count: block * S)
+            scores.withUnsafeMutableBufferPointer { sb in
+                let sp = sb.baseAddress!
+                for task in range {
+                    let h = task / blocks, t0 = (task % blocks) * block
+                    let rows = min(block, T - t0)
+                    let g = h / group
+                    // Keys any row of this block can see.
+                    let visible = causalOffset.map { min(S, $0 + t0 + rows) } ?? S
+                    gemm(transA: false, transB: true, m: rows, n: visible, k: D, alpha: 1,
+                         a: q + t0 * layout.qRowStride + h * D, lda: layout.qRowStride,
+                         b: k + g * D, ldb: layout.kRowStride, beta: 0, c: sp, ldc: visible)
+                    for i in 0 ..< rows {
+                        let row = sp + i * visible
+                        let allowed = causalOffset.map { $0 + t0 + i + 1 } ?? visible
+                        gk_softmax(row, allowed, scale)
+                        if allowed < visible { (row + allowed).update(repeating: 0, count: visible - allowed) }
+                    }
+                    gemm(transA: false, transB: false, m: rows, n: D, k: visible, alpha: 1,
+                         a: sp, lda: visible, b: v + g * D, ldb: layout.vRowStride,
+                         beta: 0, c: out + t0 * layout.outRowStride + h * D, ldc: layout.outRowStride)
+                }
+            }
+        }
+    }
+}
+
+extension Reference {
+    /// Naive twin of `Kernels.attention` (Double scores, softmax and sums).
+    public static func attention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                                 out: UnsafeMutablePointer<Float>, layout: AttentionLayout,
+                                 queries T: Int, keys S: Int, heads H: Int, kvHeads Hkv: Int, headDim D: Int,
+                                 scale: Float, causalOffset: Int?) {
+        let group = H / Hkv
+        var p = [Double](repeating: 0, count: S)
+        for t in 0 ..< T {
+            for h in 0 ..< H {
+                let g = h / group
+                let visible = causalOffset.map { $0 + t + 1 } ?? S
+                let qv = q + t * layout.qRowStride + h * D
+                var m = -Double.infinity
+                for s in 0 ..< visible {
+                    let kv = k + s * layout.kRowStride + g * D
+                    var dot = 0.0
+                    for d in 0 ..< D { dot += Double(qv[d]) * Double(kv[d]) }
+                    p[s] = dot * Double(scale)
+                    m = max(m, p[s])
+                }
+                var sum = 0.0
+                for s in 0 ..< visible { p[s] = libmExp(p[s] - m); sum += p[s] }
+                let o = out + t * layout.outRowStride + h * D
+                for d in 0 ..< D {
+                    var acc = 0.0
+                    for s in 0 ..< visible { acc += p[s] * Double(v[s * layout.vRowStride + g * D + d]) }
+                    o[d] = Float(acc / sum)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,264 @@
+// Image resizing bit-exact with torchvision on uint8 images (GAR-SPEC §3.3, §15.6).
+//
+// Which PyTorch code runs. transformers' PLM image processor calls torchvision.transforms.v2
+// `F.resize(uint8 CHW tensor, size, BICUBIC)` (antialias defaults to True). torchvision 0.29's
+// `resize_image` keeps uint8 for BICUBIC on CPU (`_do_native_uint8_resize_on_cpu`), so the
+// float path (convert, resample, clamp, round) is NOT taken: torch's
+// `_upsample_bicubic2d_aa` resamples the uint8 tensor directly. On an AVX-512 CPU (and on any
+// CPU without AVX2) ATen runs `separable_upsample_generic_Nd_kernel_impl` in UpSampleKernel.cpp;
+// with AVX2 capability it runs `upsample_avx_bilinear_bicubic_uint8`
+// (UpSampleKernelAVXAntialias.h). Both use the same integer recipe, reproduced here:
+//
+//  1. Per axis (in → out, scale = in/out in double): support = 2·scale (2 when upscaling),
+//     kmax = ceil(support)·2 + 1; for output i: center = scale·(i + 0.5),
+//     xmin = max(trunc(center − support + 0.5), 0), xsize = min(trunc(center + support + 0.5), in) − xmin
+//     (clamped to [0, kmax]); w_j = K((j + xmin − center + 0.5)·invscale) for j < xsize with the
+//     Keys cubic a = −0.5 and invscale = 1/scale when downscaling (else 1), normalised by their
+//     sum — all in double.
+//  2. precision = the largest p < 22 with trunc(0.5 + wmax·2^(p+1)) < 2^15 (wmax over the axis);
+//     int16 weights w16 = trunc(±0.5 + w·2^p).
+//  3. Horizontal pass first (width, if it changes) into a uint8 image, then the vertical pass
+//     (height, if it changes): acc = 2^(p−1) + Σ pixel·w16 in integers,
+//     out = clamp(acc >> p, 0, 255). Each pass rounds to uint8.
+//
+// The nearest resize is torch's legacy `interpolate(mode="nearest")`:
+// src = min(floor(dst · float32(in/out)), in − 1), computed in Float32.
+//
+// Layout here: interleaved HWC uint8 (`pixel (y, x), channel c` at `(y·W + x)·C + c`), which is
+// what decoders produce; every channel is resampled independently, so the result equals
+// torch's planar CHW result channel by channel.
+
+/// The int16 resampling weights of one axis (torch `_compute_index_ranges_int16_weights`).
+public struct AntialiasAxis: Sendable, Equatable {
+    public let inSize: Int
+    public let outSize: Int
+    /// First input index per output index.
+    public let start: [Int]
+    /// Number of taps per output index.
+    public let size: [Int]
+    /// `[outSize, maxTaps]` int16 weights, row `i` valid for `size[i]` entries.
+    public let weights: [Int16]
+    public let maxTaps: Int
+    /// Fixed-point precision p: weights are `w · 2^p`.
+    public let precision: Int
+
+    /// Bicubic (Keys, a = −0.5) antialiased weights for resampling `inSize` → `outSize`.
+    public init(bicubicFrom inSize: Int, to outSize: Int) {
+        precondition(inSize > 0 && outSize > 0, "AntialiasAxis: empty size")
+        self.inSize = inSize
+        self.outSize = outSize
+        let scale = Double(inSize) / Double(outSize)
+        let interpSize = 4.0
+        let support = scale >= 1 ? (interpSize * 0.5) * scale : interpSize * 0.5
+        let kmax = Int(support.rounded(.up)) * 2 + 1
+        let invscale = scale >= 1 ? 1 / scale : 1
+        var start = [Int](repeating: 0, count: outSize)
+        var size = [Int](repeating: 0, count: outSize)
+        var wf = [Double](repeating: 0, count: outSize * kmax)
+        var wmax = 0.0
+        for i in 0 ..< outSize {
+            let center = scale * (Double(i) + 0.5)
+            let xmin = max(Int(center - support + 0.5), 0)  // Int() truncates toward zero, as C's cast
+            var xsize = min(Int(center + support + 0.5), inSize) - xmin
+            xsize = min(max(xsize, 0), kmax)
+            var total = 0.0
+            for j in 0 ..< xsize {
+                let w = AntialiasAxis.keysCubic((Double(j + xmin) - center + 0.5) * invscale)
+                wf[i * kmax + j] = w
+                total += w
+            }
+            if total != 0 {
+                for j in 0 ..< xsize {
+                    wf[i * kmax + j] /= total
+                    wmax = max(wmax, wf[i * kmax + j])
+                }
+            }
+            start[i] = xmin
+            size[i] = xsize
+        }
+        var precision = 0
+        while precision < 22 {
+            let next = Int(0.5 + wmax * Double(1 << (precision + 1)))
+            if next >= (1 << 15) { break }
+            precision += 1
+        }
+        let factor = Double(1 << precision)
+        self.weights = wf.map { w in
+            let v = w * factor
+            return Int16(truncatingIfNeeded: v < 0 ? Int(-0.5 + v) : Int(0.5 + v))
+        }
+        self.start = start
+        self.size = size
+        self.maxTaps = kmax
+        self.precision = precision
+    }
+
+    /// Keys cubic convolution kernel with a = −0.5 (torch `HelperInterpCubic::aa_filter`,
+    /// `cubic_convolution1/2`), same operation order, in double.
+    static func keysCubic(_ x: Double) -> Double {
+        let a = -0.5
+        let x = abs(x)
+        if x < 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
+        if x < 2 { return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
+        return 0
+    }
+}
+
+extension Kernels {
+    /// Bicubic antialiased resize of an interleaved uint8 image `[H, W, C]` → `[Ho, Wo, C]`,
+    /// bit-exact with torchvision `F.resize(…, BICUBIC, antialias=True)` on a uint8 tensor (see
+    /// the file comment).
+    public static func resizeBicubicAntialias(_ src: UnsafeBufferPointer<UInt8>, width W: Int, height H: Int, channels C: Int,
+                                              into dst: UnsafeMutableBufferPointer<UInt8>, width Wo: Int, height Ho: Int) {
+        precondition(W > 0 && H > 0 && C > 0 && Wo > 0 && Ho > 0, "resizeBicubicAntialias: empty image")
+        precondition(src.count >= W * H * C && dst.count >= Wo * Ho * C, "resizeBicubicAntialias: buffer sizes")
+        if W == Wo && H == Ho {
+            _ = dst.update(fromContentsOf: src[0 ..< W * H * C])
+            return
+        }
+        if W != Wo && H != Ho {
+            var mid = [UInt8](repeating: 0, count: H * Wo * C)
+            mid.withUnsafeMutableBufferPointer { m in
+                resampleHorizontal(src, width: W, height: H, channels: C, into: m, axis: AntialiasAxis(bicubicFrom: W, to: Wo))
+                resampleVertical(UnsafeBufferPointer(m), width: Wo, channels: C, into: dst, axis: AntialiasAxis(bicubicFrom: H, to: Ho))
+            }
+        } else if W != Wo {
+            resampleHorizontal(src, width: W, height: H, channels: C, into: dst, axis: AntialiasAxis(bicubicFrom: W, to: Wo))
+        } else {
+            resampleVertical(src, width: W, channels: C, into: dst, axis: AntialiasAxis(bicubicFrom: H, to: Ho))
+        }
+    }
+
+    /// One horizontal pass: `[H, W, C]` → `[H, axis.outSize, C]`.
+    static func resampleHorizontal(_ src: UnsafeBufferPointer<UInt8>, width W: Int, height H: Int, channels C: Int,
+                                   into dst: UnsafeMutableBufferPointer<UInt8>, axis: AntialiasAxis) {
+        let Wo = axis.outSize, kmax = axis.maxTaps, p = axis.precision
+        let rounding = 1 << (p - 1)
+        let sp = src.baseAddress!, dp = dst.baseAddress!
+        axis.weights.withUnsafeBufferPointer { wb in
+            let wp = wb.baseAddress!
+            parallelFor(H, grain: max(1, 65536 / max(1, Wo * C * kmax))) { rows in
+                for y in rows {
+                    let srow = sp + y * W * C, drow = dp + y * Wo * C
+                    for x in 0 ..< Wo {
+                        let x0 = axis.start[x], n = axis.size[x], w = wp + x * kmax
+                        for c in 0 ..< C {
+                            var acc = rounding
+                            for j in 0 ..< n { acc += Int(srow[(x0 + j) * C + c]) * Int(w[j]) }
+                            drow[x * C + c] = UInt8(min(max(acc >> p, 0), 255))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One vertical pass: `[axis.inSize, W, C]` → `[axis.outSize, W, C]`.
+    static func resampleVertical(_ src: UnsafeBufferPointer<UInt8>, width W: Int, channels C: Int,
+                                 into dst: UnsafeMutableBufferPointer<UInt8>, axis: AntialiasAxis) {
+        let Ho = axis.outSize, kmax = axis.maxTaps, p = axis.precision, rowLen = W * C
+        let rounding = 1 << (p - 1)
+        let sp = src.baseAddress!, dp = dst.baseAddress!
+        axis.weights.withUnsafeBufferPointer { wb in
+            let wp = wb.baseAddress!
+            parallelFor(Ho, grain: max(1, 65536 / max(1, rowLen * kmax))) { rows in
+                var acc = [Int](repeating: 0, count: rowLen)
+                acc.withUnsafeMutableBufferPointer { ab in
+                    let a = ab.baseAddress!
+                    for y in rows {
+                        let y0 = axis.start[y], n = axis.size[y], w = wp + y * kmax
+                        a.update(repeating: rounding, count: rowLen)
+                        for j in 0 ..< n {
+                            let srow = sp + (y0 + j) * rowLen, wj = Int(w[j])
+                            for i in 0 ..< rowLen { a[i] += Int(srow[i]) * wj }
+                        }
+                        let drow = dp + y * rowLen
+                        for i in 0 ..< rowLen { drow[i] = UInt8(min(max(a[i] >> p, 0), 255)) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Legacy nearest resize (torch `interpolate(mode="nearest")`) of an interleaved image of
+    /// bytes `[H, W, C]` → `[Ho, Wo, C]`: source index `min(floor(dst · float32(in/out)), in − 1)`.
+    public static func resizeNearest(_ src: UnsafeBufferPointer<UInt8>, width W: Int, height H: Int, channels C: Int,
+                                     into dst: UnsafeMutableBufferPointer<UInt8>, width Wo: Int, height Ho: Int) {
+        precondition(W > 0 && H > 0 && C > 0 && Wo > 0 && Ho > 0, "resizeNearest: empty image")
+        precondition(src.count >= W * H * C && dst.count >= Wo * Ho * C, "resizeNearest: buffer sizes")
+        let xs = (0 ..< Wo).map { nearestSourceIndex($0, inSize: W, outSize: Wo) }
+        let sp = src.baseAddress!, dp = dst.baseAddress!
+        parallelFor(Ho, grain: max(1, 65536 / max(1, Wo * C))) { rows in
+            for y in rows {
+                let sy = nearestSourceIndex(y, inSize: H, outSize: Ho)
+                let srow = sp + sy * W * C, drow = dp + y * Wo * C
+                for x in 0 ..< Wo {
+                    for c in 0 ..< C { drow[x * C + c] = srow[xs[x] * C + c] }
+                }
+            }
+        }
+    }
+
+    /// torch `nearest_idx`: identity when sizes match, `i >> 1` for exact 2× upscaling, else
+    /// `min(floor(Float(i) · (Float(in) / Float(out))), in − 1)`.
+    @inline(__always)
+    public static func nearestSourceIndex(_ i: Int, inSize: Int, outSize: Int) -> Int {
+        if outSize == inSize { return i }
+        if outSize == 2 * inSize { return i >> 1 }
+        let scale = Float(inSize) / Float(outSize)
+        return min(Int((Float(i) * scale).rounded(.down)), inSize - 1)
+    }
+}
+
+extension Reference {
+    /// Naive twin of `Kernels.resizeBicubicAntialias`: the same integer recipe evaluated per
+    /// output pixel straight from the formulas (weights recomputed per pixel, no tables shared
+    /// across rows, single thread).
+    public static func resizeBicubicAntialias(_ src: UnsafeBufferPointer<UInt8>, width W: Int, height H: Int, channels C: Int,
+                                              into dst: UnsafeMutableBufferPointer<UInt8>, width Wo: Int, height Ho: Int) {
+        if W == Wo && H == Ho {
+            for i in 0 ..< W * H * C { dst[i] = src[i] }
+            return
+        }
+        let ax = AntialiasAxis(bicubicFrom: W, to: Wo), ay = AntialiasAxis(bicubicFrom: H, to: Ho)
+        // Horizontal pass (or identity).
+        var mid = [UInt8](repeating: 0, count: H * Wo * C)
+        for y in 0 ..< H {
+            for x in 0 ..< Wo {
+                for c in 0 ..< C {
+                    if W == Wo { mid[(y * Wo + x) * C + c] = src[(y * W + x) * C + c]; continue }
+                    var acc = 1 << (ax.precision - 1)
+                    for j in 0 ..< ax.size[x] {
+                        acc += Int(src[(y * W + ax.start[x] + j) * C + c]) * Int(ax.weights[x * ax.maxTaps + j])
+                    }
+                    mid[(y * Wo + x) * C + c] = UInt8(clamping: acc >> ax.precision)
+                }
+            }
+        }
+        for y in 0 ..< Ho {
+            for x in 0 ..< Wo {
+                for c in 0 ..< C {
+                    if H == Ho { dst[(y * Wo + x) * C + c] = mid[(y * Wo + x) * C + c]; continue }
+                    var acc = 1 << (ay.precision - 1)
+                    for j in 0 ..< ay.size[y] {
+                        acc += Int(mid[((ay.start[y] + j) * Wo + x) * C + c]) * Int(ay.weights[y * ay.maxTaps + j])
+                    }
+                    dst[(y * Wo + x) * C + c] = UInt8(clamping: acc >> ay.precision)
+                }
+            }
+        }
+    }
+
+    /// Naive twin of `Kernels.resizeNearest` (indices from the Float32 formula alone).
+    public static func resizeNearest(_ src: UnsafeBufferPointer<UInt8>, width W: Int, height H: Int, channels C: Int,
+                                     into dst: UnsafeMutableBufferPointer<UInt8>, width Wo: Int, height Ho: Int) {
+        func index(_ i: Int, _ n: Int, _ m: Int) -> Int {
+            min(Int((Float(i) * (Float(n) / Float(m))).rounded(.down)), n - 1)
+        }
+        for y in 0 ..< Ho {
+            for x in 0 ..< Wo {
+                for c in 0 ..< C { dst[(y * Wo + x) * C + c] = src[(index(y, H, Ho) * W + index(x, W, Wo)) * C + c] }
+            }
+        }
+    }
+}
