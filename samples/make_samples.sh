@@ -79,6 +79,11 @@ python3 set_mp4_matrix.py clips/transposed.mov 0 1 1 0
 "${FF[@]}" -f lavfi -i "$(src 320 240 25 100)" -vf "$BAR,format=yuv420p,select='not(eq(mod(n\,5)\,4))'" \
     -fps_mode vfr "${X264[@]}" "${BITEXACT[@]}" clips/vfr.mp4
 
+# 12b. Video with an audio track (AAC) interleaved, audio first in the file: the reader must pick
+#      and demux the video stream only.
+"${FF[@]}" -f lavfi -i "sine=frequency=330:duration=2" -f lavfi -i "$(src 320 240 25 50)" -map 0:a -map 1:v \
+    -vf "$BAR,format=yuv420p" "${X264[@]}" -c:a aac -b:a 32k "${BITEXACT[@]}" clips/with_audio.mp4
+
 # 13. Edit list: stream copy starting between keyframes. The mov demuxer marks the packets before
 #     the cut as discarded, so decoding starts at a frame inside a GOP.
 tmp=$(mktemp -d)

@@ -18,7 +18,7 @@ enum Fixtures {
     static let clips: [String] = [
         "barcode.mp4", "h264.mkv", "h264.mov", "h264.ts", "hevc8.mp4", "hevc10.mkv", "vp9_p0.webm",
         "vp9_p2.webm", "av1.webm", "mpeg4.avi", "h263.3gp", "fragmented.mp4", "rotated90.mp4",
-        "transposed.mov", "anamorphic.mp4", "odd_317x239.webm", "vfr.mp4", "editlist.mp4", "ball.mp4", "two_objects.mp4",
+        "transposed.mov", "anamorphic.mp4", "odd_317x239.webm", "vfr.mp4", "editlist.mp4", "ball.mp4", "two_objects.mp4", "with_audio.mp4",
     ]
 
     /// A fresh temporary directory (removed by the caller or left in /tmp).

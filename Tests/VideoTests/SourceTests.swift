@@ -147,7 +147,7 @@ import Testing
     }
 
     @Test(arguments: ["barcode.mp4", "h264.mkv", "h264.ts", "hevc8.mp4", "vp9_p0.webm", "av1.webm", "mpeg4.avi",
-                      "h263.3gp", "fragmented.mp4", "anamorphic.mp4", "odd_317x239.webm"])
+                      "h263.3gp", "fragmented.mp4", "anamorphic.mp4", "odd_317x239.webm", "with_audio.mp4"])
     func framesShowTheirIndex(clip: String) throws {
         // Every frame of a sequential decode shows its own index (source frame k = frame k).
         let frames = try Fixtures.sequential(Fixtures.clip(clip))
