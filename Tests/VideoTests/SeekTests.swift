@@ -99,3 +99,23 @@ extension SeekTests {
         #expect(a.allSatisfy { Fixtures.barcode($0.image) == $0.index })
     }
 }
+
+extension SeekTests {
+    /// Seeking is really exercised on every clip with more than one keyframe (incl. VFR, edit
+    /// list, open-GOP HEVC, TS, fragmented MP4): the last frame is reached without decoding the
+    /// whole clip, and equals the sequential decode's last frame.
+    @Test(arguments: Fixtures.clips)
+    func lastFrameIsReachedBySeeking(clip: String) throws {
+        let path = Fixtures.clip(clip)
+        let reader = try VideoReader(path: path)
+        let timeline = try reader.timeline()
+        guard timeline.seekable, timeline.keyframes.count > 1 else { return }   // one GOP: nothing to skip
+        let n = timeline.count
+        let stream = try reader.frames(.indices([n - 1]))
+        let last = try #require(try stream.collect().first)
+        #expect(stream.seeks >= 1, "\(clip): no seek")
+        #expect(stream.decodedFrames < n, "\(clip): decoded \(stream.decodedFrames) of \(n)")
+        let sequentialLast = try Fixtures.sequential(path).last
+        #expect(last.image == sequentialLast?.image)
+    }
+}
