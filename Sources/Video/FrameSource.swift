@@ -19,6 +19,23 @@ public protocol FrameSource: AnyObject {
                 progress: ((Int, Int?) -> Void)?) throws -> FrameStream
 }
 
+extension FrameSource {
+    /// One frame by index (a one-element `.indices` request; seeks when that is cheaper).
+    public func frame(_ index: Int, size: OutputSize = .original) throws -> Frame {
+        let stream = try frames(.indices([index]), window: nil, size: size, progress: nil)
+        guard let f = try stream.next() else {
+            throw VideoError.indexOutOfRange(path: path, index: index, frameCount: try countFrames())
+        }
+        return f
+    }
+
+    /// Every frame selected by `policy`, collected (mind the memory for long clips).
+    public func allFrames(_ policy: SamplingPolicy, window: ClosedRange<Double>? = nil,
+                          size: OutputSize = .original) throws -> [Frame] {
+        try frames(policy, window: window, size: size, progress: nil).collect()
+    }
+}
+
 public enum FrameSources {
     /// A directory becomes a FrameFolder (at `folderFPS` frames per second, if given), anything
     /// else a VideoReader with `threads` decoder threads.

@@ -49,6 +49,17 @@ import Testing
         #expect(throws: VideoError.fileNotFound(path: dir.path + "/nope")) { try FrameFolder(path: dir.path + "/nope") }
     }
 
+    @Test func singleFrameAccess() throws {
+        let video: any FrameSource = try VideoReader(path: Fixtures.clip("barcode.mp4"))
+        #expect(Fixtures.barcode(try video.frame(123).image) == 123)
+        #expect(throws: VideoError.indexOutOfRange(path: Fixtures.clip("barcode.mp4"), index: 300, frameCount: 300)) {
+            try video.frame(300)
+        }
+        let folder: any FrameSource = try FrameFolder(path: Fixtures.sample("frames/png_seq"))
+        #expect(Fixtures.barcode(try folder.frame(9).image, strip: 8) == 9)
+        #expect(try folder.allFrames(.every(4)).map(\.index) == [0, 4, 8])
+    }
+
     @Test func videoIsAFrameSource() throws {
         let source = try FrameSources.open(Fixtures.clip("ball.mp4"))
         #expect(source is VideoReader)
