@@ -2,7 +2,7 @@
 // tokens) and the Llama decoder (causal, grouped-query heads, keys/values from a KV cache).
 //
 // Per (head, block of query rows): scores = Q·Kᵀ (sgemm), row softmax of scale·scores (masked
-// beyond the causal limit), out = P·V (sgemm). Blocks bound the score scratch to about 512 KB
+// beyond the causal limit), out = P·V (sgemm). Blocks bound the score scratch to about 1 MB
 // per worker, so 16 × 1025² scores are never materialised at once.
 import CKernels
 
@@ -72,7 +72,7 @@ extension Kernels {
         }
 
         // Blocks of query rows per head.
-        let block = max(32, min(256, (1 << 17) / S))
+        let block = max(32, min(256, (1 << 18) / S))
         let blocks = (T + block - 1) / block
         parallelFor(H * blocks) { range in
             var scores = [Float](repeating: 0, count: block * S)

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import Tensors
+
+/// `gar bench ops`: transformer blocks built from Tensors' kernels at GAR-1B shapes.
+struct BenchOps: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ops", abstract: "Benchmark: GAR-1B-shaped vision block, Llama prefill/decode layers, attention")
+
+    @Option(help: "Repetitions per benchmark (mean ± sd reported).")
+    var reps = 5
+
+    @Option(help: "Threads (default: all CPUs).")
+    var threads = 0
+
+    @Option(help: "Prefill length for the Llama layer.")
+    var prefill = 1024
+
+    @Option(help: "Context length for the decode step.")
+    var context = 3660
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    func run() async throws {
+        Threading.set(threads)
+        let results = [
+            BlockBenchmarks.visionBlock(reps: reps),
+            BlockBenchmarks.attention(tokens: 1025, keys: 1025, heads: 16, kvHeads: 16, headDim: 64, causal: false, reps: reps,
+                                      name: "vision attention 1025 tokens, 16×64"),
+            BlockBenchmarks.llamaLayer(tokens: prefill, past: 0, reps: reps, name: "llama layer prefill \(prefill) tokens"),
+            BlockBenchmarks.attention(tokens: prefill, keys: prefill, heads: 32, kvHeads: 8, headDim: 64, causal: true, reps: reps,
+                                      name: "llama causal attention \(prefill) tokens, GQA 32/8"),
+            BlockBenchmarks.llamaLayer(tokens: 1, past: context - 1, reps: max(reps, 20), name: "llama layer decode step @\(context)"),
+        ]
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try enc.encode(results), as: UTF8.self))
+            return
+        }
+        print("threads: \(Threading.count)")
+        print("| benchmark | ms (mean ± sd) | GFLOP/s |")
+        print("|---|---|---|")
+        for r in results { print(String(format: "| %@ | %.2f ± %.2f | %.1f |", r.name, r.meanMs, r.sdMs, r.gflops)) }
+    }
+}
