@@ -1,4 +1,5 @@
 import ArgumentParser
+import Checkpoints
 import Foundation
 import Tensors
 
@@ -22,8 +23,21 @@ struct BenchOps: AsyncParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @Option(help: "Instead: time a full strict Float32 load of this GAR checkpoint directory (and report peak RSS).")
+    var checkpoint: String?
+
     func run() async throws {
         Threading.set(threads)
+        if let checkpoint {
+            let r = try LoadBenchmark.run(directory: checkpoint)
+            let gb = { (b: Int) in String(format: "%.2f GB", Double(b) / 1e9) }
+            print("threads: \(Threading.count)")
+            print("| checkpoint | tensors | stored | float32 | seconds | float32 GB/s | RSS before | peak RSS |")
+            print("|---|---|---|---|---|---|---|---|")
+            print("| \(checkpoint) | \(r.tensors) | \(gb(r.storedBytes)) | \(gb(r.float32Bytes)) | \(String(format: "%.2f", r.seconds)) | "
+                + "\(String(format: "%.2f", Double(r.float32Bytes) / 1e9 / r.seconds)) | \(r.startRSSBytes.map(gb) ?? "?") | \(r.peakRSSBytes.map(gb) ?? "?") |")
+            return
+        }
         let results = [
             BlockBenchmarks.visionBlock(reps: reps),
             BlockBenchmarks.attention(tokens: 1025, keys: 1025, heads: 16, kvHeads: 16, headDim: 64, causal: false, reps: reps,
