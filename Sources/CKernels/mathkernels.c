@@ -77,3 +77,16 @@ void gk_gelu(const float *x, float *y, size_t n) { GK_DISPATCH(gk_gelu, x, y, n)
 void gk_silu(const float *x, float *y, size_t n) { GK_DISPATCH(gk_silu, x, y, n); }
 void gk_silu_mul(float *gate, const float *up, size_t n) { GK_DISPATCH(gk_silu_mul, gate, up, n); }
 void gk_softmax(float *x, size_t n, float scale) { GK_DISPATCH(gk_softmax, x, n, scale); }
+
+size_t gk_attention_lanes(void) {
+    switch (gk_simd_level()) {
+    case GK_SIMD_AVX512: return 16;
+    case GK_SIMD_AVX2: return 8;
+    default: return 4;
+    }
+}
+
+void gk_attention_block(const float *q, size_t qs, size_t rows, const float *kt, const float *v, size_t S, size_t Spad,
+                        size_t D, float scale, size_t firstVisible, int causal, float *out, size_t os, float *scratch) {
+    GK_DISPATCH(gk_attention_block, q, qs, rows, kt, v, S, Spad, D, scale, firstVisible, causal, out, os, scratch);
+}
