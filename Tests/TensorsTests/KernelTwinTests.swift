@@ -156,6 +156,20 @@ import Testing
         #expect(maxAbsDiff(f, s) <= 4e-6, "half-split")
     }
 
+    /// 'ij' indexing puts the row angles first: on a square grid it is the 'xy' table of the
+    /// transposed grid.
+    @Test func visionTableIndexing() {
+        let xy = Rope.visionTable(gridHeight: 5, gridWidth: 5, headDim: 16, gridOffset: 1)
+        let ij = Rope.visionTable(gridHeight: 5, gridWidth: 5, headDim: 16, gridOffset: 1, indexing: "ij")
+        for r in 0 ..< 5 {
+            for c in 0 ..< 5 {
+                let a = (r * 5 + c) * 16, b = (c * 5 + r) * 16
+                #expect(Array(ij.sin[a ..< a + 16]) == Array(xy.sin[b ..< b + 16]))
+                #expect(Array(ij.cos[a ..< a + 16]) == Array(xy.cos[b ..< b + 16]))
+            }
+        }
+    }
+
     // MARK: attention
 
     /// Blocked sgemm attention vs the Double twin: non-causal, causal prefill, causal with a

@@ -32,15 +32,18 @@ public enum Rope {
         (0 ..< nb).map { i in 1 / libmPowf(temperature, Float(i) / Float(nb)) }
     }
 
-    /// The 2-D table of timm `RotaryEmbeddingCat(dim: D, in_pixels: false, grid_indexing: 'xy')`
-    /// for a `gridHeight × gridWidth` patch grid (row-major tokens, p = row·W + col).
+    /// The 2-D table of timm `RotaryEmbeddingCat(dim: D, in_pixels: false)` for a
+    /// `gridHeight × gridWidth` patch grid (row-major tokens, p = row·W + col).
     ///
-    /// Per token the angles are `[x·b_0 … x·b_{nb−1}, y·b_0 … y·b_{nb−1}]`, each repeated twice
-    /// (repeat-interleave), with `nb = D/4`, `x = (col + offset) / W · refW` and
-    /// `y = (row + offset) / H · refH` in Float32.
+    /// With `grid_indexing` 'xy' (the Perception Encoder's) the angles per token are
+    /// `[x·b_0 … x·b_{nb−1}, y·b_0 … y·b_{nb−1}]`; with 'ij' the y block comes first. Each angle is
+    /// repeated twice (repeat-interleave), `nb = D/4`, `x = (col + offset) / W · refW` and
+    /// `y = (row + offset) / H · refH` in Float32 (no rescale without a reference shape).
     public static func visionTable(gridHeight H: Int, gridWidth W: Int, headDim D: Int,
                                    temperature: Float = 10000, gridOffset: Float,
-                                   refFeatHeight: Int? = nil, refFeatWidth: Int? = nil) -> RopeTable {
+                                   refFeatHeight: Int? = nil, refFeatWidth: Int? = nil,
+                                   indexing: String = "xy") -> RopeTable {
+        precondition(indexing == "xy" || indexing == "ij", "visionTable: indexing must be 'xy' or 'ij'")
         precondition(D % 4 == 0, "vision RoPE needs a head dim divisible by 4, got \(D)")
         let nb = D / 4
         let bands = visionBands(count: nb, temperature: temperature)
@@ -55,8 +58,9 @@ public enum Rope {
                     y = y / Float(H) * Float(refH)
                 }
                 let base = (row * W + col) * D
+                let (first, second) = indexing == "xy" ? (x, y) : (y, x)
                 for j in 0 ..< 2 * nb {
-                    let angle = (j < nb ? x : y) * bands[j % nb]
+                    let angle = (j < nb ? first : second) * bands[j % nb]
                     let s = libmSinf(angle), c = libmCosf(angle)
                     sinT[base + 2 * j] = s; sinT[base + 2 * j + 1] = s
                     cosT[base + 2 * j] = c; cosT[base + 2 * j + 1] = c
