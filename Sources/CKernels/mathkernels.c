@@ -8,30 +8,42 @@
 #define GK_X86 1
 #endif
 
+// GK_AR: query rows per attention register tile (rows × 4 vectors of accumulators must fit the
+// register file together with 4 loaded vectors: 32 zmm for AVX-512, 16 ymm/xmm otherwise).
+#ifndef GK_AR_AVX512
+#define GK_AR_AVX512 4
+#endif
+
 #if GK_X86
 #define GK_SUFFIX avx512
 #define GK_LANES 16
+#define GK_AR GK_AR_AVX512
 #define GK_TARGET __attribute__((target("avx512f")))
 #include "vecmath.inc"
 #undef GK_SUFFIX
 #undef GK_LANES
+#undef GK_AR
 #undef GK_TARGET
 
 #define GK_SUFFIX avx2
 #define GK_LANES 8
+#define GK_AR 2
 #define GK_TARGET __attribute__((target("avx2,fma")))
 #include "vecmath.inc"
 #undef GK_SUFFIX
 #undef GK_LANES
+#undef GK_AR
 #undef GK_TARGET
 #endif
 
 #define GK_SUFFIX base
 #define GK_LANES 4
+#define GK_AR 2
 #define GK_TARGET
 #include "vecmath.inc"
 #undef GK_SUFFIX
 #undef GK_LANES
+#undef GK_AR
 #undef GK_TARGET
 
 // MARK: - dispatch

@@ -52,7 +52,7 @@ size_t gk_attention_lanes(void);
 /// keys given packed: kt = Kᵀ as [D, Spad] (key s at column s; Spad = S rounded up to 4·L, padding
 /// zero) and v as [Spad, D]. Row r sees keys 0 ..< min(S, firstVisible + r) when `causal`, else all
 /// S (firstVisible ≥ 1). Scores are multiplied by `scale` before the softmax. Output row r goes to
-/// out + r·os. scratch holds 8·D + 4·4·L floats. D must be a multiple of L.
+/// out + r·os. scratch holds 16·D + 32·L floats. D must be a multiple of L.
 void gk_attention_block(const float *q, size_t qs, size_t rows, const float *kt, const float *v, size_t S, size_t Spad,
                         size_t D, float scale, size_t firstVisible, int causal, float *out, size_t os, float *scratch);
 

@@ -38,7 +38,9 @@ struct BenchOps: AsyncParsableCommand {
                 + "\(String(format: "%.2f", Double(r.float32Bytes) / 1e9 / r.seconds)) | \(r.startRSSBytes.map(gb) ?? "?") | \(r.peakRSSBytes.map(gb) ?? "?") |")
             return
         }
+        let baseline = BlockBenchmarks.gemmBaseline(reps: reps)
         let results = [
+            baseline,
             BlockBenchmarks.visionBlock(reps: reps),
             BlockBenchmarks.attention(tokens: 1025, keys: 1025, heads: 16, kvHeads: 16, headDim: 64, causal: false, reps: reps,
                                       name: "vision attention 1025 tokens, 16×64"),
@@ -54,8 +56,10 @@ struct BenchOps: AsyncParsableCommand {
             return
         }
         print("threads: \(Threading.count)")
-        print("| benchmark | ms (mean ± sd) | GFLOP/s |")
-        print("|---|---|---|")
-        for r in results { print(String(format: "| %@ | %.2f ± %.2f | %.1f |", r.name, r.meanMs, r.sdMs, r.gflops)) }
+        print("| benchmark | ms (mean ± sd) | GFLOP/s | vs baseline sgemm |")
+        print("|---|---|---|---|")
+        for r in results {
+            print(String(format: "| %@ | %.2f ± %.2f | %.1f | %.2f |", r.name, r.meanMs, r.sdMs, r.gflops, r.gflops / baseline.gflops))
+        }
     }
 }

@@ -159,6 +159,18 @@ public enum BlockBenchmarks {
         }
     }
 
+    /// The baseline: one OpenBLAS sgemm of the ViT MLP's shape, `[T, K] · [N, K]ᵀ`. Block
+    /// throughputs are reported relative to it, which cancels most of the machine's load.
+    public static func gemmBaseline(m: Int = 1025, k: Int = 1024, n: Int = 4096, reps: Int = 5) -> Result {
+        let a = values(m * k, seed: 51, scale: 1), b = values(n * k, seed: 52, scale: 1)
+        var c = [Float](repeating: 0, count: m * n)
+        return time("baseline sgemm \(m)×\(k) · \(n)×\(k)ᵀ", reps: reps, flops: 2.0 * Double(m * n * k)) {
+            a.withUnsafeBufferPointer { ab in b.withUnsafeBufferPointer { bb in c.withUnsafeMutableBufferPointer { cb in
+                Kernels.linear(x: ab, weight: bb, bias: nil, out: cb, rows: m, inFeatures: k, outFeatures: n)
+            } } }
+        }
+    }
+
     /// Attention alone (the part we write ourselves; GEMMs are OpenBLAS).
     public static func attention(tokens T: Int, keys S: Int, heads H: Int, kvHeads Hkv: Int, headDim D: Int, causal: Bool,
                                  reps: Int = 5, name: String) -> Result {

@@ -144,7 +144,7 @@ extension Kernels {
                 let block = 64
                 let blocks = (T + block - 1) / block
                 parallelFor(H * blocks) { tasks in
-                    var scratch = [Float](repeating: 0, count: 8 * D + 16 * lanes)
+                    var scratch = [Float](repeating: 0, count: 16 * D + 32 * lanes)
                     scratch.withUnsafeMutableBufferPointer { sb in
                         for task in tasks {
                             let h = task / blocks, t0 = (task % blocks) * block
