@@ -53,7 +53,7 @@ let package = Package(
         // MARK: numerics and model core
         .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"], exclude: ["README.md"], swiftSettings: numericSwift),
         .target(name: "Checkpoints", dependencies: ["Tensors", "CKernels"], exclude: ["README.md"], swiftSettings: numericSwift),
-        .target(name: "Tokenizers", swiftSettings: numericSwift),
+        .target(name: "Tokenizers", exclude: ["README.md"], swiftSettings: numericSwift),
         .target(name: "Models", dependencies: ["Tensors", "Checkpoints", "Tokenizers"],
                 swiftSettings: numericSwift),
 
