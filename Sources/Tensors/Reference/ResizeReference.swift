@@ -52,4 +52,45 @@ extension Reference {
             }
         }
     }
+
+    /// Naive twin of `Kernels.resizeBicubicAntialiasFloat`: the same separable scheme written in
+    /// Double (weights and sums), rounding half to even at the end. Agrees with the Float32 kernel
+    /// up to ±1 level where a value sits near a rounding boundary.
+    public static func resizeBicubicAntialiasFloat(_ src: UnsafeBufferPointer<UInt8>, width W: Int, height H: Int, channels C: Int,
+                                                   into dst: UnsafeMutableBufferPointer<UInt8>, width Wo: Int, height Ho: Int) {
+        func axis(_ n: Int, _ m: Int) -> [(Int, [Double])] {
+            let scale = Double(n) / Double(m), support = scale >= 1 ? 2 * scale : 2, inv = scale >= 1 ? 1 / scale : 1
+            return (0 ..< m).map { i in
+                let center = scale * (Double(i) + 0.5)
+                let lo = max(Int(center - support + 0.5), 0), hi = min(Int(center + support + 0.5), n)
+                var w = (lo ..< hi).map { AntialiasAxis.keysCubic((Double($0) - center + 0.5) * inv) }
+                let total = w.reduce(0, +)
+                w = w.map { $0 / total }
+                return (lo, w)
+            }
+        }
+        var img = (0 ..< W * H * C).map { Double(src[$0]) }
+        var w = W, h = H
+        if W != Wo {
+            let ax = axis(W, Wo)
+            var out = [Double](repeating: 0, count: h * Wo * C)
+            for y in 0 ..< h { for x in 0 ..< Wo { for c in 0 ..< C {
+                var s = 0.0
+                for (j, wj) in ax[x].1.enumerated() { s += img[(y * w + ax[x].0 + j) * C + c] * wj }
+                out[(y * Wo + x) * C + c] = s
+            } } }
+            img = out; w = Wo
+        }
+        if H != Ho {
+            let ay = axis(H, Ho)
+            var out = [Double](repeating: 0, count: Ho * w * C)
+            for y in 0 ..< Ho { for x in 0 ..< w { for c in 0 ..< C {
+                var s = 0.0
+                for (j, wj) in ay[y].1.enumerated() { s += img[((ay[y].0 + j) * w + x) * C + c] * wj }
+                out[(y * w + x) * C + c] = s
+            } } }
+            img = out; h = Ho
+        }
+        for i in 0 ..< Wo * Ho * C { dst[i] = UInt8(min(max(img[i], 0), 255).rounded(.toNearestOrEven)) }
+    }
 }
