@@ -51,8 +51,8 @@ let package = Package(
                 cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
 
         // MARK: numerics and model core
-        .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: numericSwift),
-        .target(name: "Checkpoints", dependencies: ["Tensors", "CKernels"], swiftSettings: numericSwift),
+        .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"], exclude: ["README.md"], swiftSettings: numericSwift),
+        .target(name: "Checkpoints", dependencies: ["Tensors", "CKernels"], exclude: ["README.md"], swiftSettings: numericSwift),
         .target(name: "Tokenizers", exclude: ["README.md"], swiftSettings: numericSwift),
         .target(name: "Models", dependencies: ["Tensors", "Checkpoints", "Tokenizers"],
                 swiftSettings: numericSwift),
