@@ -108,3 +108,42 @@ public enum GuidedFilter {
         return q
     }
 }
+
+extension GuidedFilter {
+    /// Naive twin of `filter` over the whole image: every window sum computed directly, in Double.
+    static func filterNaive(p: [Float], rgb: [UInt8], width W: Int, height H: Int, radius r: Int, eps: Float) -> [Float] {
+        func px(_ i: Int) -> [Double] { [Double(rgb[3 * i]) / 255, Double(rgb[3 * i + 1]) / 255, Double(rgb[3 * i + 2]) / 255] }
+        var a = [[Double]](repeating: [0, 0, 0], count: W * H), b = [Double](repeating: 0, count: W * H)
+        for y in 0..<H { for x in 0..<W {
+            var mI = [0.0, 0, 0], mp = 0.0, mIp = [0.0, 0, 0], mII = [Double](repeating: 0, count: 9), c = 0.0
+            for yy in max(0, y - r)...min(H - 1, y + r) { for xx in max(0, x - r)...min(W - 1, x + r) {
+                let i = yy * W + xx, I = px(i), pv = Double(p[i])
+                for k in 0..<3 { mI[k] += I[k]; mIp[k] += I[k] * pv; for l in 0..<3 { mII[3 * k + l] += I[k] * I[l] } }
+                mp += pv; c += 1
+            } }
+            mI = mI.map { $0 / c }; mp /= c; mIp = mIp.map { $0 / c }; mII = mII.map { $0 / c }
+            var S = [Double](repeating: 0, count: 9)
+            for k in 0..<3 { for l in 0..<3 { S[3 * k + l] = mII[3 * k + l] - mI[k] * mI[l] + (k == l ? Double(eps) : 0) } }
+            let cov = (0..<3).map { mIp[$0] - mI[$0] * mp }
+            // Solve S a = cov by Cramer's rule.
+            func det3(_ m: [Double]) -> Double {
+                m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) + m[2] * (m[3] * m[7] - m[4] * m[6])
+            }
+            let d = det3(S)
+            var av = [0.0, 0, 0]
+            for k in 0..<3 { var M = S; for row in 0..<3 { M[3 * row + k] = cov[row] }; av[k] = d != 0 ? det3(M) / d : 0 }
+            a[y * W + x] = av; b[y * W + x] = mp - av[0] * mI[0] - av[1] * mI[1] - av[2] * mI[2]
+        } }
+        var q = [Float](repeating: 0, count: W * H)
+        for y in 0..<H { for x in 0..<W {
+            var ma = [0.0, 0, 0], mb = 0.0, c = 0.0
+            for yy in max(0, y - r)...min(H - 1, y + r) { for xx in max(0, x - r)...min(W - 1, x + r) {
+                let i = yy * W + xx
+                for k in 0..<3 { ma[k] += a[i][k] }; mb += b[i]; c += 1
+            } }
+            let I = px(y * W + x)
+            q[y * W + x] = Float((ma[0] * I[0] + ma[1] * I[1] + ma[2] * I[2] + mb) / c)
+        } }
+        return q
+    }
+}

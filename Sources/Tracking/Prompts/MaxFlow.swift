@@ -183,3 +183,34 @@ public final class MaxFlowGraph {
         return flow
     }
 }
+
+/// Naive twin of `MaxFlowGraph` for tests: Edmonds–Karp (BFS augmenting paths) on a dense
+/// capacity matrix with node n = source and n + 1 = sink. Returns the max-flow value and the
+/// source side of the minimum cut.
+func maxFlowNaive(nodeCount n: Int, terminals: [(source: Float, sink: Float)], edges: [(Int, Int, Float, Float)]) -> (Double, [Bool]) {
+    let N = n + 2, s = n, t = n + 1
+    var cap = [[Double]](repeating: [Double](repeating: 0, count: N), count: N)
+    for i in 0..<n { cap[s][i] += Double(terminals[i].source); cap[i][t] += Double(terminals[i].sink) }
+    for (i, j, c, rc) in edges { cap[i][j] += Double(c); cap[j][i] += Double(rc) }
+    var flow = 0.0
+    while true {
+        var prev = [Int](repeating: -1, count: N)
+        prev[s] = s
+        var queue = [s], head = 0
+        while head < queue.count && prev[t] < 0 {
+            let u = queue[head]; head += 1
+            for v in 0..<N where prev[v] < 0 && cap[u][v] > 1e-9 { prev[v] = u; queue.append(v) }
+        }
+        if prev[t] < 0 { break }
+        var b = Double.infinity, v = t
+        while v != s { b = min(b, cap[prev[v]][v]); v = prev[v] }
+        v = t
+        while v != s { cap[prev[v]][v] -= b; cap[v][prev[v]] += b; v = prev[v] }
+        flow += b
+    }
+    var seen = [Bool](repeating: false, count: N)
+    seen[s] = true
+    var stack = [s]
+    while let u = stack.popLast() { for v in 0..<N where !seen[v] && cap[u][v] > 1e-9 { seen[v] = true; stack.append(v) } }
+    return (flow, Array(seen[0..<n]))
+}

@@ -5,7 +5,7 @@
 
 public struct ColorModel: Sendable {
     public static let bins = 16
-    public let fg: [Float]          // normalised histograms (sum 1), Laplace-smoothed (+1)
+    public let fg: [Float]          // normalised histograms (sum 1), smoothed: see init
     public let bg: [Float]
     public let posterior: [Float]
 
@@ -23,13 +23,16 @@ public struct ColorModel: Sendable {
     }
 
     /// Builds the model from the object mask and a background region (the ring around it).
+    /// Each class histogram gets a pseudo-count of (its pixel count / 4096) per bin, so a colour
+    /// seen in neither class has posterior exactly ½ whatever the two regions' sizes (plain +1
+    /// smoothing would give unseen colours Nbg / (Nfg + Nbg), often > 0.7).
     public init(indices q: [UInt16], object: Mask, background: Mask) {
-        var hf = [Float](repeating: 1, count: 4096), hb = hf
+        var hf = [Float](repeating: 0, count: 4096), hb = hf
         for i in 0..<q.count {
             if object.bits[i] != 0 { hf[Int(q[i])] += 1 } else if background.bits[i] != 0 { hb[Int(q[i])] += 1 }
         }
-        let sf = hf.reduce(0, +), sb = hb.reduce(0, +)
-        fg = hf.map { $0 / sf }; bg = hb.map { $0 / sb }
+        let nf = max(1, hf.reduce(0, +)), nb = max(1, hb.reduce(0, +))
+        fg = hf.map { ($0 + nf / 4096) / (2 * nf) }; bg = hb.map { ($0 + nb / 4096) / (2 * nb) }
         var post = [Float](repeating: 0, count: 4096)
         for k in 0..<4096 { post[k] = fg[k] / (fg[k] + bg[k]) }
         posterior = post

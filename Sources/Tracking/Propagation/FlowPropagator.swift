@@ -13,6 +13,8 @@
 //   5. confidence and "lost": see `Options`.
 // Objects that are lost are looked for again each frame by colour (re-acquisition).
 
+nonisolated(unsafe) var debugReacquire = false
+
 public final class FlowPropagator: MaskPropagator {
     public struct Options: Sendable {
         public var flow = DISParameters.medium
@@ -31,7 +33,7 @@ public final class FlowPropagator: MaskPropagator {
         /// fewer than `lostReliable` of its pixels have reliable flow. After `lostFrames` bad
         /// frames in a row the object is declared lost (empty mask, `lost` = true).
         public var lostAreaRatio: Float = 0.2
-        public var lostReliable: Float = 0.3
+        public var lostReliable: Float = 0.1
         public var lostFrames = 3
         /// Re-acquisition of a lost object: colour-posterior components of plausible size whose
         /// colour histogram matches the prompt's (Bhattacharyya coefficient ≥ `reacquireMatch`).
@@ -274,18 +276,27 @@ public final class FlowPropagator: MaskPropagator {
     /// [0.3, 3] × the last good area, best colour-histogram match with the prompt.
     func reacquire(_ st: ObjectState, _ cur: FrameData) -> Mask? {
         let w = cur.rgb.width, h = cur.rgb.height
-        var cand = Mask(width: w, height: h)
+        // Candidate pixels: the colour posterior averaged over a 9×9 window (so textured
+        // objects form one blob), above the threshold.
         let post = st.model.posterior
-        for i in 0..<(w * h) where post[Int(cur.colors[i])] > options.reacquirePosterior { cand.bits[i] = 1 }
+        var pc = [Float](repeating: 0, count: w * h), smooth = pc, tmp = pc
+        for i in 0..<(w * h) { pc[i] = post[Int(cur.colors[i])] }
+        pc.withUnsafeBufferPointer { s in smooth.withUnsafeMutableBufferPointer { d in tmp.withUnsafeMutableBufferPointer { t in
+            GuidedFilter.boxMean(s.baseAddress!, d.baseAddress!, w, h, 4, t.baseAddress!)
+        } } }
+        var cand = Mask(width: w, height: h)
+        for i in 0..<(w * h) where smooth[i] > options.reacquirePosterior { cand.bits[i] = 1 }
         let (labels, sizes) = Morphology.components(cand)
         let lo = Int(0.3 * Float(st.lastGoodArea)), hi = Int(3 * Float(st.lastGoodArea))
         var bestId = 0, bestScore: Float = options.reacquireMatch
+        if debugReacquire { print("reacquire: \(sizes.count - 1) components, largest \(sizes.dropFirst().max() ?? 0), range \(lo)...\(hi)") }
         for c in 1..<sizes.count where sizes[c] >= max(lo, 20) && sizes[c] <= hi {
             var hist = [Float](repeating: 0, count: 4096)
             for i in 0..<(w * h) where labels[i] == Int32(c) { hist[Int(cur.colors[i])] += 1 }
             let s = Float(sizes[c])
             for k in 0..<4096 { hist[k] /= s }
             let bc = st.model.bhattacharyya(hist)
+            if debugReacquire { print("reacquire: comp \(c) size \(sizes[c]) bc \(bc) range \(lo)...\(hi)") }
             if bc > bestScore { bestScore = bc; bestId = c }
         }
         guard bestId > 0 else { return nil }
