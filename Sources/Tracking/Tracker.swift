@@ -11,6 +11,7 @@
 // 480p); masks are returned at the frames' own size. Each object is propagated forward from each
 // of its prompts up to its next prompt (a later prompt overrides from its frame on) and backward
 // from its first prompt to frame 0. All objects share the flow computation of a pass.
+import Video
 
 /// The prompt of one object on one frame (`frame` indexes the `frames` given to the tracker).
 public struct ObjectPrompt: Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Tracking
+import Video
 
 /// End-to-end tracking on the committed synthetic generator (exact ground truth).
 @Suite(.serialized) struct TrackerTests {

@@ -22,8 +22,9 @@ public struct DISParameters: Sendable, Equatable {
     public var patchStride = 3
     /// Gauss–Newton iterations per patch.
     public var gradientIterations = 25
-    /// Fixed-point iterations of the variational refinement (0 = off).
+    /// Fixed-point iterations of the variational refinement (0 = off), and SOR sweeps in each.
     public var variationalIterations = 5
+    public var variationalSORIterations = 5
     /// Finest level computed (0 = full resolution, 1 = half, ...); finer output is upsampled.
     public var finestScale = 1
     /// Variational refinement weights: smoothness, brightness constancy, gradient constancy.
@@ -107,7 +108,7 @@ public final class DISFlow: Sendable {
             }
             if params.variationalIterations > 0 {
                 VariationalRefinement(alpha: params.alpha, delta: params.delta, gamma: params.gamma,
-                                      iterations: params.variationalIterations)
+                                      iterations: params.variationalIterations, sorIterations: params.variationalSORIterations)
                     .refine(&flow, p0: p0, p1: p1, level: s)
             }
         }

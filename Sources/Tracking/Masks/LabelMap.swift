@@ -1,6 +1,7 @@
 // Multi-object label maps: one byte per pixel, 0 = background, k = object k (1-based), as in
 // DAVIS-2017 palette PNGs. Building one from several masks guarantees that no pixel belongs to
 // two objects (the earlier object wins, like the GAR prompt's id map).
+import Video
 
 public struct LabelMap: Equatable, Sendable {
     public let width: Int

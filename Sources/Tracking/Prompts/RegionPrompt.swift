@@ -4,6 +4,7 @@
 // learned segmenter, box / clicks / strokes become a mask through GrabCut (GrabCut.swift) on
 // the box + margin, then an edge-aware clean-up (guided filter, keep the component(s) the
 // positive clicks/strokes touch, or the largest). Measured accuracy: Sources/Tracking/README.md.
+import Video
 
 /// A click: `positive` clicks are on the object, negative ones on the background.
 public struct PromptPoint: Sendable, Equatable, Codable {

@@ -12,6 +12,7 @@
 //   4. guided filter of Q with the frame as guide (r 8, ε 1e-2), mask = Q_gf > ½;
 //   5. confidence and "lost": see `Options`.
 // Objects that are lost are looked for again each frame by colour (re-acquisition).
+import Video
 
 nonisolated(unsafe) var debugReacquire = false
 
@@ -24,13 +25,19 @@ public final class FlowPropagator: MaskPropagator {
         public var pullWeight: Float = 0.5
         public var useSimilarity = true
         public var useReliability = true
+        /// Compute the forward flow Ff too (FB reliability check and similarity fit on Ff, as
+        /// TRACKING.md Tier A). When false, only Fb is computed: the similarity is fitted to
+        /// (x + Fb(x) → x) and a pixel is reliable when |I_t(x) − I_t−1(x + Fb(x))| < `photometricTolerance`.
+        public var forwardFlow = true
+        public var photometricTolerance: Float = 10
         public var useColor = true
         public var useGuidedFilter = true
         public var ringRadius = 40, nearRadius = 15, erodeRadius = 3
         public var guidedRadius = 8
         public var guidedEps: Float = 1e-2
-        /// A frame is "bad" when the mask is under `lostAreaRatio` × the prompt's area, or
-        /// fewer than `lostReliable` of its pixels have reliable flow. After `lostFrames` bad
+        /// A frame is "bad" when the mask is under `lostAreaRatio` × the area of the last good
+        /// frame (a collapse, not a gradual shrink), or fewer than `lostReliable` of its pixels
+        /// have reliable flow. After `lostFrames` bad
         /// frames in a row the object is declared lost (empty mask, `lost` = true).
         public var lostAreaRatio: Float = 0.2
         public var lostReliable: Float = 0.1
@@ -83,7 +90,9 @@ public final class FlowPropagator: MaskPropagator {
         let tracked = objects.keys.filter { prompts[$0] == nil }.sorted()
         let needFlow = tracked.contains { !objects[$0]!.lost }
         var motion: PairMotion? = nil
-        if needFlow, let prev = previous { motion = PairMotion(prev: prev, cur: cur, dis: dis) }
+        if needFlow, let prev = previous {
+            motion = PairMotion(prev: prev, cur: cur, dis: dis, forward: options.forwardFlow, tolerance: options.photometricTolerance)
+        }
 
         for id in tracked {
             var st = objects[id]!
@@ -99,7 +108,7 @@ public final class FlowPropagator: MaskPropagator {
             }
             guard let motion else { continue }
             let (mask, q, confidence, reliableFraction) = propagate(st, motion, cur)
-            let bad = Float(mask.area) < options.lostAreaRatio * Float(st.promptArea) || reliableFraction < options.lostReliable
+            let bad = Float(mask.area) < options.lostAreaRatio * Float(st.lastGoodArea) || reliableFraction < options.lostReliable
             st.badRun = bad ? st.badRun + 1 : 0
             if st.badRun >= options.lostFrames {
                 st.lost = true
@@ -127,35 +136,54 @@ public final class FlowPropagator: MaskPropagator {
     /// Motion between the previous and the current frame, shared by all objects.
     struct PairMotion {
         let fb: FlowField          // current → previous
-        let ff: FlowField          // previous → current
+        let ff: FlowField?         // previous → current (nil in single-flow mode)
         let reliable: [UInt8]      // per current pixel
         let maxBackward: Float     // largest |Fb| in the frame
 
-        init(prev: FrameData, cur: FrameData, dis: DISFlow) {
+        init(prev: FrameData, cur: FrameData, dis: DISFlow, forward: Bool, tolerance: Float) {
             fb = dis.flow(from: cur.pyramid, to: prev.pyramid)
-            ff = dis.flow(from: prev.pyramid, to: cur.pyramid)
+            ff = forward ? dis.flow(from: prev.pyramid, to: cur.pyramid) : nil
             let w = fb.width, h = fb.height
             var rel = [UInt8](repeating: 0, count: w * h)
-            let ffu = ff.u, ffv = ff.v, fbu = fb.u, fbv = fb.v
-            ffu.withUnsafeBufferPointer { FU in ffv.withUnsafeBufferPointer { FV in
-            rel.withUnsafeMutableBufferPointer { R in
-                let fu = SendableConstPointer(FU.baseAddress!), fv = SendableConstPointer(FV.baseAddress!)
-                let r = SendablePointer(R.baseAddress!)
-                Parallel.forBands(h) { rows in
-                    for y in rows {
-                        for x in 0..<w {
-                            let k = y * w + x
-                            let bu = fbu[k], bv = fbv[k]
-                            let px = Float(x) + bu, py = Float(y) + bv
-                            let wu = bilinear(fu.p, w, h, px, py), wv = bilinear(fv.p, w, h, px, py)
-                            let su = bu + wu, sv = bv + wv
-                            let lhs = su * su + sv * sv
-                            let rhs = 0.01 * (bu * bu + bv * bv + wu * wu + wv * wv) + 0.5
-                            r[k] = lhs < rhs ? 1 : 0
+            let fbu = fb.u, fbv = fb.v
+            if let ff {
+                // Forward–backward consistency (Sundaram et al. 2010).
+                ff.u.withUnsafeBufferPointer { FU in ff.v.withUnsafeBufferPointer { FV in
+                rel.withUnsafeMutableBufferPointer { R in
+                    let fu = SendableConstPointer(FU.baseAddress!), fv = SendableConstPointer(FV.baseAddress!)
+                    let r = SendablePointer(R.baseAddress!)
+                    Parallel.forBands(h) { rows in
+                        for y in rows {
+                            for x in 0..<w {
+                                let k = y * w + x
+                                let bu = fbu[k], bv = fbv[k]
+                                let px = Float(x) + bu, py = Float(y) + bv
+                                let wu = bilinear(fu.p, w, h, px, py), wv = bilinear(fv.p, w, h, px, py)
+                                let su = bu + wu, sv = bv + wv
+                                let lhs = su * su + sv * sv
+                                let rhs = 0.01 * (bu * bu + bv * bv + wu * wu + wv * wv) + 0.5
+                                r[k] = lhs < rhs ? 1 : 0
+                            }
                         }
                     }
-                }
-            } } }
+                } } }
+            } else {
+                // Photometric consistency of the backward flow.
+                let g0 = prev.pyramid.levels[0].data, g1 = cur.pyramid.levels[0].data
+                g0.withUnsafeBufferPointer { G0 in rel.withUnsafeMutableBufferPointer { R in
+                    let p0 = SendableConstPointer(G0.baseAddress!), r = SendablePointer(R.baseAddress!)
+                    Parallel.forBands(h) { rows in
+                        for y in rows {
+                            for x in 0..<w {
+                                let k = y * w + x
+                                let px = Float(x) + fbu[k], py = Float(y) + fbv[k]
+                                let inside = px >= 0 && py >= 0 && px <= Float(w - 1) && py <= Float(h - 1)
+                                r[k] = inside && abs(bilinear(p0.p, w, h, px, py) - g1[k]) < tolerance ? 1 : 0
+                            }
+                        }
+                    }
+                } }
+            }
             reliable = rel
             var mx: Float = 0
             for k in 0..<(w * h) { mx = max(mx, fbu[k] * fbu[k] + fbv[k] * fbv[k]) }
@@ -172,7 +200,7 @@ public final class FlowPropagator: MaskPropagator {
         var mask = Mask(width: w, height: h)
         var P = [Float](repeating: 0, count: n)
         guard let pb = st.prev.boundingBox else { return (mask, P, 0, 0) }
-        let sim = o.useSimilarity ? fitSimilarity(st.prev, m.ff) : nil
+        let sim = o.useSimilarity ? fitSimilarity(st.prev, m) : nil
         let inv = sim?.inverse
         // Region where P can be nonzero.
         var bx0 = Float(pb.x), by0 = Float(pb.y), bx1 = Float(pb.x2), by1 = Float(pb.y2)
@@ -250,24 +278,38 @@ public final class FlowPropagator: MaskPropagator {
         return (mask, Q, 0.5 * (iouPrior + relFrac), relFrac)
     }
 
-    /// RANSAC similarity from ≤ 2000 pixels of the eroded previous mask to where Ff moves them.
-    func fitSimilarity(_ prev: Mask, _ ff: FlowField) -> Similarity? {
+    /// RANSAC similarity from ≤ 2000 pixels of the eroded previous mask to where Ff moves them
+    /// (single-flow mode: from x + Fb(x) to x for current pixels x that Fb sends into it).
+    func fitSimilarity(_ prev: Mask, _ m: PairMotion) -> Similarity? {
         var core = Morphology.erode(prev, radius: options.erodeRadius)
         if core.area < 30 { core = prev }
-        var idx: [Int] = []
-        for i in 0..<core.bits.count where core.bits[i] != 0 { idx.append(i) }
-        guard idx.count >= 3 else { return nil }
-        var rng = SplitMix64(seed: 12345)
-        if idx.count > 2000 {
-            for i in 0..<2000 { idx.swapAt(i, i + Int(rng.next() % UInt64(idx.count - i))) }
-            idx.removeLast(idx.count - 2000)
-        }
-        let w = prev.width
+        let w = prev.width, h = prev.height
         var src: [(Float, Float)] = [], dst: [(Float, Float)] = []
-        src.reserveCapacity(idx.count); dst.reserveCapacity(idx.count)
-        for i in idx {
-            let x = Float(i % w), y = Float(i / w)
-            src.append((x, y)); dst.append((x + ff.u[i], y + ff.v[i]))
+        if let ff = m.ff {
+            for i in 0..<core.bits.count where core.bits[i] != 0 {
+                let x = Float(i % w), y = Float(i / w)
+                src.append((x, y)); dst.append((x + ff.u[i], y + ff.v[i]))
+            }
+        } else {
+            guard let b = core.boundingBox else { return nil }
+            let g = Int(m.maxBackward) + 1
+            for y in max(0, b.y - g)...min(h - 1, b.y2 + g) {
+                for x in max(0, b.x - g)...min(w - 1, b.x2 + g) {
+                    let k = y * w + x
+                    let px = Int((Float(x) + m.fb.u[k]).rounded()), py = Int((Float(y) + m.fb.v[k]).rounded())
+                    guard px >= 0 && py >= 0 && px < w && py < h, core.bits[py * w + px] != 0 else { continue }
+                    src.append((Float(x) + m.fb.u[k], Float(y) + m.fb.v[k])); dst.append((Float(x), Float(y)))
+                }
+            }
+        }
+        guard src.count >= 3 else { return nil }
+        if src.count > 2000 {
+            var rng = SplitMix64(seed: 12345)
+            for i in 0..<2000 {
+                let j = i + Int(rng.next() % UInt64(src.count - i))
+                src.swapAt(i, j); dst.swapAt(i, j)
+            }
+            src.removeLast(src.count - 2000); dst.removeLast(dst.count - 2000)
         }
         return Similarity.ransac(src, dst, threshold: 2, iterations: 100)?.0
     }

@@ -2,6 +2,7 @@
 // feeds them in time order, or reversed for backward tracking) and keeps one state per object.
 // Callers never see the method: the weight-free `FlowPropagator` is the default, and a learned
 // tracker (ViT-feature label propagation, SAM 2) can implement the same two calls.
+import Video
 
 /// Result for one object on one frame.
 public struct PropagationResult: Sendable {

@@ -7,6 +7,7 @@
 // object occludes an earlier one. An object may leave the frame and come back (its masks are
 // then empty, as they would be in a real annotation).
 // Everything is pure integer/float arithmetic from the spec: same spec → same pixels.
+import Video
 
 public struct SyntheticObject: Sendable {
     public enum Shape: Sendable { case ellipse, roundedBox }
