@@ -59,7 +59,7 @@ let package = Package(
 
         // MARK: media
         .target(name: "Video", dependencies: ["CFFmpeg"], exclude: ["README.md"], swiftSettings: numericSwift),
-        .target(name: "Tracking", dependencies: ["Video"], swiftSettings: numericSwift),
+        .target(name: "Tracking", dependencies: ["Video"], exclude: ["README.md"], swiftSettings: numericSwift),
 
         // MARK: product
         .target(name: "Pipeline",
