@@ -22,6 +22,11 @@ public struct TileInput: Sendable, Equatable {
     public var rgb: ImageU8
     /// `size × size` bytes, 1 inside any region, 0 outside.
     public var mask: [UInt8]
+
+    public init(rgb: ImageU8, mask: [UInt8]) {
+        self.rgb = rgb
+        self.mask = mask
+    }
 }
 
 /// Preprocessing settings resolved from `preprocessor_config.json`.
@@ -91,7 +96,7 @@ public struct ImageProcessor: Sendable {
 
 /// A region's box normalised to the image: `(x_min / W, y_min / H, x_max / W, y_max / H)` with
 /// INCLUSIVE max pixel indices (GAR-SPEC §6.5), in Double as Python computes it.
-public struct NormalizedBox: Sendable, Equatable, Codable {
+public struct NormalizedBox: Sendable, Hashable, Codable {
     public var x1: Double, y1: Double, x2: Double, y2: Double
 
     public init(x1: Double, y1: Double, x2: Double, y2: Double) {
