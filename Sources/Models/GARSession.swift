@@ -36,6 +36,8 @@ public struct RequestOptions: Sendable {
     public var featureKey: String?
     /// Video mode: cache key per frame (pixels + that frame's union mask).
     public var frameKeys: [String]?
+    /// Video mode: the user-text template (default: video protocol v1).
+    public var videoTemplate: VideoPromptTemplate = .v1
 
     public init(generation: GenerationOptions = GenerationOptions(), replay: ReplayOptions = ReplayOptions()) {
         self.generation = generation
@@ -196,7 +198,8 @@ public final class GARSession: @unchecked Sendable {
             tiles.append(model.imageProcessor.singleTile(image: frame, mask: union))
         }
         try checkQuestion(question, regions: masks.count)
-        let prompt = try model.prompts.video(frames: frames.count, visible: visible, question: question, doubleBOS: options.doubleBOS)
+        let prompt = try model.prompts.video(frames: frames.count, visible: visible, question: question,
+                                             template: options.videoTemplate, doubleBOS: options.doubleBOS)
         let spanBoxes = prompt.spans.map { boxes[$0.region][$0.frame ?? 0]! }   // spans exist only where a box exists
         return PreparedRequest(tiles: tiles, grid: nil, prompt: prompt, boxes: spanBoxes, cacheKeys: options.frameKeys, perFrameCache: true)
     }
