@@ -20,8 +20,8 @@ public struct VideoAnswer: Codable, Sendable {
     public struct SampledFrame: Codable, Sendable, Equatable {
         /// Frame index in the input (decode order; a folder: position in name order).
         public var index: Int
-        /// Seconds since frame 0.
-        public var pts: Double
+        /// Seconds since frame 0 (nil for a folder of frames without a frame rate).
+        public var pts: Double?
     }
 
     /// COCO RLE as pycocotools writes it.

@@ -300,7 +300,7 @@ public enum VideoRegionJob {
             input: r.input,
             source: .init(kind: isFolder ? "frames" : "video", frameCount: frameCount, fps: source.frameRate, width: W, height: H),
             model: engine.directory, pipeline: r.spec.source, maskSource: annotation != nil ? "annotation" : "tracker",
-            frames: modelFrames.map { .init(index: $0.index, pts: $0.pts) }, framesRequested: requested,
+            frames: modelFrames.map { .init(index: $0.index, pts: source.frameRate == nil ? nil : $0.pts) }, framesRequested: requested,
             trackedFrames: trackedCount, regions: regions, answers: answers,
             text: answers[0].text, tokenIds: answers[0].tokenIds, choice: answers[0].choice, promptTokens: answers[0].promptTokens,
             warnings: warnings, timings: timings)
