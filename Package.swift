@@ -58,8 +58,8 @@ let package = Package(
                 swiftSettings: numericSwift),
 
         // MARK: media
-        .target(name: "Video", dependencies: ["CFFmpeg"], swiftSettings: numericSwift),
-        .target(name: "Tracking", dependencies: ["Video"], swiftSettings: numericSwift),
+        .target(name: "Video", dependencies: ["CFFmpeg"], exclude: ["README.md"], swiftSettings: numericSwift),
+        .target(name: "Tracking", dependencies: ["Video"], exclude: ["README.md"], swiftSettings: numericSwift),
 
         // MARK: product
         .target(name: "Pipeline",
@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Checkpoints", "CKernels"], swiftSettings: numericSwift),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors"], swiftSettings: numericSwift),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], swiftSettings: numericSwift),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors", "Checkpoints", "Tokenizers"],
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors", "Checkpoints", "Tokenizers", "Video", "CKernels"],
                     swiftSettings: numericSwift),
         .testTarget(name: "VideoTests", dependencies: ["Video"], swiftSettings: numericSwift),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Video"], swiftSettings: numericSwift),

@@ -1,6 +1,53 @@
 import ArgumentParser
+import Foundation
+import Pipeline
 
+/// `gar bench model`: vision ms/tile, prefill and decode tokens/s and peak RSS of the GAR core,
+/// next to the PyTorch reference run in the same command (bench/pytorch/bench_gar.py).
 struct BenchModel: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "model", abstract: "Benchmark: model (not built yet)")
-    func run() async throws { throw ValidationError("gar bench model is not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "model",
+        abstract: "Benchmark the GAR model core against the PyTorch reference on the same machine.",
+        discussion: """
+        Runs the PyTorch reference first (when --pytorch is given) in a child process, then gar, with \
+        the same thread count and workload: vision on --tiles 448² tiles, prefill of --prefill-len \
+        tokens, --decode-steps greedy steps. Prints a table with ratios (or JSON with --json). Use a \
+        GAR-1B-shaped checkpoint, e.g. `python Tests/Fixtures/generate/generate.py --size full --out \
+        /tmp/gar-1b-random`.
+        """)
+
+    @Option(name: .long, help: "GAR checkpoint directory.")
+    var model: String
+
+    @Option(name: .long, help: "Threads for gar and for PyTorch (default: all CPUs).")
+    var threads: Int?
+
+    @Option(name: .long, help: "Tiles in the vision batch.")
+    var tiles = 2
+
+    @Option(name: .customLong("prefill-len"), help: "Prompt length for the prefill.")
+    var prefillLength = 3700
+
+    @Option(name: .customLong("decode-steps"), help: "Greedy decode steps after the prefill.")
+    var decodeSteps = 16
+
+    @Option(name: .long, help: "Python interpreter with the reference stack (e.g. /work/venv/ref/bin/python); omit to skip PyTorch.")
+    var pytorch: String?
+
+    @Option(name: .customLong("pytorch-script"), help: "Path of bench_gar.py (default: bench/pytorch/bench_gar.py found near the working directory or the binary).")
+    var pytorchScript: String?
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func run() async throws {
+        var o = ModelBenchmarkOptions(modelDirectory: model, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        o.tiles = tiles
+        o.prefillLength = prefillLength
+        o.decodeSteps = decodeSteps
+        o.python = pytorch
+        o.pytorchScript = pytorchScript
+        let result = try ModelBenchmark.run(o)
+        print(json ? try result.json() : result.table())
+    }
 }

@@ -1,0 +1,55 @@
+// Option groups shared by the commands that run the GAR model (describe, ask; caption reuses them).
+import ArgumentParser
+import Foundation
+import Models
+
+/// `--model DIR`.
+struct ModelDirectoryOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("GAR checkpoint directory (config.json, model*.safetensors, tokenizer files, preprocessor_config.json).", valueName: "dir"))
+    var model: String
+}
+
+/// Generation, replay and threading settings.
+struct GenerationArguments: ParsableArguments {
+    @Option(name: .customLong("max-new-tokens"), help: "Most tokens to generate (the reference uses 1024).")
+    var maxNewTokens = 1024
+
+    @Option(help: "Sampling temperature; 0 = greedy, as the reference.")
+    var temperature: Float = 0
+
+    @Option(name: .customLong("top-p"), help: "Nucleus sampling threshold in (0, 1] (with --temperature > 0).")
+    var topP: Float = 1
+
+    @Option(help: "Seed of the sampling random stream.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Threads for the model (default: all CPUs).")
+    var threads: Int?
+
+    @Flag(name: .customLong("single-bos"), help: "One BOS token as in training (default: two, as the reference eval path).")
+    var singleBOS = false
+
+    @Flag(name: .customLong("corrected-box-scaling"), help: "Replay the region itself instead of the reference's doubly scaled box (not what the weights were trained with).")
+    var correctedBoxScaling = false
+
+    @Flag(name: .customLong("per-region-boxes"), help: "ask: each region's own box instead of the reference's last-mask box for all.")
+    var perRegionBoxes = false
+
+    var requestOptions: RequestOptions {
+        var o = RequestOptions()
+        o.generation = GenerationOptions(maxNewTokens: maxNewTokens, temperature: temperature, topP: topP, seed: seed)
+        o.replay = ReplayOptions(correctedBoxScaling: correctedBoxScaling, perRegionBoxes: perRegionBoxes)
+        o.doubleBOS = !singleBOS
+        return o
+    }
+
+    func validate() throws {
+        do { try requestOptions.generation.validate() } catch { throw ValidationError("\(error)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+}
+
+/// Writes streamed text to stdout as it arrives.
+func streamToStdout(_ piece: String) {
+    FileHandle.standardOutput.write(Data(piece.utf8))
+}

@@ -1,0 +1,95 @@
+// The generation loop (transformers GenerationMixin greedy/sample as GARModel.generate drives it,
+// GAR-SPEC §7.2): prefill the prompt embeddings once with a fresh KV cache, then one token per step
+// at positions L, L+1, …; stop after a stop id (kept in the output) or `maxNewTokens` ids.
+import Foundation
+import Tokenizers
+
+/// One generated token as it is produced.
+public struct GeneratedToken: Sendable {
+    public var id: Int
+    /// Text that became final with this token (may be empty while a character or a clean-up
+    /// pattern is incomplete).
+    public var text: String
+    /// Zero-based step.
+    public var step: Int
+}
+
+/// Receives tokens as they are generated.
+public typealias TokenHandler = (GeneratedToken) -> Void
+
+/// What a generation produced.
+public struct GenerationOutput: Sendable {
+    public var tokenIDs: [Int]
+    public var stoppedOnStopToken: Bool
+    public var prefillSeconds: Double
+    public var decodeSeconds: Double
+}
+
+enum Generator {
+    /// Runs prefill on `embeds [L, D]` and generates.
+    static func run(decoder: LlamaDecoder, embeds: [Float], rows L: Int, options: GenerationOptions, stopTokens: Set<Int>,
+                    tokenizer: Tokenizer, chunkRows: Int, tap: (any ActivationTap)?, onToken: TokenHandler?) -> GenerationOutput {
+        let D = decoder.spec.hiddenSize, V = decoder.spec.vocabSize
+        let state = DecoderState(decoder: decoder, capacity: L + options.maxNewTokens, chunkRows: chunkRows)
+        var sampler = Sampler(options: options, vocabulary: V)
+        var text = TextStream(tokenizer: tokenizer)
+        let t0 = Date()
+        embeds.withUnsafeBufferPointer { decoder.forward($0.baseAddress!, rows: L, state: state, tap: tap) }
+        let t1 = Date()
+        var ids: [Int] = []
+        var stopped = false
+        let row = FloatBuffer(count: D)
+        for step in 0 ..< options.maxNewTokens {
+            let logits = UnsafeBufferPointer(start: state.logits.pointer, count: V)
+            tap.record("logits.step\(step)", shape: [V], state.logits.pointer, count: V)
+            let id = sampler.next(logits)
+            ids.append(id)
+            if let onToken { onToken(GeneratedToken(id: id, text: text.push(id), step: step)) }
+            if stopTokens.contains(id) { stopped = true; break }
+            if step + 1 == options.maxNewTokens { break }
+            decoder.embedTokens.copyRow(id, cols: D, into: row.pointer)
+            decoder.forward(row.pointer, rows: 1, state: state, tap: tap)
+        }
+        if let onToken {
+            let rest = text.finish()
+            if !rest.isEmpty { onToken(GeneratedToken(id: -1, text: rest, step: ids.count)) }
+        }
+        return GenerationOutput(tokenIDs: ids, stoppedOnStopToken: stopped, prefillSeconds: t1.timeIntervalSince(t0),
+                                decodeSeconds: Date().timeIntervalSince(t1))
+    }
+}
+
+/// Streaming view of `Tokenizer.garDecode` (skip specials, clean-up, strip): emits the part of the
+/// decoded text that later tokens cannot change any more. Whitespace, an apostrophe and incomplete
+/// UTF-8 at the end are held back (clean-up rules such as " 's" → "'s" and strip may still act on
+/// them). The concatenation of all pieces equals `garDecode(ids)` whenever each decoded prefix
+/// extends the previous one (the usual case); `finish()` flushes the rest.
+struct TextStream {
+    let tokenizer: Tokenizer
+    private var ids: [Int] = []
+    private var emitted = ""
+
+    init(tokenizer: Tokenizer) { self.tokenizer = tokenizer }
+
+    mutating func push(_ id: Int) -> String {
+        ids.append(id)
+        let full = tokenizer.garDecode(ids)
+        var stable = Substring(full)
+        while let last = stable.unicodeScalars.last,
+              TextCleanup.isPythonWhitespace(last) || last == "'" || last == "\u{FFFD}" {
+            stable = Substring(stable.unicodeScalars.dropLast())
+        }
+        guard stable.hasPrefix(emitted), stable.count > emitted.count else { return "" }
+        let piece = String(stable.dropFirst(emitted.count))
+        emitted = String(stable)
+        return piece
+    }
+
+    mutating func finish() -> String {
+        let full = tokenizer.garDecode(ids)
+        guard full.hasPrefix(emitted) else { return "" }
+        let piece = String(full.dropFirst(emitted.count))
+        emitted = full
+        return piece
+    }
+}

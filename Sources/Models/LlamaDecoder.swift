@@ -1,0 +1,252 @@
+// Llama decoder (transformers 4.56.2 models/llama/modeling_llama.py: LlamaModel, LlamaDecoderLayer,
+// LlamaAttention with eager_attention_forward, LlamaMLP, LlamaRMSNorm, LlamaRotaryEmbedding with
+// modeling_rope_utils._compute_llama3_parameters) plus the lm_head. GAR-SPEC §7.
+//
+// Per layer, rows x [T, D] at positions p0 … p0+T−1 (H heads, Hkv kv heads, hd head dim, I MLP):
+//   a   = RMSNorm_in(x)
+//   qkv = a · [Wq; Wk; Wv]ᵀ                        [T, (H + 2·Hkv)·hd]   (fused at load)
+//   q, k ← RoPE half-split (pairs i, i + hd/2) at their positions
+//   K/V cache rows p0 … ← k, v
+//   o   = softmax(q·Kᵀ/√hd + causal mask) · V       query head h reads kv head h / (H/Hkv)
+//   x  += o · Woᵀ
+//   gu  = RMSNorm_post(x) · [Wgate; Wup]ᵀ           [T, 2I]               (fused at load)
+//   x  += (silu(gate) ⊙ up) · Wdownᵀ
+// then RMSNorm_final and the head (the embedding matrix when tied) on the last row only.
+//
+// Matrices stay in the checkpoint's storage format (bf16 for GAR): see Support/Linear.swift.
+// State (KV cache, scratch, RoPE table) lives in `DecoderState`, one per request.
+import CKernels
+import Checkpoints
+import Tensors
+
+public final class LlamaDecoder: Sendable {
+    public let spec: TextModelSpec
+
+    struct Layer: Sendable {
+        var inputNorm: [Float]
+        var qkv: LinearLayer      // [(H + 2·Hkv)·hd, D]
+        var o: LinearLayer        // [D, H·hd]
+        var postNorm: [Float]
+        var gateUp: LinearLayer   // [2I, D]: gate rows then up rows
+        var down: LinearLayer     // [D, I]
+    }
+
+    let embedTokens: MatrixStorage   // [V, D]
+    let layers: [Layer]
+    let finalNorm: [Float]
+    let head: LinearLayer            // [V, D] (shares embedTokens' storage when tied)
+    let invFreq: [Float]             // [hd/2]
+
+    var qWidth: Int { spec.numHeads * spec.headDim }
+    var kvWidth: Int { spec.numKVHeads * spec.headDim }
+
+    /// Loads `mllm.model.language_model.*` and `mllm.lm_head.weight` (pass the `mllm` scope).
+    init(spec: TextModelSpec, weights mllm: WeightScope) throws {
+        self.spec = spec
+        let w = mllm.scope("model.language_model")
+        let D = spec.hiddenSize, V = spec.vocabSize, I = spec.intermediateSize
+        let q = spec.numHeads * spec.headDim, kv = spec.numKVHeads * spec.headDim
+        if spec.attentionBias || spec.mlpBias {
+            throw ModelError.modelFiles(path: mllm.loader.checkpoint.source, problem: "Llama attention_bias / mlp_bias are not supported (Llama-3 has none)")
+        }
+        embedTokens = try w.matrix("embed_tokens.weight", rows: V, cols: D)
+        var layers: [Layer] = []
+        for i in 0 ..< spec.numLayers {
+            let l = w.scope("layers.\(i)")
+            let qkv = try l.stackedMatrix([("self_attn.q_proj.weight", q), ("self_attn.k_proj.weight", kv), ("self_attn.v_proj.weight", kv)], cols: D)
+            let o = try l.matrix("self_attn.o_proj.weight", rows: D, cols: q)
+            let gateUp = try l.stackedMatrix([("mlp.gate_proj.weight", I), ("mlp.up_proj.weight", I)], cols: D)
+            let down = try l.matrix("mlp.down_proj.weight", rows: D, cols: I)
+            layers.append(Layer(inputNorm: try l.floats("input_layernorm.weight", [D]),
+                                qkv: LinearLayer(outFeatures: q + 2 * kv, inFeatures: D, weight: qkv),
+                                o: LinearLayer(outFeatures: D, inFeatures: q, weight: o),
+                                postNorm: try l.floats("post_attention_layernorm.weight", [D]),
+                                gateUp: LinearLayer(outFeatures: 2 * I, inFeatures: D, weight: gateUp),
+                                down: LinearLayer(outFeatures: D, inFeatures: I, weight: down)))
+        }
+        self.layers = layers
+        finalNorm = try w.floats("norm.weight", [D])
+        // Tied head (GAR-1B): save_pretrained drops mllm.lm_head.weight and from_pretrained ties the
+        // head to embed_tokens, so a stored copy would never be used. Untied (GAR-8B): required.
+        if spec.tieWordEmbeddings {
+            mllm.ignore("lm_head.weight")
+            head = LinearLayer(outFeatures: V, inFeatures: D, weight: embedTokens)
+        } else {
+            head = LinearLayer(outFeatures: V, inFeatures: D, weight: try mllm.matrix("lm_head.weight", rows: V, cols: D))
+        }
+        switch spec.ropeScaling {
+        case .none:
+            invFreq = Rope.defaultInvFreq(headDim: spec.headDim, theta: spec.ropeTheta)
+        case let .llama3(factor, low, high, original):
+            invFreq = Rope.llama3InvFreq(headDim: spec.headDim, theta: spec.ropeTheta, factor: factor, lowFreqFactor: low,
+                                         highFreqFactor: high, originalMaxPositions: original)
+        }
+    }
+
+    /// Bytes of weights held (bf16 matrices count 2 bytes per value).
+    var weightBytes: Int {
+        var n = embedTokens.bytes + finalNorm.count * 4
+        if !spec.tieWordEmbeddings { n += head.weight.bytes }
+        for l in layers { n += l.qkv.weight.bytes + l.o.weight.bytes + l.gateUp.weight.bytes + l.down.weight.bytes + (l.inputNorm.count + l.postNorm.count) * 4 }
+        return n
+    }
+
+    /// Embedding rows of `ids` into `out [ids.count, D]`.
+    func embed(_ ids: [Int], into out: UnsafeMutablePointer<Float>) {
+        let D = spec.hiddenSize
+        for (i, id) in ids.enumerated() { embedTokens.copyRow(id, cols: D, into: out + i * D) }
+    }
+
+    // MARK: forward
+
+    /// Runs rows `x [T, D]` (already embedded) at positions `state.length …` through every layer,
+    /// appending their keys and values to the cache, and leaves the logits of the LAST row in
+    /// `state.logits`. `x` is overwritten. Prompts longer than `state.chunkRows` run in chunks.
+    func forward(_ input: UnsafePointer<Float>, rows total: Int, state s: DecoderState, tap: (any ActivationTap)?) {
+        let D = spec.hiddenSize
+        precondition(total > 0, "LlamaDecoder.forward: no rows")
+        precondition(s.length + total <= s.capacity, "LlamaDecoder: \(s.length)+\(total) positions exceed the cache (\(s.capacity))")
+        var done = 0, lastRows = 0
+        while done < total {
+            let T = min(s.chunkRows, total - done)
+            lastRows = T
+            s.x.pointer.update(from: input + done * D, count: T * D)
+            for (i, layer) in layers.enumerated() {
+                runLayer(i, layer, rows: T, state: s)
+                tap.record("llm.layer\(i).out", shape: [T, D], s.x.pointer, count: T * D)
+            }
+            s.length += T
+            done += T
+        }
+        // Final norm and head on the last row.
+        let last = s.x.pointer + (lastRows - 1) * D
+        finalNorm.withUnsafeBufferPointer { nb in
+            Kernels.rmsNorm(UnsafeBufferPointer(start: last, count: D), weight: nb, eps: spec.rmsNormEps,
+                            out: UnsafeMutableBufferPointer(start: s.h.pointer, count: D), rows: 1, cols: D)
+        }
+        head.apply(s.h.pointer, rows: 1, out: s.logits.pointer, scratch: s.widen.buffer)
+    }
+
+    private func runLayer(_ index: Int, _ layer: Layer, rows T: Int, state s: DecoderState) {
+        let D = spec.hiddenSize, H = spec.numHeads, Hkv = spec.numKVHeads, hd = spec.headDim, I = spec.intermediateSize
+        let qkvW = qWidth + 2 * kvWidth
+        let x = s.x.pointer, h = s.h.pointer, qkv = s.qkv.pointer
+        let p0 = s.length
+
+        // Attention.
+        rmsNorm(x, layer.inputNorm, rows: T, out: h)
+        layer.qkv.apply(h, rows: T, out: qkv, scratch: s.widen.buffer)
+        s.rope.apply(qkv, rowStride: qkvW, rows: T, heads: H, firstPosition: p0)
+        s.rope.apply(qkv + qWidth, rowStride: qkvW, rows: T, heads: Hkv, firstPosition: p0)
+        let kCache = s.keys[index].pointer, vCache = s.values[index].pointer
+        for t in 0 ..< T {
+            (kCache + (p0 + t) * kvWidth).update(from: qkv + t * qkvW + qWidth, count: kvWidth)
+            (vCache + (p0 + t) * kvWidth).update(from: qkv + t * qkvW + qWidth + kvWidth, count: kvWidth)
+        }
+        Kernels.attention(q: qkv, k: kCache, v: vCache, out: h,
+                          layout: AttentionLayout(qRowStride: qkvW, kRowStride: kvWidth, vRowStride: kvWidth, outRowStride: qWidth),
+                          queries: T, keys: p0 + T, heads: H, kvHeads: Hkv, headDim: hd,
+                          scale: 1 / Float(hd).squareRoot(), causalOffset: p0)
+        layer.o.apply(h, rows: T, out: qkv, scratch: s.widen.buffer)   // qkv reused as [T, D]
+        Kernels.addInPlace(UnsafeMutableBufferPointer(start: x, count: T * D), UnsafeBufferPointer(start: qkv, count: T * D))
+
+        // MLP.
+        rmsNorm(x, layer.postNorm, rows: T, out: h)
+        let gu = s.mlp.pointer
+        layer.gateUp.apply(h, rows: T, out: gu, scratch: s.widen.buffer)
+        // silu(gate) ⊙ up, written over the gate half of each row, then packed to [T, I].
+        parallelFor(T, grain: max(1, 8192 / max(I, 1))) { r in
+            for t in r { gk_silu_mul(gu + t * 2 * I, gu + t * 2 * I + I, I) }
+        }
+        for t in 1 ..< max(T, 1) { (gu + t * I).update(from: gu + t * 2 * I, count: I) }
+        layer.down.apply(gu, rows: T, out: h, scratch: s.widen.buffer)
+        Kernels.addInPlace(UnsafeMutableBufferPointer(start: x, count: T * D), UnsafeBufferPointer(start: h, count: T * D))
+    }
+
+    private func rmsNorm(_ x: UnsafeMutablePointer<Float>, _ w: [Float], rows: Int, out: UnsafeMutablePointer<Float>) {
+        let D = spec.hiddenSize
+        w.withUnsafeBufferPointer { wb in
+            Kernels.rmsNorm(UnsafeBufferPointer(start: x, count: rows * D), weight: wb, eps: spec.rmsNormEps,
+                            out: UnsafeMutableBufferPointer(start: out, count: rows * D), rows: rows, cols: D)
+        }
+    }
+}
+
+/// Per-request decoder state: KV cache, scratch rows, RoPE table, logits.
+public final class DecoderState {
+    /// Positions the cache can hold.
+    public let capacity: Int
+    /// Positions filled so far.
+    public internal(set) var length = 0
+    /// Rows per prefill chunk.
+    let chunkRows: Int
+    let keys: [FloatBuffer]      // per layer [capacity, Hkv·hd]
+    let values: [FloatBuffer]
+    let x: FloatBuffer           // [chunk, D]
+    let h: FloatBuffer           // [chunk, max(D, H·hd)]
+    let qkv: FloatBuffer         // [chunk, max((H+2Hkv)·hd, D)]
+    let mlp: FloatBuffer         // [chunk, 2I]
+    let widen: FloatBuffer       // bf16 → f32 weight chunks
+    let logits: FloatBuffer      // [V]
+    let rope: HalfSplitRope
+
+    /// `chunkRows`: rows per prefill pass (bounds scratch memory; 2048 rows of GAR-1B take ~190 MB).
+    init(decoder d: LlamaDecoder, capacity: Int, chunkRows: Int = 2048) {
+        let s = d.spec
+        self.capacity = capacity
+        self.chunkRows = max(1, min(chunkRows, capacity))
+        let T = self.chunkRows
+        keys = (0 ..< s.numLayers).map { _ in FloatBuffer(count: capacity * d.kvWidth) }
+        values = (0 ..< s.numLayers).map { _ in FloatBuffer(count: capacity * d.kvWidth) }
+        x = FloatBuffer(count: T * s.hiddenSize)
+        h = FloatBuffer(count: T * max(s.hiddenSize, d.qWidth))
+        qkv = FloatBuffer(count: T * max(d.qWidth + 2 * d.kvWidth, s.hiddenSize))
+        mlp = FloatBuffer(count: T * 2 * s.intermediateSize)
+        widen = FloatBuffer(count: max(LinearLayer.widenChunkElements, s.intermediateSize, s.hiddenSize))
+        logits = FloatBuffer(count: s.vocabSize)
+        rope = HalfSplitRope(invFreq: d.invFreq, positions: capacity)
+    }
+
+    /// Bytes of scratch and cache held.
+    var bytes: Int {
+        4 * (keys.reduce(0) { $0 + $1.count } * 2 + x.count + h.count + qkv.count + mlp.count + widen.count + logits.count) + rope.bytes
+    }
+}
+
+/// The Llama RoPE table for positions `0 ..< positions` and its application with a position offset
+/// (Hugging Face `LlamaRotaryEmbedding` + `apply_rotary_pos_emb`: angle = Float(position) · inv_freq[i],
+/// cos/sin of `cat(freqs, freqs)`; pairs (i, i + hd/2) rotated).
+struct HalfSplitRope {
+    let table: RopeTable
+
+    init(invFreq: [Float], positions: Int) {
+        table = Rope.halfSplitTable(invFreq: invFreq, positions: Array(0 ..< max(positions, 1)))
+    }
+
+    var bytes: Int { (table.sin.count + table.cos.count) * 4 }
+
+    /// Rotates `heads` heads of `rows` rows of `x` (row stride `rowStride`) in place; row t is at
+    /// position `firstPosition + t`.
+    func apply(_ x: UnsafeMutablePointer<Float>, rowStride: Int, rows T: Int, heads H: Int, firstPosition p0: Int) {
+        let D = table.headDim, half = D / 2
+        precondition(p0 + T <= table.positions, "HalfSplitRope: position \(p0 + T - 1) beyond the table (\(table.positions))")
+        table.sin.withUnsafeBufferPointer { sinB in
+            table.cos.withUnsafeBufferPointer { cosB in
+                let sp = sinB.baseAddress! + p0 * D, cp = cosB.baseAddress! + p0 * D
+                parallelFor(T, grain: max(1, 4096 / max(H * D, 1))) { r in
+                    for t in r {
+                        let s = sp + t * D, c = cp + t * D
+                        for hIndex in 0 ..< H {
+                            let v = x + t * rowStride + hIndex * D
+                            for i in 0 ..< half {
+                                let a = v[i], b = v[i + half]
+                                v[i] = a * c[i] + (-b) * s[i]
+                                v[i + half] = b * c[i + half] + a * s[i + half]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,4 +1,0 @@
-// Models module. See ../../README.md and ARCHITECTURE.md §1 for its place in the target DAG.
-public enum ModelsModule {
-    public static let name = "Models"
-}

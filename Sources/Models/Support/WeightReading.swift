@@ -1,0 +1,85 @@
+// Reading weights through the strict scoped loader of Checkpoints, in the two forms the models use:
+// f32 arrays (converted once, pages of the mapping dropped afterwards) and matrices kept in their
+// storage format (bf16 copied as is). Missing or mis-shaped keys are recorded by the loader and
+// reported together by `WeightLoader.finish()`; here they read as zeros.
+import Checkpoints
+import Foundation
+import Tensors
+
+extension WeightScope {
+    /// The f32 values of `name` (exactly `shape`).
+    func floats(_ name: String, _ shape: [Int]) throws -> [Float] {
+        try take(name, shape: shape).storage
+    }
+
+    /// One matrix `[Σ rows, cols]` made of the given `[rows_i, cols]` tensors stacked in order
+    /// (q | k | v fused at load, STYLE.md §7 rule 3). Kept as bf16 when every part is stored as
+    /// bf16, else converted to f32.
+    func stackedMatrix(_ parts: [(name: String, rows: Int)], cols: Int) throws -> MatrixStorage {
+        let total = parts.reduce(0) { $0 + $1.rows } * cols
+        var views: [RawTensorView?] = []
+        for p in parts { views.append(takeRaw(p.name, shape: [p.rows, cols])) }
+        let allBF16 = views.allSatisfy { $0?.info.dtype == .bf16 }
+        if allBF16 {
+            let bits = [UInt16](unsafeUninitializedCapacity: total) { buf, initialized in
+                var offset = 0
+                for (p, view) in zip(parts, views) {
+                    let n = p.rows * cols
+                    let dst = UnsafeMutableRawPointer(buf.baseAddress! + offset)
+                    if let view { copyParallel(from: view.bytes.baseAddress!, to: dst, bytes: n * 2) }
+                    offset += n
+                }
+                initialized = total
+            }
+            release(parts.map(\.name), views)
+            return .bf16(bits)
+        }
+        var floats = [Float](repeating: 0, count: total)
+        var failure: Error?
+        floats.withUnsafeMutableBufferPointer { buf in
+            var offset = 0
+            for (p, view) in zip(parts, views) {
+                let n = p.rows * cols
+                if let view {
+                    guard view.info.dtype.convertsToFloat else {
+                        failure = ModelError.modelFiles(path: loader.checkpoint.source,
+                                                        problem: "tensor \(key(p.name)) has dtype \(view.info.dtype.rawValue), expected a float type")
+                        return
+                    }
+                    do { try view.convert(into: UnsafeMutableBufferPointer(rebasing: buf[offset ..< offset + n])) } catch { failure = error; return }
+                }
+                offset += n
+            }
+        }
+        if let failure { throw failure }
+        release(parts.map(\.name), views)
+        return .f32(floats)
+    }
+
+    /// A single matrix in its storage format.
+    func matrix(_ name: String, rows: Int, cols: Int) throws -> MatrixStorage {
+        try stackedMatrix([(name, rows)], cols: cols)
+    }
+
+    /// Drops the mapped pages of tensors already copied (keeps resident memory near the model size).
+    private func release(_ names: [String], _ views: [RawTensorView?]) {
+        guard loader.releasePagesAfterLoad else { return }
+        for (name, view) in zip(names, views) {
+            guard let view, let file = loader.checkpoint.file(of: key(name)) else { continue }
+            let start = file.dataOffset + view.info.dataRange.lowerBound
+            file.file.release(start ..< start + view.info.dataRange.count)
+        }
+    }
+}
+
+/// memcpy split across threads (copying out of a mapped file is bound by page faults).
+func copyParallel(from src: UnsafeRawPointer, to dst: UnsafeMutableRawPointer, bytes: Int) {
+    let chunk = 1 << 22
+    let chunks = (bytes + chunk - 1) / chunk
+    parallelFor(chunks) { r in
+        for c in r {
+            let lo = c * chunk
+            (dst + lo).copyMemory(from: src + lo, byteCount: min(chunk, bytes - lo))
+        }
+    }
+}

@@ -1,0 +1,121 @@
+// `gar describe` and `gar ask` on images: read the image and the region masks (Video's ImageIO,
+// PIL-parity decoding), load the model, run the GAR request, and shape the JSON answer.
+import Foundation
+import Models
+import Tensors
+import Video
+
+/// One image request: describe (one mask, no question) or ask (one or more masks and a question).
+public struct ImageRegionRequest: Sendable {
+    public var modelDirectory: String
+    public var imagePath: String
+    /// Region k = `<Promptk>` = maskPaths[k]. A mask pixel is inside when nonzero.
+    public var maskPaths: [String]
+    /// nil → the reference describe prompt (`<Prompt1>`).
+    public var question: String?
+    public var options: RequestOptions
+    /// nil = all CPUs.
+    public var threads: Int?
+
+    public init(modelDirectory: String, imagePath: String, maskPaths: [String], question: String?,
+                options: RequestOptions = RequestOptions(), threads: Int? = nil) {
+        self.modelDirectory = modelDirectory
+        self.imagePath = imagePath
+        self.maskPaths = maskPaths
+        self.question = question
+        self.options = options
+        self.threads = threads
+    }
+}
+
+/// The JSON answer of `gar describe --json` / `gar ask --json`.
+public struct ImageRegionAnswer: Codable, Sendable {
+    public struct Timings: Codable, Sendable {
+        public var load: Double
+        public var preprocess: Double
+        public var vision: Double
+        public var replay: Double
+        public var prefill: Double
+        public var decode: Double
+        public var tokensPerSecond: Double
+    }
+
+    /// Decoded as the reference demos decode (GAR-SPEC §15.2).
+    public var text: String
+    /// Generated ids, the stop id included when generated.
+    public var tokenIds: [Int]
+    public var promptTokens: Int
+    public var stoppedOnEos: Bool
+    /// [columns, rows] of the tile grid (ncw, nch).
+    public var grid: [Int]
+    /// Tiles seen by the vision tower (thumbnail + grid).
+    public var tiles: Int
+    public var image: String
+    public var masks: [String]
+    public var question: String?
+    public var model: String
+    public var timings: Timings
+
+    public func json() throws -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        e.keyEncodingStrategy = .convertToSnakeCase
+        return String(decoding: try e.encode(self), as: UTF8.self)
+    }
+}
+
+public enum ImageRegionJob {
+    /// Reads an RGB image as PIL's `convert("RGB")` does.
+    public static func readImage(_ path: String) throws -> ImageU8 {
+        let im = try ImageIO.readRGB(path)
+        return ImageU8(width: im.width, height: im.height, channels: 3, pixels: im.pixels)
+    }
+
+    /// Reads a region mask: any nonzero label is inside (PNG masks 0/255 or 0/1, palette masks by
+    /// index, RGB masks where any channel is nonzero).
+    public static func readMask(_ path: String) throws -> ImageU8 {
+        let im = try ImageIO.readLabels(path)
+        return ImageU8(width: im.width, height: im.height, channels: 1, pixels: im.pixels.map { $0 != 0 ? 1 : 0 })
+    }
+
+    /// Runs the request. `onText` receives the answer's text as it is generated.
+    public static func run(_ r: ImageRegionRequest, model preloaded: GARModel? = nil,
+                           onText: ((String) -> Void)? = nil) throws -> ImageRegionAnswer {
+        guard !r.maskPaths.isEmpty else { throw PipelineError.invalidInput(what: "--mask", reason: "at least one mask is required") }
+        if r.question == nil && r.maskPaths.count != 1 {
+            throw PipelineError.invalidInput(what: "--mask", reason: "describe takes exactly one mask (use ask for several regions)")
+        }
+        if let q = r.question, q.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw PipelineError.invalidInput(what: "--question", reason: "the question is empty")
+        }
+        if let t = r.threads {
+            guard t >= 1 else { throw PipelineError.invalidInput(what: "--threads", reason: "must be at least 1, got \(t)") }
+            Threading.set(t)
+        }
+        // Inputs first: a bad path fails fast, before the model loads.
+        let image = try readImage(r.imagePath)
+        let masks = try r.maskPaths.map(readMask)
+        for (k, (mask, path)) in zip(masks, r.maskPaths).enumerated() where mask.width != image.width || mask.height != image.height {
+            let name = r.question == nil ? "mask \(path)" : "mask \(path) (<Prompt\(k)>)"
+            throw PipelineError.invalidInput(what: name, reason: "\(mask.width)×\(mask.height) does not match the image \(r.imagePath) (\(image.width)×\(image.height))")
+        }
+        let t0 = Date()
+        let model = try preloaded ?? GARModel.load(directory: r.modelDirectory)
+        let load = preloaded == nil ? Date().timeIntervalSince(t0) : 0
+        let session = GARSession(model: model)
+        let handler: TokenHandler? = onText.map { f in { token in if !token.text.isEmpty { f(token.text) } } }
+        let result: GARResult
+        if let question = r.question {
+            result = try session.ask(image: image, masks: masks, question: question, options: r.options, onToken: handler)
+        } else {
+            result = try session.describe(image: image, mask: masks[0], options: r.options, onToken: handler)
+        }
+        let t = result.timings
+        return ImageRegionAnswer(text: result.text, tokenIds: result.tokenIDs, promptTokens: result.promptTokens,
+                                 stoppedOnEos: result.stoppedOnStopToken,
+                                 grid: [result.grid?.columns ?? 1, result.grid?.rows ?? 1], tiles: result.tiles,
+                                 image: r.imagePath, masks: r.maskPaths, question: r.question, model: r.modelDirectory,
+                                 timings: .init(load: load, preprocess: t.preprocess, vision: t.vision, replay: t.replay,
+                                                prefill: t.prefill, decode: t.decode, tokensPerSecond: t.tokensPerSecond))
+    }
+}

@@ -1,0 +1,234 @@
+// `gar bench model`: speed and memory of the GAR core on a checkpoint, side by side with the PyTorch
+// reference (bench/pytorch/bench_gar.py) run in the same command with the same thread count and
+// the same workload:
+//   vision   mask embedding + tower + projector + pooling on K 448² tiles in one call (after a
+//            1-tile warm-up), ms per tile;
+//   prefill  one decoder pass over L random token embeddings with a fresh KV cache (after a
+//            64-token warm-up), tokens/s;
+//   decode   S greedy steps on that cache, tokens/s;
+//   memory   peak RSS of the process vs the f32 size of the weights.
+// Inputs are random (speed does not depend on values). A benchmark, never a test.
+import Checkpoints
+import Foundation
+import Models
+import Tensors
+
+public struct ModelBenchmarkOptions: Sendable {
+    public var modelDirectory: String
+    public var threads: Int
+    public var tiles = 2
+    public var prefillLength = 3700
+    public var decodeSteps = 16
+    /// Python interpreter with the reference stack; nil = skip the PyTorch side.
+    public var python: String?
+    /// bench_gar.py; nil = look for bench/pytorch/bench_gar.py near the working directory or the binary.
+    public var pytorchScript: String?
+
+    public init(modelDirectory: String, threads: Int) {
+        self.modelDirectory = modelDirectory
+        self.threads = threads
+    }
+}
+
+public struct ModelBenchmarkResult: Codable, Sendable {
+    public struct Side: Codable, Sendable {
+        public var visionMsPerTile: Double
+        public var prefillTokensPerSecond: Double
+        public var decodeTokensPerSecond: Double
+        public var peakRSSMB: Double
+        public var loadSeconds: Double
+        /// Peak RSS divided by the f32 size of all parameters.
+        public var peakRSSOverFP32Weights: Double
+    }
+
+    public var model: String
+    public var threads: Int
+    public var tiles: Int
+    public var prefillLength: Int
+    public var decodeSteps: Int
+    public var parameters: Int
+    public var fp32WeightMB: Double
+    public var environment: [String: String]
+    public var gar: Side
+    public var pytorch: Side?
+    /// PyTorch's raw JSON output, if it ran.
+    public var pytorchRaw: String?
+    /// Why the PyTorch side did not run, if it did not.
+    public var pytorchSkipped: String?
+
+    /// gar speed / PyTorch speed (> 1 = gar faster); memory: gar / PyTorch (< 1 = gar smaller).
+    public var ratios: [String: Double]? {
+        guard let p = pytorch else { return nil }
+        return ["vision": p.visionMsPerTile / gar.visionMsPerTile,
+                "prefill": gar.prefillTokensPerSecond / p.prefillTokensPerSecond,
+                "decode": gar.decodeTokensPerSecond / p.decodeTokensPerSecond,
+                "peak_rss": gar.peakRSSMB / p.peakRSSMB]
+    }
+
+    public func table() -> String {
+        var lines = ["gar bench model — \(model)",
+                     "threads \(threads), \(tiles) tiles, prefill \(prefillLength) tokens, \(decodeSteps) decode steps; "
+                         + "\(parameters) parameters (\(String(format: "%.0f", fp32WeightMB)) MB in f32)",
+                     "env: " + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")]
+        func f(_ v: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", v) }
+        lines.append("")
+        lines.append("metric                      gar        pytorch    ratio (gar vs pytorch)")
+        func row(_ name: String, _ g: Double, _ p: Double?, _ ratio: Double?, digits: Int = 1) {
+            let ps = p.map { f($0, digits) } ?? "-", rs = ratio.map { f($0, 2) + "×" } ?? "-"
+            lines.append(name.padding(toLength: 28, withPad: " ", startingAt: 0) + f(g, digits).padding(toLength: 11, withPad: " ", startingAt: 0)
+                         + ps.padding(toLength: 11, withPad: " ", startingAt: 0) + rs)
+        }
+        let r = ratios
+        row("vision ms/tile (lower wins)", gar.visionMsPerTile, pytorch?.visionMsPerTile, r?["vision"], digits: 0)
+        row("prefill tokens/s", gar.prefillTokensPerSecond, pytorch?.prefillTokensPerSecond, r?["prefill"])
+        row("decode tokens/s", gar.decodeTokensPerSecond, pytorch?.decodeTokensPerSecond, r?["decode"], digits: 2)
+        row("peak RSS MB (lower wins)", gar.peakRSSMB, pytorch?.peakRSSMB, r?["peak_rss"], digits: 0)
+        row("peak RSS / f32 weights", gar.peakRSSOverFP32Weights, pytorch?.peakRSSOverFP32Weights, nil, digits: 2)
+        row("load s", gar.loadSeconds, pytorch?.loadSeconds, nil)
+        if let s = pytorchSkipped { lines.append("pytorch: skipped (\(s))") }
+        lines.append("(ratios: speed of gar / speed of pytorch for vision, prefill, decode; gar / pytorch for peak RSS)")
+        return lines.joined(separator: "\n")
+    }
+}
+
+public enum ModelBenchmark {
+    public static func run(_ o: ModelBenchmarkOptions, log: (String) -> Void = printErr) throws -> ModelBenchmarkResult {
+        guard o.tiles >= 1, o.prefillLength >= 1, o.decodeSteps >= 1 else {
+            throw PipelineError.invalidInput(what: "gar bench model", reason: "--tiles, --prefill-len and --decode-steps must be at least 1")
+        }
+        let env = ProcessInfo.processInfo.environment
+        let envKeys = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"]
+        var environment: [String: String] = [:]
+        for k in envKeys { environment[k] = env[k] ?? "(unset)" }
+
+        // PyTorch first, in a child process, so both sides have the machine to themselves.
+        var pytorch: ModelBenchmarkResult.Side?
+        var raw: String?
+        var skipped: String?
+        if let python = o.python {
+            if let script = o.pytorchScript ?? findScript() {
+                log("bench: running the PyTorch reference (\(python) \(script))…")
+                do {
+                    let (side, text) = try runPyTorch(python: python, script: script, o)
+                    pytorch = side
+                    raw = text
+                } catch {
+                    skipped = "\(error)"
+                }
+            } else {
+                skipped = "bench/pytorch/bench_gar.py not found; pass --pytorch-script"
+            }
+        } else {
+            skipped = "no --pytorch PYTHON given"
+        }
+
+        log("bench: loading \(o.modelDirectory)…")
+        Threading.set(o.threads)
+        let model = try GARModel.load(directory: o.modelDirectory)
+        let params = GARKeySchema(spec: model.spec).parameterCounts.values.reduce(0, +)
+        let fp32MB = Double(params) * 4 / 1_048_576
+
+        // Vision: the same inputs as bench_gar.py (pixels in [-1, 1] → here random RGB bytes; a
+        // mask covering rows/cols 100..<324).
+        var rng = SplitMix64(seed: 0)
+        let S = model.spec.vision.imageHeight
+        func tile() -> TileInput {
+            let rgb = ImageU8(width: S, height: S, channels: 3, pixels: (0 ..< S * S * 3).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
+            var mask = [UInt8](repeating: 0, count: S * S)
+            for y in 100 ..< min(324, S) { for x in 100 ..< min(324, S) { mask[y * S + x] = 1 } }
+            return TileInput(rgb: rgb, mask: mask)
+        }
+        let tiles = (0 ..< o.tiles).map { _ in tile() }
+        log("bench: vision (1-tile warm-up, then \(o.tiles) tiles)…")
+        _ = model.imageFeatures([tiles[0]], tileBatch: 1)
+        var t = Date()
+        _ = model.imageFeatures(tiles, tileBatch: o.tiles)
+        let visionMs = Date().timeIntervalSince(t) * 1000 / Double(o.tiles)
+
+        // Prefill and decode.
+        log("bench: prefill \(o.prefillLength) tokens…")
+        let ids = (0 ..< o.prefillLength).map { _ in Int(rng.next() % UInt64(min(model.spec.text.vocabSize, 1000))) }
+        let warm = model.makeDecoderState(capacity: 64)
+        _ = model.forward(model.embed(Array(ids.prefix(64))), rows: min(64, ids.count), state: warm)
+        let state = model.makeDecoderState(capacity: o.prefillLength + o.decodeSteps)
+        let embeds = model.embed(ids)
+        t = Date()
+        var logits = model.forward(embeds, rows: ids.count, state: state)
+        let prefillS = Date().timeIntervalSince(t)
+        log("bench: decode \(o.decodeSteps) steps…")
+        t = Date()
+        for _ in 0 ..< o.decodeSteps {
+            let next = GARModel.argmax(logits)
+            logits = model.forward(model.embed([next]), rows: 1, state: state)
+        }
+        let decodeS = Date().timeIntervalSince(t)
+        let peak = peakRSSMB()
+        let gar = ModelBenchmarkResult.Side(visionMsPerTile: visionMs, prefillTokensPerSecond: Double(o.prefillLength) / prefillS,
+                                            decodeTokensPerSecond: Double(o.decodeSteps) / decodeS, peakRSSMB: peak,
+                                            loadSeconds: model.loadSeconds, peakRSSOverFP32Weights: peak / fp32MB)
+        return ModelBenchmarkResult(model: o.modelDirectory, threads: o.threads, tiles: o.tiles, prefillLength: o.prefillLength,
+                                    decodeSteps: o.decodeSteps, parameters: params, fp32WeightMB: fp32MB, environment: environment,
+                                    gar: gar, pytorch: pytorch, pytorchRaw: raw, pytorchSkipped: skipped)
+    }
+
+    /// Peak resident memory of this process (ru_maxrss, KiB on Linux).
+    public static func peakRSSMB() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+
+    static func findScript() -> String? {
+        let rel = "bench/pytorch/bench_gar.py"
+        var candidates = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(rel)]
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0 ..< 6 {
+            candidates.append(dir.appendingPathComponent(rel))
+            dir = dir.deletingLastPathComponent()
+        }
+        return candidates.first { FileManager.default.fileExists(atPath: $0.path) }?.path
+    }
+
+    static func runPyTorch(python: String, script: String, _ o: ModelBenchmarkOptions) throws -> (ModelBenchmarkResult.Side, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: python)
+        p.arguments = [script, "--model", o.modelDirectory, "--threads", "\(o.threads)", "--tiles", "\(o.tiles)",
+                       "--prefill-len", "\(o.prefillLength)", "--decode-steps", "\(o.decodeSteps)"]
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            let tail = String(decoding: errData, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+            throw PipelineError.invalidInput(what: script, reason: "exited with status \(p.terminationStatus): \(tail)")
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        guard let obj = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let vision = obj["vision_ms_per_tile"] as? Double, let prefill = obj["prefill_tokens_per_s"] as? Double,
+              let decode = obj["decode_tokens_per_s"] as? Double, let peak = obj["peak_rss_mb"] as? Double,
+              let fp32 = obj["fp32_weight_mb"] as? Double, let load = obj["load_s"] as? Double else {
+            throw PipelineError.invalidInput(what: script, reason: "unexpected output: \(text.prefix(200))")
+        }
+        return (ModelBenchmarkResult.Side(visionMsPerTile: vision, prefillTokensPerSecond: prefill, decodeTokensPerSecond: decode,
+                                          peakRSSMB: peak, loadSeconds: load, peakRSSOverFP32Weights: peak / fp32), text)
+    }
+}
+
+extension ModelBenchmarkResult {
+    public func json() throws -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        e.keyEncodingStrategy = .convertToSnakeCase
+        var s = String(decoding: try e.encode(self), as: UTF8.self)
+        if let r = ratios {
+            // Ratios are derived; append them for convenience.
+            let pairs = r.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \(String(format: "%.4f", $0.value))" }.joined(separator: ", ")
+            s.removeLast()  // "}"
+            s += ",\n  \"ratios\" : {\(pairs)}\n}"
+        }
+        return s
+    }
+}
