@@ -48,6 +48,8 @@ struct BenchOps: AsyncParsableCommand {
             BlockBenchmarks.attention(tokens: prefill, keys: prefill, heads: 32, kvHeads: 8, headDim: 64, causal: true, reps: reps,
                                       name: "llama causal attention \(prefill) tokens, GQA 32/8"),
             BlockBenchmarks.llamaLayer(tokens: 1, past: context - 1, reps: max(reps, 20), name: "llama layer decode step @\(context)"),
+            BlockBenchmarks.resize(path: .torchvisionV1Float, reps: reps),
+            BlockBenchmarks.resize(path: .torchvisionV2UInt8, reps: reps),
         ]
         if json {
             let enc = JSONEncoder()
@@ -59,7 +61,11 @@ struct BenchOps: AsyncParsableCommand {
         print("| benchmark | ms (mean ± sd) | GFLOP/s | vs baseline sgemm |")
         print("|---|---|---|---|")
         for r in results {
-            print(String(format: "| %@ | %.2f ± %.2f | %.1f | %.2f |", r.name, r.meanMs, r.sdMs, r.gflops, r.gflops / baseline.gflops))
+            if r.flops == 0 {
+                print(String(format: "| %@ | %.2f ± %.2f | — | — |", r.name, r.meanMs, r.sdMs))
+            } else {
+                print(String(format: "| %@ | %.2f ± %.2f | %.1f | %.2f |", r.name, r.meanMs, r.sdMs, r.gflops, r.gflops / baseline.gflops))
+            }
         }
     }
 }

@@ -171,6 +171,19 @@ public enum BlockBenchmarks {
         }
     }
 
+    /// GAR's preprocessing resizes of a 1024×770 RGB image: thumbnail 448×448 and a 4×4-tile canvas
+    /// 1792×1792 (no FLOP count).
+    public static func resize(path: ImageU8.BicubicPath, reps: Int = 5) -> Result {
+        var px = [UInt8](repeating: 0, count: 1024 * 770 * 3)
+        for i in 0 ..< px.count { px[i] = UInt8(truncatingIfNeeded: (i &* 2_654_435_761) >> 13) }
+        let img = ImageU8(width: 1024, height: 770, channels: 3, pixels: px)
+        let name = path == .torchvisionV1Float ? "float path (v1, GAR)" : "uint8 path (v2)"
+        return time("bicubic-AA resize 1024×770 → 448² + 1792², \(name)", reps: reps, flops: 0) {
+            _ = img.resizedBicubicAntialias(width: 448, height: 448, path: path)
+            _ = img.resizedBicubicAntialias(width: 1792, height: 1792, path: path)
+        }
+    }
+
     /// Attention alone (the part we write ourselves; GEMMs are OpenBLAS).
     public static func attention(tokens T: Int, keys S: Int, heads H: Int, kvHeads Hkv: Int, headDim D: Int, causal: Bool,
                                  reps: Int = 5, name: String) -> Result {
