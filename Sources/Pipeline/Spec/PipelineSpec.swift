@@ -152,7 +152,11 @@ extension PipelineSpec {
             do {
                 try tpl.validate()
             } catch {
-                throw p.error("", "\(error)").withKey("prompt")
+                // "prompt template FIELD: problem" — point at that field's line.
+                let message = "\(error)"
+                let field = ["text", "region_name", "region_separator", "region_line"]
+                    .first { message.hasPrefix("prompt template \($0):") } ?? "text"
+                throw p.error(field, message)
             }
             spec.prompt.template = tpl
             if let s = try p.string("multiple_choice_suffix") { spec.prompt.multipleChoiceSuffix = s }
@@ -185,14 +189,5 @@ extension PipelineSpec {
         }
         try root.finish()
         return spec
-    }
-}
-
-extension SpecError {
-    /// Replaces an empty trailing key component (errors about a whole section).
-    func withKey(_ key: String) -> SpecError {
-        var e = self
-        if e.key.hasSuffix(".") || e.key.isEmpty { e.key = key }
-        return e
     }
 }

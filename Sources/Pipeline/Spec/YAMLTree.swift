@@ -187,11 +187,9 @@ struct YAMLMapping {
         if case let .scalar(n, _) = v, let s = n.string { return [s] }
         guard case let .sequence(items, _) = v else { throw error(key, "expected a list of texts") }
         return try items.enumerated().map { i, item in
-            guard case let .scalar(n, line) = item, !YAMLMapping.isNull(n), let s = n.string else {
+            guard case let .scalar(n, _) = item, !YAMLMapping.isNull(n), let s = n.string else {
                 throw SpecError(source: source, line: item.line, key: "\(full(key))[\(i)]", problem: "expected text")
-                    .withLine(item.line)
             }
-            _ = line
             return s
         }
     }
@@ -215,13 +213,5 @@ struct YAMLMapping {
         case .mapping: return "a mapping"
         case .sequence: return "a list"
         }
-    }
-}
-
-extension SpecError {
-    func withLine(_ line: Int?) -> SpecError {
-        var e = self
-        if e.line == nil { e.line = line }
-        return e
     }
 }

@@ -14,6 +14,15 @@ public struct VideoAnswer: Codable, Sendable {
         public var fps: Double?
         public var width: Int
         public var height: Int
+
+        public func encode(to encoder: Encoder) throws {   // nil written as null: a fixed schema
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(kind, forKey: .kind)
+            try c.encode(frameCount, forKey: .frameCount)
+            try c.encode(fps, forKey: .fps)
+            try c.encode(width, forKey: .width)
+            try c.encode(height, forKey: .height)
+        }
     }
 
     /// A frame the model saw.
@@ -22,6 +31,12 @@ public struct VideoAnswer: Codable, Sendable {
         public var index: Int
         /// Seconds since frame 0 (nil for a folder of frames without a frame rate).
         public var pts: Double?
+
+        public func encode(to encoder: Encoder) throws {   // nil written as null: a fixed schema
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(index, forKey: .index)
+            try c.encode(pts, forKey: .pts)
+        }
     }
 
     /// COCO RLE as pycocotools writes it.
@@ -44,6 +59,16 @@ public struct VideoAnswer: Codable, Sendable {
         public var bbox: [Int]?
         /// The mask at the frame's size (nil when not visible).
         public var rle: RLEJSON?
+
+        public func encode(to encoder: Encoder) throws {   // nil written as null: a fixed schema
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(index, forKey: .index)
+            try c.encode(visible, forKey: .visible)
+            try c.encode(confidence, forKey: .confidence)
+            try c.encode(lost, forKey: .lost)
+            try c.encode(bbox, forKey: .bbox)
+            try c.encode(rle, forKey: .rle)
+        }
     }
 
     public struct Region: Codable, Sendable {
@@ -80,6 +105,20 @@ public struct VideoAnswer: Codable, Sendable {
         /// Frames run through the vision tower for this answer (0 when all came from the cache).
         public var framesEncoded: Int
         public var timings: ModelTimings
+
+        public func encode(to encoder: Encoder) throws {   // nil written as null: a fixed schema
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(question, forKey: .question)
+            try c.encode(choices, forKey: .choices)
+            try c.encode(prompt, forKey: .prompt)
+            try c.encode(text, forKey: .text)
+            try c.encode(tokenIds, forKey: .tokenIds)
+            try c.encode(choice, forKey: .choice)
+            try c.encode(promptTokens, forKey: .promptTokens)
+            try c.encode(stoppedOnEos, forKey: .stoppedOnEos)
+            try c.encode(framesEncoded, forKey: .framesEncoded)
+            try c.encode(timings, forKey: .timings)
+        }
     }
 
     /// Seconds per stage for the whole request.
@@ -119,6 +158,27 @@ public struct VideoAnswer: Codable, Sendable {
     public var promptTokens: Int
     public var warnings: [String]
     public var timings: Timings
+
+    public func encode(to encoder: Encoder) throws {   // nil written as null: a fixed schema
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(schema, forKey: .schema)
+        try c.encode(input, forKey: .input)
+        try c.encode(source, forKey: .source)
+        try c.encode(model, forKey: .model)
+        try c.encode(pipeline, forKey: .pipeline)
+        try c.encode(maskSource, forKey: .maskSource)
+        try c.encode(frames, forKey: .frames)
+        try c.encode(framesRequested, forKey: .framesRequested)
+        try c.encode(trackedFrames, forKey: .trackedFrames)
+        try c.encode(regions, forKey: .regions)
+        try c.encode(answers, forKey: .answers)
+        try c.encode(text, forKey: .text)
+        try c.encode(tokenIds, forKey: .tokenIds)
+        try c.encode(choice, forKey: .choice)
+        try c.encode(promptTokens, forKey: .promptTokens)
+        try c.encode(warnings, forKey: .warnings)
+        try c.encode(timings, forKey: .timings)
+    }
 
     /// One JSON object, sorted keys, snake_case.
     public func json(pretty: Bool = false) throws -> String {
