@@ -4,7 +4,7 @@
     /work/venv/ref/bin/python Tests/Fixtures/videorefer/make_videorefer_fixture.py
 
 * videos/DAVIS/JPEGImages/480p/shapes/   12 JPEG frames 96x64: a red disc moving right, a blue
-  square moving down (the square is outside the frame on frames 8-9: no annotation key there).
+  square moving down and out of the frame (gone from frame 10: a null segmentation there).
 * videos/MeViS/valid_u/JPEGImages/dots/  10 JPEG frames 80x60: a green disc moving left.
 * questions.json   8 questions in the benchmark's format (id, video, Question with <objectN> and
                    <region>, type, options, Answer, frame_idx, annotation = COCO RLE per object per
@@ -66,7 +66,7 @@ def make_shapes():
     for t in range(n):
         img = bg.copy()
         r = disc(w, h, 12 + 6 * t, 36, 9)
-        b = square(w, h, 60, -4 + 7 * t, 14)   # leaves through the bottom around frame 8
+        b = square(w, h, 60, -4 + 7 * t, 14)   # leaves through the bottom: gone from frame 10
         img[r] = (220, 40, 40)
         img[b & ~r] = (40, 60, 220)
         b = b & ~r
