@@ -42,6 +42,7 @@ struct Run: AsyncParsableCommand {
         if run.pipeline != nil { throw ValidationError("the spec is the first argument of gar run; --pipeline is for caption/ask") }
         if run.annotation == nil && regions.isEmpty { throw ValidationError("give at least one --region (or --annotation)") }
         if run.annotation != nil && !regions.isEmpty { throw ValidationError("give either --region prompts or --annotation, not both") }
+        if !choices.isEmpty && questions.isEmpty { throw ValidationError("--choice needs a --question") }
     }
 
     func run() async throws {
