@@ -136,6 +136,21 @@ import Video
         #expect(m0.iou(Mask(width: 640, height: 360, bits: prompt.pixels.map { $0 != 0 ? 1 : 0 })) > 0.95)
     }
 
+    /// A clip longer than tracker.max_frames is tracked more sparsely, with a warning.
+    @Test func trackingDensityIsBoundedByMaxFrames() throws {
+        var spec = PipelineSpec.builtIn(.captionTrackedObject)
+        spec.generation.maxNewTokens = 2
+        spec.frames.count = 3
+        spec.tracker.maxFrames = 6      // 12 frames, 3 sampled, 1 prompt: room for 2 more → every 6th
+        var r = VideoRegionRequest(input: Repo.path("samples/frames/png_seq"), spec: spec)
+        r.modelDirectory = Self.model
+        r.regions = [try RegionInputs.parseRegion("box=40,40,90,100", index: 0)]
+        let a = try VideoRegionJob.run(r)
+        #expect(a.frames.map(\.index) == [0, 4, 8])
+        #expect(a.trackedFrames == Set([0, 6, 4, 8]).count)
+        #expect(a.warnings == ["tracking one frame in 6 instead of one in 1: the clip has 12 frames and tracker.max_frames is 6"])
+    }
+
     @Test func planning() throws {
         #expect(VideoRegionJob.trackingStep(videoFPS: 25, trackerFPS: 15) == 2)
         #expect(VideoRegionJob.trackingStep(videoFPS: 30, trackerFPS: 15) == 2)

@@ -50,6 +50,7 @@ frames:
 tracker:
   fps: 15
   max_side: 854
+  max_frames: 1200
 prompt:
   text: "There are some objects I am curious about: {regions}\n{region_lines}{question}"
   region_name: "<Prompt{k}>;"
@@ -88,6 +89,7 @@ frames:
 tracker:
   fps: 15
   max_side: 854
+  max_frames: 1200
 prompt:
   text: "There are some objects I am curious about: {regions}\n{region_lines}{question}"
   region_name: "<Prompt{k}>;"
@@ -126,6 +128,7 @@ frames:
 tracker:
   fps: 15
   max_side: 854
+  max_frames: 1200
 prompt:
   text: "There are some objects I am curious about: {regions}\n{region_lines}{question}"
   region_name: "<Prompt{k}>;"

@@ -29,6 +29,9 @@ public struct PipelineSpec: Sendable, Equatable {
         public var fps: Double = 15
         /// Long side of the tracking resolution.
         public var maxSide = 854
+        /// Most frames the tracker holds (it keeps them all in memory: ≈1.2 MB each at 854×480).
+        /// A longer clip is tracked more sparsely (with a warning) rather than exhausting memory.
+        public var maxFrames = 1200
     }
 
     /// Prompt template and the text added for multiple-choice questions.
@@ -141,6 +144,7 @@ extension PipelineSpec {
         if var t = try root.mapping("tracker") {
             if let fps = try t.double("fps", nonNegative: true) { spec.tracker.fps = fps }
             if let m = try t.int("max_side", min: 16) { spec.tracker.maxSide = m }
+            if let m = try t.int("max_frames", min: 2) { spec.tracker.maxFrames = m }
             try t.finish()
         }
         if var p = try root.mapping("prompt") {

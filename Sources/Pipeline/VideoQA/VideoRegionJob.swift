@@ -191,7 +191,13 @@ public enum VideoRegionJob {
                 }, fps: 2, to: path)
             }
         } else {
-            let step = trackingStep(videoFPS: source.frameRate, trackerFPS: r.spec.tracker.fps)
+            var step = trackingStep(videoFPS: source.frameRate, trackerFPS: r.spec.tracker.fps)
+            let budget = max(1, r.spec.tracker.maxFrames - sampled.count - prompts.count)
+            if (frameCount + step - 1) / step > budget {
+                let wanted = step
+                step = (frameCount + budget - 1) / budget
+                warnings.append("tracking one frame in \(step) instead of one in \(wanted): the clip has \(frameCount) frames and tracker.max_frames is \(r.spec.tracker.maxFrames)")
+            }
             var tracked = Set(stride(from: 0, to: frameCount, by: step))
             tracked.formUnion(sampled)
             for p in prompts { for q in p { tracked.insert(q.frame) } }
