@@ -51,15 +51,15 @@ let package = Package(
                 cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
 
         // MARK: numerics and model core
-        .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: numericSwift),
-        .target(name: "Checkpoints", dependencies: ["Tensors", "CKernels"], swiftSettings: numericSwift),
-        .target(name: "Tokenizers", swiftSettings: numericSwift),
+        .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"], exclude: ["README.md"], swiftSettings: numericSwift),
+        .target(name: "Checkpoints", dependencies: ["Tensors", "CKernels"], exclude: ["README.md"], swiftSettings: numericSwift),
+        .target(name: "Tokenizers", exclude: ["README.md"], swiftSettings: numericSwift),
         .target(name: "Models", dependencies: ["Tensors", "Checkpoints", "Tokenizers"],
                 swiftSettings: numericSwift),
 
         // MARK: media
-        .target(name: "Video", dependencies: ["CFFmpeg"], swiftSettings: numericSwift),
-        .target(name: "Tracking", dependencies: ["Video"], swiftSettings: numericSwift),
+        .target(name: "Video", dependencies: ["CFFmpeg"], exclude: ["README.md"], swiftSettings: numericSwift),
+        .target(name: "Tracking", dependencies: ["Video"], exclude: ["README.md"], swiftSettings: numericSwift),
 
         // MARK: product
         .target(name: "Pipeline",

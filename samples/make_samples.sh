@@ -79,6 +79,11 @@ python3 set_mp4_matrix.py clips/transposed.mov 0 1 1 0
 "${FF[@]}" -f lavfi -i "$(src 320 240 25 100)" -vf "$BAR,format=yuv420p,select='not(eq(mod(n\,5)\,4))'" \
     -fps_mode vfr "${X264[@]}" "${BITEXACT[@]}" clips/vfr.mp4
 
+# 12b. Video with an audio track (AAC) interleaved, audio first in the file: the reader must pick
+#      and demux the video stream only.
+"${FF[@]}" -f lavfi -i "sine=frequency=330:duration=2" -f lavfi -i "$(src 320 240 25 50)" -map 0:a -map 1:v \
+    -vf "$BAR,format=yuv420p" "${X264[@]}" -c:a aac -b:a 32k "${BITEXACT[@]}" clips/with_audio.mp4
+
 # 13. Edit list: stream copy starting between keyframes. The mov demuxer marks the packets before
 #     the cut as discarded, so decoding starts at a frame inside a GOP.
 tmp=$(mktemp -d)
@@ -97,6 +102,20 @@ BALL_Y="140+60*sin(2*t)"
     -movflags +faststart clips/ball.mp4
 "${FF[@]}" -f lavfi -i "color=black:s=640x360:d=1,format=gray" -frames:v 1 \
     -vf "geq=lum='if(lt(hypot(X-40-40.5\,Y-140-40.5)\,40)\,255\,0)'" "${BITEXACT[@]}" masks/ball_f0.png
+
+# 14b. Two objects crossing (the square passes in front of the ball around t = 2 s), 640x360, 100
+#     frames, with one frame-0 mask per object: the ball (disc of radius 40 at the sprite centre,
+#     sprite top-left (40+120t, 150)) and the square (90x90, top-left (520-120t, 130+20*sin(3t))).
+"${FF[@]}" -f lavfi -i "cellauto=s=640x360:rate=25:rule=30:seed=3,trim=end_frame=100" \
+    -f lavfi -i "testsrc=s=82x82:rate=25,trim=end_frame=100" \
+    -f lavfi -i "rgbtestsrc=s=90x90:rate=25,trim=end_frame=100" -filter_complex \
+    "[0:v]format=yuv420p,boxblur=3[bg];[1:v]format=yuva420p,geq=lum='lum(X\,Y)':cb='cb(X\,Y)':cr='cr(X\,Y)':a='if(lt(hypot(X-40.5\,Y-40.5)\,40)\,255\,0)'[ball];[bg][ball]overlay=x='floor(40+120*t)':y=150:eval=frame[a];[a][2:v]overlay=x='floor(520-120*t)':y='floor(130+20*sin(3*t))':eval=frame,format=yuv420p" \
+    -c:v libx264 -preset medium -crf 26 -pix_fmt yuv420p -x264-params "keyint=25:scenecut=0" "${BITEXACT[@]}" \
+    -movflags +faststart clips/two_objects.mp4
+"${FF[@]}" -f lavfi -i "color=black:s=640x360:d=1,format=gray" -frames:v 1 \
+    -vf "geq=lum='if(lt(hypot(X-40-40.5\,Y-150-40.5)\,40)\,255\,0)'" "${BITEXACT[@]}" masks/two_objects_f0_ball.png
+"${FF[@]}" -f lavfi -i "color=black:s=640x360:d=1,format=gray" -frames:v 1 \
+    -vf "geq=lum='if(between(X\,520\,609)*between(Y\,130\,219)\,255\,0)'" "${BITEXACT[@]}" masks/two_objects_f0_square.png
 
 # 15. Frame folders: 12 PNGs f1..f12 (natural sort needed: f1, f2, ..., f10) and 10 JPEGs.
 rm -rf frames/png_seq frames/jpg_seq

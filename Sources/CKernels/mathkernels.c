@@ -8,30 +8,42 @@
 #define GK_X86 1
 #endif
 
+// GK_AR: query rows per attention register tile (rows × 4 vectors of accumulators must fit the
+// register file together with 4 loaded vectors: 32 zmm for AVX-512, 16 ymm/xmm otherwise).
+#ifndef GK_AR_AVX512
+#define GK_AR_AVX512 4
+#endif
+
 #if GK_X86
 #define GK_SUFFIX avx512
 #define GK_LANES 16
+#define GK_AR GK_AR_AVX512
 #define GK_TARGET __attribute__((target("avx512f")))
 #include "vecmath.inc"
 #undef GK_SUFFIX
 #undef GK_LANES
+#undef GK_AR
 #undef GK_TARGET
 
 #define GK_SUFFIX avx2
 #define GK_LANES 8
+#define GK_AR 2
 #define GK_TARGET __attribute__((target("avx2,fma")))
 #include "vecmath.inc"
 #undef GK_SUFFIX
 #undef GK_LANES
+#undef GK_AR
 #undef GK_TARGET
 #endif
 
 #define GK_SUFFIX base
 #define GK_LANES 4
+#define GK_AR 2
 #define GK_TARGET
 #include "vecmath.inc"
 #undef GK_SUFFIX
 #undef GK_LANES
+#undef GK_AR
 #undef GK_TARGET
 
 // MARK: - dispatch
@@ -77,3 +89,16 @@ void gk_gelu(const float *x, float *y, size_t n) { GK_DISPATCH(gk_gelu, x, y, n)
 void gk_silu(const float *x, float *y, size_t n) { GK_DISPATCH(gk_silu, x, y, n); }
 void gk_silu_mul(float *gate, const float *up, size_t n) { GK_DISPATCH(gk_silu_mul, gate, up, n); }
 void gk_softmax(float *x, size_t n, float scale) { GK_DISPATCH(gk_softmax, x, n, scale); }
+
+size_t gk_attention_lanes(void) {
+    switch (gk_simd_level()) {
+    case GK_SIMD_AVX512: return 16;
+    case GK_SIMD_AVX2: return 8;
+    default: return 4;
+    }
+}
+
+void gk_attention_block(const float *q, size_t qs, size_t rows, const float *kt, const float *v, size_t S, size_t Spad,
+                        size_t D, float scale, size_t firstVisible, int causal, float *out, size_t os, float *scratch) {
+    GK_DISPATCH(gk_attention_block, q, qs, rows, kt, v, S, Spad, D, scale, firstVisible, causal, out, os, scratch);
+}

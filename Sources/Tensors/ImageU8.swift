@@ -17,12 +17,26 @@ public struct ImageU8: Sendable, Equatable {
         self.pixels = pixels
     }
 
-    /// Bicubic antialiased resize, bit-exact with torchvision on uint8 (see Kernels/Resize.swift).
-    public func resizedBicubicAntialias(width w: Int, height h: Int) -> ImageU8 {
+    /// Which torchvision resize to reproduce (see Kernels/Resize.swift).
+    public enum BicubicPath: Sendable {
+        /// torchvision v1 `F.resize` on uint8: float32 resampling, clamp, round — what GAR's image
+        /// processor (transformers PerceptionLM) runs.
+        case torchvisionV1Float
+        /// torchvision v2 `F.resize` on uint8: native uint8 resampling with int16 weights.
+        case torchvisionV2UInt8
+    }
+
+    /// Bicubic antialiased resize, bit-exact with the chosen torchvision path (default: GAR's).
+    public func resizedBicubicAntialias(width w: Int, height h: Int, path: BicubicPath = .torchvisionV1Float) -> ImageU8 {
         var out = [UInt8](repeating: 0, count: w * h * channels)
         pixels.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
-                Kernels.resizeBicubicAntialias(src, width: width, height: height, channels: channels, into: dst, width: w, height: h)
+                switch path {
+                case .torchvisionV1Float:
+                    Kernels.resizeBicubicAntialiasFloat(src, width: width, height: height, channels: channels, into: dst, width: w, height: h)
+                case .torchvisionV2UInt8:
+                    Kernels.resizeBicubicAntialias(src, width: width, height: height, channels: channels, into: dst, width: w, height: h)
+                }
             }
         }
         return ImageU8(width: w, height: h, channels: channels, pixels: out)

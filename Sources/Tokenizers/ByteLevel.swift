@@ -66,7 +66,7 @@ enum ByteLevel {
     static func string(ofBytes bytes: some Sequence<UInt8>) -> String {
         var s = String.UnicodeScalarView()
         for b in bytes {
-            s.append(Unicode.Scalar(character[Int(b)])!)
+            s.append(Unicode.Scalar(character[Int(b)])!)  // always < U+0144
         }
         return String(s)
     }

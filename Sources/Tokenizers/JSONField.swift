@@ -1,13 +1,10 @@
 // Reading JSON files field by field with the field's path at hand, so that every error names the
 // file and the field ("tokenizer.json: model.merges[12]: expected 2 tokens").
-//
-// Files are parsed with Foundation's JSONSerialization (a 9 MB Llama-3 tokenizer.json parses in
-// ~0.25 s here); this wrapper only navigates the result.
 import Foundation
 
 struct JSONField {
-    /// The value at this path: nil when the key is absent, NSNull for JSON null.
-    let value: Any?
+    /// The value at this path: nil when the key is absent.
+    let value: JSONValue?
     /// Dotted path with array indices, e.g. `model.merges[12]`; empty for the root.
     let path: String
     /// File name used in error messages.
@@ -18,61 +15,75 @@ struct JSONField {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw TokenizerError.fileMissing(path: url.path)
         }
-        let data: Data
-        do {
-            data = try Data(contentsOf: url, options: .mappedIfSafe)
-        } catch {
+        guard let data = FileManager.default.contents(atPath: url.path) else {
             throw TokenizerError.unreadable(path: url.path, reason: "cannot read file")
         }
-        return try parse(data, file: url.path)
+        return try parse([UInt8](data), file: url.path)
     }
 
-    static func parse(_ data: Data, file: String) throws -> JSONField {
+    static func parse(_ bytes: [UInt8], file: String) throws -> JSONField {
         do {
-            let object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-            return JSONField(value: object, path: "", file: file)
-        } catch {
-            throw TokenizerError.unreadable(path: file, reason: "invalid JSON")
+            return JSONField(value: try JSONValue.parse(bytes), path: "", file: file)
+        } catch let e as JSONValue.ParseError {
+            throw TokenizerError.unreadable(path: file, reason: "invalid JSON at byte \(e.offset): \(e.reason)")
         }
     }
 
     var exists: Bool { value != nil }
     /// True when absent or JSON null.
-    var isNull: Bool { value == nil || value is NSNull }
+    var isNull: Bool {
+        if let value, value != .null { return false }
+        return true
+    }
 
     subscript(key: String) -> JSONField {
-        let child = (value as? [String: Any])?[key]
-        return JSONField(value: child, path: path.isEmpty ? key : "\(path).\(key)", file: file)
+        JSONField(value: value?[key], path: path.isEmpty ? key : "\(path).\(key)", file: file)
+    }
+
+    /// The field for an array element or object member already in hand (path built here).
+    func child(_ index: Int, _ value: JSONValue) -> JSONField {
+        JSONField(value: value, path: "\(path)[\(index)]", file: file)
+    }
+
+    func child(key: String, _ value: JSONValue) -> JSONField {
+        JSONField(value: value, path: "\(path)[\(quoted(key))]", file: file)
     }
 
     func error(_ problem: String) -> TokenizerError {
         .malformed(file: file, field: path, problem: problem)
     }
 
-    private var typeName: String {
+    var typeName: String {
         switch value {
         case nil: return "nothing (field missing)"
-        case is NSNull: return "null"
-        case is String: return "a string"
-        case is [Any]: return "an array"
-        case is [String: Any]: return "an object"
-        case is NSNumber: return "a number"
-        default: return "an unexpected value"
+        case .null?: return "null"
+        case .bool?: return "a boolean"
+        case .string?: return "a string"
+        case .array?: return "an array"
+        case .object?: return "an object"
+        case .int?, .double?: return "a number"
         }
     }
 
-    func object() throws -> [String: Any] {
-        guard let o = value as? [String: Any] else { throw error("expected an object, found \(typeName)") }
-        return o
+    /// Members of an object, in file order.
+    func members() throws -> [(key: String, value: JSONValue)] {
+        guard case let .object(m)? = value else { throw error("expected an object, found \(typeName)") }
+        return m
     }
 
+    /// Elements of an array, without building a path per element (for large arrays).
+    func elements() throws -> [JSONValue] {
+        guard case let .array(a)? = value else { throw error("expected an array, found \(typeName)") }
+        return a
+    }
+
+    /// Elements of an array as fields (each with its path).
     func array() throws -> [JSONField] {
-        guard let a = value as? [Any] else { throw error("expected an array, found \(typeName)") }
-        return a.enumerated().map { JSONField(value: $0.element, path: "\(path)[\($0.offset)]", file: file) }
+        try elements().enumerated().map { child($0.offset, $0.element) }
     }
 
     func string() throws -> String {
-        guard let s = value as? String else { throw error("expected a string, found \(typeName)") }
+        guard case let .string(s)? = value else { throw error("expected a string, found \(typeName)") }
         return s
     }
 
@@ -82,27 +93,27 @@ struct JSONField {
     }
 
     func int() throws -> Int {
-        guard !(value is String), let n = value as? NSNumber else {
-            throw error("expected an integer, found \(typeName)")
+        switch value {
+        case let .int(n)?: return n
+        case let .double(d)? where d == d.rounded() && abs(d) < 9.0e15: return Int(d)
+        default: throw error("expected an integer, found \(typeName)")
         }
-        let d = n.doubleValue
-        guard d == d.rounded(), abs(d) < 9.0e15 else { throw error("expected an integer, found \(n)") }
-        return Int(d)
     }
 
     /// A boolean; `default` when the field is absent or null.
     func bool(default fallback: Bool) throws -> Bool {
         if isNull { return fallback }
-        guard !(value is String), let b = value as? Bool else {
-            throw error("expected true or false, found \(typeName)")
-        }
+        guard case let .bool(b)? = value else { throw error("expected true or false, found \(typeName)") }
         return b
     }
 
     /// A number (for optional floating-point fields such as BPE dropout), nil when absent or null.
     func optionalDouble() throws -> Double? {
-        if isNull { return nil }
-        guard let n = value as? NSNumber else { throw error("expected a number, found \(typeName)") }
-        return n.doubleValue
+        switch value {
+        case nil, .null?: return nil
+        case let .int(n)?: return Double(n)
+        case let .double(d)?: return d
+        default: throw error("expected a number, found \(typeName)")
+        }
     }
 }

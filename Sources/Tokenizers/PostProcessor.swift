@@ -53,13 +53,13 @@ struct PostProcessor: Sendable {
     private static func parseTemplate(_ field: JSONField) throws -> PostProcessor {
         // special_tokens: { name: { "id": name, "ids": [..], "tokens": [..] } }
         let specials = field["special_tokens"]
-        let table = try specials.isNull ? [:] : specials.object()
+        let names = try specials.isNull ? [] : specials.members().map(\.key)
         var single: [[Int]?] = []
         var sawSequence = false
         for item in try field["single"].array() {
             if item["SpecialToken"].exists {
                 let name = try item["SpecialToken"]["id"].string()
-                guard table[name] != nil else {
+                guard names.contains(name) else {
                     throw item["SpecialToken"]["id"].error("special token \(quoted(name)) is not in \(specials.path)")
                 }
                 let ids = try specials[name]["ids"].array().map { try $0.int() }

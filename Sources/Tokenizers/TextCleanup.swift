@@ -58,7 +58,7 @@ public enum TextCleanup {
     public static func pythonStrip(_ text: String) -> String {
         let scalars = text.unicodeScalars
         guard let first = scalars.firstIndex(where: { !isPythonWhitespace($0) }) else { return "" }
-        let last = scalars.lastIndex(where: { !isPythonWhitespace($0) })!
+        let last = scalars.lastIndex(where: { !isPythonWhitespace($0) })!  // exists: `first` does
         return String(scalars[first...last])
     }
 

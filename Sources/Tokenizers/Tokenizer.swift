@@ -99,19 +99,27 @@ public final class Tokenizer: Sendable {
         specialTokens = config.specialTokens
         cleanUpTokenizationSpaces = config.cleanUpTokenizationSpaces
         configChatTemplate = config.chatTemplate
-        func lookup(_ role: String) throws -> Int? {
-            guard let name = config.specialTokens[role] else { return nil }
-            guard let data = name.data(using: .utf8), let id = data.withUnsafeBytes({ ids.lookup($0) }) else {
-                throw TokenizerError.malformed(file: "tokenizer_config.json", field: role,
-                                               problem: "token \(quoted(name)) is not in tokenizer.json")
-            }
-            return Int(id)
+        // transformers re-adds config tokens that tokenizer.json lacks or flags differently (new ids,
+        // new special flags, new splitting); refuse such files instead of diverging from it.
+        let addedByID = Dictionary(spec.addedTokens.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        for (field, token) in config.addedTokensDecoder where addedByID[token.id] != token {
+            let found = addedByID[token.id].map { "\(quoted($0.content)) special \($0.special)" } ?? "no added token"
+            throw field.error("\(quoted(token.content)) special \(token.special) differs from tokenizer.json added_tokens (\(found) at id \(token.id))")
         }
-        bosID = try lookup("bos_token")
-        eosID = try lookup("eos_token")
-        padID = try lookup("pad_token")
-        imageTokenID = try lookup("image_token")
-        videoTokenID = try lookup("video_token")
+        let addedContents = Set(spec.addedTokens.map { Array($0.content.utf8) })
+        for (role, name) in config.specialTokens.sorted(by: { $0.key < $1.key }) where !addedContents.contains(Array(name.utf8)) {
+            throw TokenizerError.malformed(
+                file: config.roleSource[role] ?? role, field: "",
+                problem: "token \(quoted(name)) is not an added token of tokenizer.json (transformers would add it as a special token; not supported)")
+        }
+        func lookup(_ role: String) -> Int? {
+            config.specialTokens[role].flatMap { ids.lookup($0) }.map(Int.init)
+        }
+        bosID = lookup("bos_token")
+        eosID = lookup("eos_token")
+        padID = lookup("pad_token")
+        imageTokenID = lookup("image_token")
+        videoTokenID = lookup("video_token")
     }
 
     // MARK: - Lookups
@@ -173,6 +181,16 @@ public final class Tokenizer: Sendable {
             }
         }
         return pieces
+    }
+
+    /// Number of pre-tokens of `text` (regex split only; for benchmarks of that stage).
+    public func preTokenCount(_ text: String) -> Int {
+        var text = text
+        var count = 0
+        text.withUTF8 { buf in
+            preTokenizer.split(buf, from: 0, to: buf.count) { _, _ in count += 1 }
+        }
+        return count
     }
 
     // MARK: - Decoding

@@ -8,30 +8,36 @@
 import Foundation
 
 struct TokenizerConfig {
-    /// Role → token content, e.g. "bos_token" → "<|begin_of_text|>", "image_token" → "<|image|>".
+    /// Role → token content, e.g. "bos_token" → "<|begin_of_text|>", "image_token" → "<|image|>",
+    /// "additional_special_tokens[0]" → ....
     var specialTokens: [String: String] = [:]
-    var cleanUpTokenizationSpaces = true
+    /// Role → the file it was read from (for error messages).
+    var roleSource: [String: String] = [:]
+    /// transformers 4.56 defaults this to false when the key is absent (save_pretrained writes it).
+    var cleanUpTokenizationSpaces = false
     /// `chat_template` from tokenizer_config.json (string, or the "default" of a named list).
     var chatTemplate: String?
+    /// `added_tokens_decoder` entries (id → token with flags), checked against tokenizer.json.
+    var addedTokensDecoder: [(field: JSONField, token: AddedToken)] = []
 
     static func load(directory: URL) throws -> TokenizerConfig {
         var config = TokenizerConfig()
         let configURL = directory.appendingPathComponent("tokenizer_config.json")
         if FileManager.default.fileExists(atPath: configURL.path) {
             let root = try JSONField.load(configURL)
-            _ = try root.object()
-            // transformers' default for clean_up_tokenization_spaces has changed across versions;
-            // the key is always written by save_pretrained, so a missing key means "true" (4.x).
-            config.cleanUpTokenizationSpaces = try root["clean_up_tokenization_spaces"].bool(default: true)
+            _ = try root.members()
+            config.cleanUpTokenizationSpaces = try root["clean_up_tokenization_spaces"].bool(default: false)
+            try config.readAddedTokensDecoder(root["added_tokens_decoder"])
             try config.readRoles(root)
-            if let extra = try? root["extra_special_tokens"].object() {
-                for key in extra.keys.sorted() {
+            if case .object(let extra)? = root["extra_special_tokens"].value {
+                for key in extra.map(\.key) {
                     config.specialTokens[key] = try tokenContent(root["extra_special_tokens"][key])
+                    config.roleSource[key] = "\(configURL.path): extra_special_tokens.\(key)"
                 }
             }
             let template = root["chat_template"]
             if !template.isNull {
-                if let s = template.value as? String {
+                if case let .string(s)? = template.value {
                     config.chatTemplate = s
                 } else {
                     for item in try template.array() {
@@ -46,7 +52,7 @@ struct TokenizerConfig {
         let mapURL = directory.appendingPathComponent("special_tokens_map.json")
         if FileManager.default.fileExists(atPath: mapURL.path) {
             let root = try JSONField.load(mapURL)
-            _ = try root.object()
+            _ = try root.members()
             try config.readRoles(root)
         }
         return config
@@ -58,12 +64,38 @@ struct TokenizerConfig {
     private mutating func readRoles(_ root: JSONField) throws {
         for key in Self.roleKeys where !root[key].isNull {
             specialTokens[key] = try Self.tokenContent(root[key])
+            roleSource[key] = "\(root.file): \(key)"
+        }
+        let extra = root["additional_special_tokens"]
+        if !extra.isNull {
+            for (k, item) in try extra.array().enumerated() {
+                specialTokens["additional_special_tokens[\(k)]"] = try Self.tokenContent(item)
+                roleSource["additional_special_tokens[\(k)]"] = "\(root.file): \(item.path)"
+            }
+        }
+    }
+
+    /// transformers re-adds any `added_tokens_decoder` entry that differs from tokenizer.json's added
+    /// tokens (changing flags or ids); we read them so the tokenizer can refuse such a mismatch.
+    private mutating func readAddedTokensDecoder(_ field: JSONField) throws {
+        if field.isNull { return }
+        for (key, value) in try field.members() {
+            let entry = field.child(key: key, value)
+            guard let id = Int(key), id >= 0 else { throw entry.error("key is not a token id") }
+            let special = try entry["special"].bool(default: false)
+            addedTokensDecoder.append((entry, AddedToken(
+                id: id, content: try entry["content"].string(),
+                singleWord: try entry["single_word"].bool(default: false),
+                lstrip: try entry["lstrip"].bool(default: false),
+                rstrip: try entry["rstrip"].bool(default: false),
+                normalized: try entry["normalized"].bool(default: !special),
+                special: special)))
         }
     }
 
     private static func tokenContent(_ field: JSONField) throws -> String {
-        if let s = field.value as? String { return s }
-        if field.value is [String: Any] { return try field["content"].string() }
+        if case let .string(s)? = field.value { return s }
+        if case .object? = field.value { return try field["content"].string() }
         throw field.error("expected a token string or an object with \"content\"")
     }
 }

@@ -12,6 +12,9 @@ struct TokenizerSpec {
     static let llama3Pattern =
         #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
 
+    /// Upper bound on token ids (tables are indexed by id; real vocabularies are < 300,000).
+    static let maxTokenID = 1 << 24
+
     static let supportedPreTokenizer =
         "Sequence[Split(Llama-3 regex, behavior Isolated, invert false), ByteLevel(add_prefix_space false, use_regex false)]"
 
@@ -20,7 +23,7 @@ struct TokenizerSpec {
     }
 
     static func parse(_ root: JSONField) throws -> TokenizerSpec {
-        _ = try root.object()
+        _ = try root.members()
         if root["version"].exists {
             let v = try root["version"].string()
             guard v == "1.0" else {
@@ -89,7 +92,7 @@ struct TokenizerSpec {
 
     private static func parseModel(_ field: JSONField) throws
         -> (BPEModel, [(token: String, id: Int)], ByteStringTable) {
-        _ = try field.object()
+        _ = try field.members()
         let type = try field["type"].string()
         guard type == "BPE" else {
             throw TokenizerError.unsupported(file: field.file, field: field["type"].path, found: "model \(quoted(type))",
@@ -114,20 +117,26 @@ struct TokenizerSpec {
 
         // Vocabulary.
         let vocabField = field["vocab"]
-        let vocabObject = try vocabField.object()
+        let vocabMembers = try vocabField.members()
         var vocab: [(token: String, id: Int)] = []
-        vocab.reserveCapacity(vocabObject.count)
-        var owner: [Int: String] = [:]
-        owner.reserveCapacity(vocabObject.count)
-        for (token, value) in vocabObject {
-            let entry = JSONField(value: value, path: "\(vocabField.path)[\(quoted(token))]", file: field.file)
-            let id = try entry.int()
-            guard id >= 0 && id < Int(Int32.max) else { throw entry.error("id \(id) out of range") }
-            if let other = owner[id] {
-                throw entry.error("id \(id) is also used by \(quoted(other))")
+        vocab.reserveCapacity(vocabMembers.count)
+        var owner = [Int32](repeating: -1, count: 0)
+        for (k, member) in vocabMembers.enumerated() {
+            let id: Int
+            switch member.value {
+            case let .int(n): id = n
+            default: id = try vocabField.child(key: member.key, member.value).int()
             }
-            owner[id] = token
-            vocab.append((token, id))
+            guard id >= 0 && id < maxTokenID else {
+                throw vocabField.child(key: member.key, member.value).error("id \(id) out of range 0..<\(maxTokenID)")
+            }
+            if id >= owner.count { owner += [Int32](repeating: -1, count: max(id + 1 - owner.count, owner.count)) }
+            if owner[id] >= 0 {
+                throw vocabField.child(key: member.key, member.value)
+                    .error("id \(id) is also used by \(quoted(vocabMembers[Int(owner[id])].key))")
+            }
+            owner[id] = Int32(k)
+            vocab.append((member.key, id))
         }
         // Token UTF-8 → id. (Not a [String: Int]: Swift compares strings up to canonical equivalence,
         // the library compares bytes.)
@@ -135,7 +144,9 @@ struct TokenizerSpec {
         var vocabBytes = ByteStringTable(minimumCapacity: vocab.count)
         var byteIDs = [Int32](repeating: -1, count: 256)
         for (token, id) in vocab {
-            byToken.insert(Array(token.utf8), Int32(id))
+            guard byToken.insert(Array(token.utf8), Int32(id)) else {
+                throw vocabField.error("duplicate token \(quoted(token))")
+            }
             if let bytes = ByteLevel.bytes(ofToken: token) {
                 vocabBytes.insert(bytes, Int32(id))
                 if bytes.count == 1 { byteIDs[Int(bytes[0])] = Int32(id) }
@@ -150,28 +161,31 @@ struct TokenizerSpec {
 
         // Merges: "a b" strings (older files) or ["a", "b"] pairs (tokenizers >= 0.20).
         let mergesField = field["merges"]
-        let mergeItems = mergesField.isNull ? [] : try mergesField.array()
+        let mergeItems = mergesField.isNull ? [] : try mergesField.elements()
         var merges = UInt64Table(minimumCapacity: mergeItems.count)
         var rank: UInt64 = 0
-        for item in mergeItems {
+        for (index, value) in mergeItems.enumerated() {
             let a: String, b: String
-            if let line = item.value as? String {
+            switch value {
+            case let .string(line):
                 if line.hasPrefix("#version") { continue }
                 let parts = line.split(separator: " ", omittingEmptySubsequences: false)
-                guard parts.count == 2 else { throw item.error("expected 2 tokens separated by one space, found \(quoted(line))") }
+                guard parts.count == 2 else {
+                    throw mergesField.child(index, value).error("expected 2 tokens separated by one space, found \(quoted(line))")
+                }
                 a = String(parts[0]); b = String(parts[1])
-            } else if let pair = item.value as? [Any] {
-                guard pair.count == 2, let x = pair[0] as? String, let y = pair[1] as? String else {
-                    throw item.error("expected 2 tokens, found \(pair.count) item(s)")
+            case let .array(pair):
+                guard pair.count == 2, case let .string(x) = pair[0], case let .string(y) = pair[1] else {
+                    throw mergesField.child(index, value).error("expected 2 tokens, found \(pair.count) item(s)")
                 }
                 a = x; b = y
-            } else {
-                throw item.error("expected 2 tokens (\"a b\" or [\"a\", \"b\"])")
+            default:
+                throw mergesField.child(index, value).error("expected 2 tokens (\"a b\" or [\"a\", \"b\"])")
             }
-            guard let idA = byToken.lookup(a) else { throw item.error("token \(quoted(a)) is not in model.vocab") }
-            guard let idB = byToken.lookup(b) else { throw item.error("token \(quoted(b)) is not in model.vocab") }
+            guard let idA = byToken.lookup(a) else { throw mergesField.child(index, value).error("token \(quoted(a)) is not in model.vocab") }
+            guard let idB = byToken.lookup(b) else { throw mergesField.child(index, value).error("token \(quoted(b)) is not in model.vocab") }
             guard let merged = byToken.lookup(Array(a.utf8) + Array(b.utf8)) else {
-                throw item.error("merged token \(quoted(a + b)) is not in model.vocab")
+                throw mergesField.child(index, value).error("merged token \(quoted(a + b)) is not in model.vocab")
             }
             let key = UInt64(UInt32(idA)) << 32 | UInt64(UInt32(idB))
             merges.set(key, rank << 32 | UInt64(UInt32(merged)))

@@ -154,6 +154,19 @@ public enum ImageIO {
                       rowBytes: labels.width, pixels: labels.pixels, palette: palette)
     }
 
+    /// `image` resized to width x height with swscale bicubic (what video frames get with
+    /// `OutputSize`; matches the ffmpeg CLI's `scale=W:H:flags=bicubic` on RGB input).
+    public static func resized(_ image: RGBImage, width: Int, height: Int) throws -> RGBImage {
+        guard width > 0, height > 0, image.width > 0, image.height > 0 else {
+            throw VideoError.invalidRequest(path: "image", reason: "cannot resize \(image.width)x\(image.height) to \(width)x\(height)")
+        }
+        do {
+            return try RGBConverter(threads: 1).resize(image, width: width, height: height)
+        } catch let RGBConverter.ConvertError.failed(reason) {
+            throw VideoError.invalidRequest(path: "image", reason: reason)
+        }
+    }
+
     /// The DAVIS 2017 annotation palette (label 0 black, 1 (128,0,0), 2 (0,128,0), ... — the
     /// PASCAL VOC colour map).
     public static let davisPalette: [(UInt8, UInt8, UInt8)] = (0..<256).map { i in

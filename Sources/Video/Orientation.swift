@@ -44,14 +44,16 @@ public enum Orientation: String, Sendable, Codable, CaseIterable {
 
     /// Applies the transform to a packed image.
     ///   src:  `height` rows of `width` pixels, `bytesPerPixel` bytes each, rows `stride` bytes apart
-    ///   dst:  packed (no row padding), size (height, width) when `swapsAxes`, else (width, height)
+    ///   dst:  size (height, width) when `swapsAxes`, else (width, height); rows `dstStride` bytes
+    ///         apart (nil: packed, no row padding)
     /// Output pixel (x, y) reads input byte offset `base + x*dx + y*dy` (table below).
     func apply(_ src: UnsafePointer<UInt8>, stride: Int, width w: Int, height h: Int,
-               bytesPerPixel bpp: Int, into dst: UnsafeMutablePointer<UInt8>) {
+               bytesPerPixel bpp: Int, into dst: UnsafeMutablePointer<UInt8>, dstStride: Int? = nil) {
         let outW = swapsAxes ? h : w
         let outH = swapsAxes ? w : h
+        let outStride = dstStride ?? outW * bpp
         if self == .identity {
-            for y in 0..<h { (dst + y * w * bpp).update(from: src + y * stride, count: w * bpp) }
+            for y in 0..<h { (dst + y * outStride).update(from: src + y * stride, count: w * bpp) }
             return
         }
         let last = (h - 1) * stride, right = (w - 1) * bpp
@@ -68,7 +70,7 @@ public enum Orientation: String, Sendable, Codable, CaseIterable {
         }
         for y in 0..<outH {
             var s = base + y * dy
-            var d = dst + y * outW * bpp
+            var d = dst + y * outStride
             if bpp == 3 {
                 for _ in 0..<outW {
                     d[0] = src[s]; d[1] = src[s + 1]; d[2] = src[s + 2]

@@ -12,6 +12,8 @@ public enum UniformRule: String, Sendable, Codable, CaseIterable {
     /// PerceptionLM / transformers `BaseVideoProcessor.sample_frames` (GAR-SPEC §9), the default:
     /// `torch.arange(0, n, n / count).int()` — start at frame 0, step n/count, truncate.
     /// The step and positions are computed as torch does (double step, float32 values).
+    /// Quirk: for some (n, count) torch's arange yields count+1 positions whose last equals n
+    /// (e.g. n=17, count=7), an index past the end; we drop it, so such requests get `count`.
     case plm
     /// VideoRefer (its `mm_utils.frame_sample`, VideoLLaMA2 "v1"): segment size
     /// s = (n-1)/count, pick the middle of each segment: `round(s*(i+0.5) + 1e-6)` (numpy
@@ -129,7 +131,7 @@ public enum FrameSelection {
         case let .fps(r):
             guard r > 0, r.isFinite else { throw VideoError.invalidRequest(path: path, reason: "--fps needs a rate > 0") }
             let start = window?.lowerBound ?? 0
-            let end = window?.upperBound ?? times[n - 1]
+            let end = min(window?.upperBound ?? .infinity, times[n - 1])
             let windowTimes = Array(times[lo..<hi])
             var out: [Int] = []
             var j = 0
@@ -152,7 +154,7 @@ public enum FrameSelection {
             var out: [Int] = []
             for t in list {
                 if t < 0 || !t.isFinite { throw VideoError.invalidRequest(path: path, reason: "time \(t) s is negative or not a number") }
-                if t >= duration + 1e-6 {
+                if t >= duration - 1e-9 {
                     throw VideoError.invalidRequest(path: path, reason: "time \(t) s is past the end (the video lasts \(fmt(duration)) s)")
                 }
                 out.append(frameOnScreen(at: t, times: times))

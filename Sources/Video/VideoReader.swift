@@ -15,7 +15,8 @@
 // so the result is byte-identical to a sequential decode. Otherwise it decodes sequentially.
 import CFFmpeg
 
-/// A decoded frame: its index (decode-order numbering), time and upright RGB picture.
+/// A decoded frame: its index (frame k = the k-th frame of a sequential decode), its time and
+/// its upright, square-pixel RGB picture.
 public struct Frame: Sendable {
     public let index: Int
     /// Seconds since frame 0.
@@ -64,9 +65,11 @@ public final class VideoReader {
     public var seekThreshold = 4
 
     private var cachedTimeline: FrameTimeline?
+    private var packetIndex: FrameTimeline?
     private var indexProblem: String?
     private var indexScanned = false
     let sar: AVRational
+    let streamTimeBase: AVRational
 
     public init(path: String, threads: Int = 0) throws {
         let s = try DecodeSession(path: path, decode: true, threads: threads)
@@ -74,6 +77,7 @@ public final class VideoReader {
         self.threads = threads
         info = VideoInfo(session: s)
         sar = av_guess_sample_aspect_ratio(s.fmt, s.stream, nil)
+        streamTimeBase = s.stream.pointee.time_base
     }
 
     /// Exact number of frames a sequential decode outputs (from the packet index when it is
@@ -103,7 +107,7 @@ public final class VideoReader {
 
     /// Timeline from a demux-only pass, or nil when the index is not clean (reason kept).
     private func packetTimeline() throws -> FrameTimeline? {
-        if indexScanned { return cachedTimeline }
+        if indexScanned { return packetIndex }
         indexScanned = true
         let s = try DecodeSession(path: path, decode: false)
         var packets: [FrameTimeline.PacketInfo] = []
@@ -118,6 +122,7 @@ public final class VideoReader {
         if corrupt { indexProblem = "packets flagged corrupt"; return nil }
         let (t, problem) = FrameTimeline.fromPackets(packets, timeBase: timeBase, frameDuration: frameDuration)
         indexProblem = problem
+        packetIndex = t
         return t
     }
 
@@ -130,14 +135,10 @@ public final class VideoReader {
                                note: indexProblem ?? "packet index unavailable")
     }
 
+    /// Seconds per stream time-base tick.
     var timeBase: Double {
-        let tb = cachedStreamTimeBase
-        return Double(tb.num) / Double(tb.den)
+        streamTimeBase.den != 0 ? Double(streamTimeBase.num) / Double(streamTimeBase.den) : 1.0 / 90000
     }
-    private lazy var cachedStreamTimeBase: AVRational = {
-        let parts = info.timeBase.split(separator: "/").compactMap { Int32($0) }
-        return parts.count == 2 && parts[1] != 0 ? AVRational(num: parts[0], den: parts[1]) : AVRational(num: 1, den: 90000)
-    }()
     var frameDuration: Double? { info.fps.map { 1 / $0 } }
 
     /// Frame indices a policy selects (validated against the frame count).
@@ -154,19 +155,22 @@ public final class VideoReader {
         if let window, !(window.lowerBound >= 0 && window.lowerBound.isFinite && window.upperBound.isFinite) {
             throw VideoError.invalidRequest(path: path, reason: "bad window \(window.lowerBound)...\(window.upperBound) s")
         }
-        // Whole-clip passes need no index: decode sequentially and count.
-        switch (policy, window) {
-        case (.all, nil):
-            return try FrameStream(reader: self, plan: .sequential(targets: nil, every: 1, timeline: nil), size: size, progress: progress)
-        case let (.every(k), nil):
-            guard k > 0 else { throw VideoError.invalidRequest(path: path, reason: "--every needs K > 0") }
-            return try FrameStream(reader: self, plan: .sequential(targets: nil, every: k, timeline: nil), size: size, progress: progress)
-        default: break
-        }
+        // A clean packet index (one demux-only pass): frames are identified by pts, decoding seeks
+        // where that saves work. All policies then number frames the same way, even when damaged
+        // data makes the decoder drop a frame (it is skipped and reported, see FrameStream.missingFrames).
         if let t = try packetTimeline() {
             cachedTimeline = t
             let targets = try FrameSelection.resolve(policy, times: t.seconds, duration: t.duration, window: window, path: path)
-            return try FrameStream(reader: self, plan: .seeking(targets: targets, timeline: t), size: size, progress: progress)
+            return FrameStream(producer: try VideoFrameProducer(reader: self, plan: .seeking(targets: targets, timeline: t), size: size), progress: progress)
+        }
+        // No clean index. Whole-clip passes decode sequentially and count.
+        switch (policy, window) {
+        case (.all, nil):
+            return FrameStream(producer: try VideoFrameProducer(reader: self, plan: .sequential(targets: nil, every: 1, timeline: nil), size: size), progress: progress)
+        case let (.every(k), nil):
+            guard k > 0 else { throw VideoError.invalidRequest(path: path, reason: "--every needs K > 0") }
+            return FrameStream(producer: try VideoFrameProducer(reader: self, plan: .sequential(targets: nil, every: k, timeline: nil), size: size), progress: progress)
+        default: break
         }
         // No clean index: explicit indices need no timeline (checked against the end as we go).
         if case let .indices(list) = policy {
@@ -175,11 +179,11 @@ public final class VideoReader {
                 throw VideoError.invalidRequest(path: path, reason: "frame index \(bad) is negative")
             }
             let targets = FrameSelection.dedupSorted(list.sorted())
-            return try FrameStream(reader: self, plan: .sequential(targets: targets, every: nil, timeline: cachedTimeline), size: size, progress: progress)
+            return FrameStream(producer: try VideoFrameProducer(reader: self, plan: .sequential(targets: targets, every: nil, timeline: cachedTimeline), size: size), progress: progress)
         }
         let t = try timeline()
         let targets = try FrameSelection.resolve(policy, times: t.seconds, duration: t.duration, window: window, path: path)
-        return try FrameStream(reader: self, plan: .sequential(targets: targets, every: nil, timeline: t), size: size, progress: progress)
+        return FrameStream(producer: try VideoFrameProducer(reader: self, plan: .sequential(targets: targets, every: nil, timeline: t), size: size), progress: progress)
     }
 }
 
@@ -207,10 +211,8 @@ struct PtsFiller {
     }
 }
 
-/// A pull-based stream of frames. `next()` returns nil after the last wanted frame and throws a
-/// `VideoError` (naming the file and the cause) when a wanted frame cannot be produced; frames
-/// returned before the error stay valid. Not thread-safe.
-public final class FrameStream {
+/// Decodes the frames of a FrameStream from a video file (sequentially or by seeking).
+final class VideoFrameProducer: FrameProducer {
     enum Plan {
         /// Decode from the start, frame k = k-th output. Either explicit sorted `targets`, or
         /// every `every`-th frame of the whole clip. `timeline` (if known) supplies frame times.
@@ -219,24 +221,13 @@ public final class FrameStream {
         case seeking(targets: [Int], timeline: FrameTimeline)
     }
 
-    public let path: String
-    /// Number of frames this stream will return (nil when unknown in advance).
-    public let expectedCount: Int?
-    /// Frames returned so far.
-    public private(set) var produced = 0
-    /// Seeks performed (for tests and the benchmark).
-    public private(set) var seeks = 0
-    /// Frames decoded (returned or skipped).
-    public private(set) var decodedFrames = 0
-    /// Fresh starts from the beginning of the file after a seek landed wrong or missed a frame.
-    public private(set) var restarts = 0
-    /// Seeks whose landing was rejected (landed after the wanted keyframe) and retried.
-    public private(set) var rejectedLandings = 0
+    let path: String
+    let expectedCount: Int?
+    private(set) var stats = FrameStream.Stats()
 
     private let reader: VideoReader
     private let plan: Plan
     private let size: OutputSize
-    private let progress: ((Int, Int?) -> Void)?
     private var session: DecodeSession
     private let converter: RGBConverter
     private var targetCursor = 0
@@ -245,16 +236,18 @@ public final class FrameStream {
     private var firstPts: Int64?
     private var filler = PtsFiller()
     // seeking state
+    private var positionedFor: Int?  // the target the decoder was last positioned (seeked) for
+    /// Wanted frames the decoder never produced (damaged data), skipped.
+    private(set) var missing: [Int] = []
     private var validFrom = 0        // outputs below this rank are not trusted in the current run
     private var lastRank = -1        // highest rank output in the current run
     private var finished = false
 
-    init(reader: VideoReader, plan: Plan, size: OutputSize, progress: ((Int, Int?) -> Void)?) throws {
+    init(reader: VideoReader, plan: Plan, size: OutputSize) throws {
         self.reader = reader
         self.path = reader.path
         self.plan = plan
         self.size = size
-        self.progress = progress
         session = try DecodeSession(path: reader.path, decode: true, threads: reader.threads)
         let n = reader.threads > 0 ? reader.threads : ProcessInfo_activeCores()
         converter = RGBConverter(threads: n)
@@ -268,11 +261,16 @@ public final class FrameStream {
         }
     }
 
-    /// A one-line note on damaged data met so far (nil when clean).
-    public var damageNote: String? { session.damageNote }
+    var damageNote: String? {
+        var note = session.damageNote
+        if !missing.isEmpty {
+            let list = missing.prefix(8).map(String.init).joined(separator: ",") + (missing.count > 8 ? ",..." : "")
+            note = (note.map { $0 + "; " } ?? "") + "\(missing.count) wanted frame(s) undecodable and skipped: \(list)"
+        }
+        return note
+    }
 
-    /// The next frame, or nil when done.
-    public func next() throws -> Frame? {
+    func next() throws -> Frame? {
         if finished { return nil }
         let frame: Frame?
         switch plan {
@@ -281,25 +279,8 @@ public final class FrameStream {
         case let .seeking(targets, timeline):
             frame = try nextSeeking(targets: targets, timeline: timeline)
         }
-        if frame != nil {
-            produced += 1
-            progress?(produced, expectedCount)
-        } else {
-            finished = true
-        }
+        if frame == nil { finished = true }
         return frame
-    }
-
-    /// Calls `body` for every frame.
-    public func forEach(_ body: (Frame) throws -> Void) throws {
-        while let f = try next() { try body(f) }
-    }
-
-    /// All frames in an array (mind the memory for long clips).
-    public func collect() throws -> [Frame] {
-        var out: [Frame] = []
-        while let f = try next() { out.append(f) }
-        return out
     }
 
     // MARK: sequential
@@ -307,7 +288,7 @@ public final class FrameStream {
     private func nextSequential(targets: [Int]?, every: Int?, timeline: FrameTimeline?) throws -> Frame? {
         if let targets, targetCursor >= targets.count { return nil }
         while let f = try session.nextFrame() {
-            decodedFrames += 1
+            stats.decodedFrames += 1
             let k = counter
             counter += 1
             let p = filler.next(framePts(f))
@@ -337,29 +318,37 @@ public final class FrameStream {
     // MARK: seeking
 
     private func nextSeeking(targets: [Int], timeline: FrameTimeline) throws -> Frame? {
-        guard targetCursor < targets.count else { return nil }
-        let t = targets[targetCursor]
         var restarted = false
-        try positionFor(t, timeline: timeline)
-        while true {
+        while targetCursor < targets.count {
+            let t = targets[targetCursor]
+            if positionedFor != t {
+                positionedFor = t
+                try positionFor(t, timeline: timeline)
+            }
             guard let f = try session.nextFrame() else {
-                if !restarted && validFrom > 0 { restarted = true; try restart(); continue }
+                if !restarted && validFrom > 0 && session.damageNote == nil { restarted = true; try restart(); continue }
                 throw VideoError.truncated(path: path, framesDecoded: lastRank + 1, wanted: t,
                                            reason: session.damageNote ?? "end of stream")
             }
-            decodedFrames += 1
+            stats.decodedFrames += 1
             guard let rank = timeline.rankOfPts[framePts(f)] else { continue }   // not in the index: skip
             if rank < validFrom { continue }      // leading picture of the landing keyframe
             lastRank = max(lastRank, rank)
             if rank < t { continue }
-            if rank == t {
-                targetCursor += 1
-                return Frame(index: t, pts: timeline.seconds[t], image: try convert(f))
+            if rank > t {
+                // Went past t without seeing it: a wrong landing (start over once), or a frame the
+                // decoder dropped because its data is damaged (note it, go on with the next ones).
+                if !restarted && session.damagedPackets == 0 { restarted = true; try restart(); continue }
+                while targetCursor < targets.count && targets[targetCursor] < rank {
+                    missing.append(targets[targetCursor])
+                    targetCursor += 1
+                }
+                guard targetCursor < targets.count, targets[targetCursor] == rank else { continue }
             }
-            // Went past t without seeing it: the landing was wrong or the frame is undecodable.
-            if !restarted { restarted = true; try restart(); continue }
-            throw VideoError.decodeFailed(path: path, reason: "frame \(t) could not be decoded (\(session.damageNote ?? "missing from the decoder output"))")
+            targetCursor += 1
+            return Frame(index: rank, pts: timeline.seconds[rank], image: try convert(f))
         }
+        return nil
     }
 
     /// Seeks when the wanted frame `t` is not reachable by decoding on, or when seeking skips
@@ -379,12 +368,12 @@ public final class FrameStream {
         var candidates: [Int64] = [key.pts, key.dts]
         if a > 0 { candidates.append(timeline.keyframes[a - 1].dts) }
         for ts in candidates {
-            seeks += 1
+            stats.seeks += 1
             guard let landed = session.seek(to: ts) else { continue }
             let landedPts = landed.pts != AV_NOPTS ? landed.pts : landed.dts
             guard landedPts <= key.pts,
                   let landedKey = timeline.keyframes.lastIndex(where: { $0.pts == landedPts }) else {
-                rejectedLandings += 1
+                stats.rejectedLandings += 1
                 continue
             }
             validFrom = timeline.keyframes[landedKey].firstFrame
@@ -396,7 +385,7 @@ public final class FrameStream {
 
     /// Starts over from the beginning of the file (a fresh decoder: same as a sequential decode).
     private func restart() throws {
-        restarts += 1
+        stats.restarts += 1
         session = try DecodeSession(path: reader.path, decode: true, threads: reader.threads)
         validFrom = 0
         lastRank = -1
@@ -408,11 +397,83 @@ public final class FrameStream {
         let (dw, dh) = VideoInfo.displaySize(codedWidth: Int(f.pointee.width), codedHeight: Int(f.pointee.height),
                                              sar: reader.sar, orientation: reader.info.orientation)
         let (w, h) = size.resolve(width: dw, height: dh)
-        let swap = reader.info.orientation.swapsAxes
         do {
-            return try converter.rgb(f, width: swap ? h : w, height: swap ? w : h, orientation: reader.info.orientation)
+            return try converter.rgb(f, width: w, height: h, orientation: reader.info.orientation)
         } catch let RGBConverter.ConvertError.failed(reason) {
             throw VideoError.decodeFailed(path: path, reason: reason)
         }
+    }
+}
+
+/// What produces the frames of a FrameStream (video decoding or a frame folder).
+protocol FrameProducer: AnyObject {
+    var path: String { get }
+    var expectedCount: Int? { get }
+    var missing: [Int] { get }
+    var stats: FrameStream.Stats { get }
+    var damageNote: String? { get }
+    func next() throws -> Frame?
+}
+
+/// A pull-based stream of frames. `next()` returns nil after the last wanted frame and throws a
+/// `VideoError` (naming the file and the cause) when a wanted frame cannot be produced; frames
+/// returned before the error stay valid. Only the frame being returned is held. Not thread-safe.
+///
+///     while let frame = try stream.next() { ... }
+public final class FrameStream {
+    /// Work counters (for tests and `gar bench decode`).
+    public struct Stats: Sendable, Equatable {
+        /// Seeks performed.
+        public var seeks = 0
+        /// Frames decoded (returned or skipped).
+        public var decodedFrames = 0
+        /// Fresh starts from the beginning of the file after a seek landed wrong or missed a frame.
+        public var restarts = 0
+        /// Seeks whose landing was rejected (after the wanted keyframe) and retried.
+        public var rejectedLandings = 0
+    }
+
+    /// The video file or frame folder.
+    public var path: String { producer.path }
+    /// Number of frames this stream will return (nil when unknown in advance).
+    public var expectedCount: Int? { producer.expectedCount }
+    /// Frames returned so far.
+    public private(set) var produced = 0
+    public var stats: Stats { producer.stats }
+    public var seeks: Int { stats.seeks }
+    public var decodedFrames: Int { stats.decodedFrames }
+    public var restarts: Int { stats.restarts }
+    public var rejectedLandings: Int { stats.rejectedLandings }
+    /// A one-line note on damaged data met so far (nil when clean): report it as a warning.
+    public var damageNote: String? { producer.damageNote }
+    /// Wanted frames that could not be decoded (damaged data) and were skipped.
+    public var missingFrames: [Int] { producer.missing }
+
+    private let producer: FrameProducer
+    private let progress: ((Int, Int?) -> Void)?
+
+    init(producer: FrameProducer, progress: ((Int, Int?) -> Void)?) {
+        self.producer = producer
+        self.progress = progress
+    }
+
+    /// The next frame, or nil when done.
+    public func next() throws -> Frame? {
+        guard let frame = try producer.next() else { return nil }
+        produced += 1
+        progress?(produced, expectedCount)
+        return frame
+    }
+
+    /// Calls `body` for every frame.
+    public func forEach(_ body: (Frame) throws -> Void) throws {
+        while let f = try next() { try body(f) }
+    }
+
+    /// All frames in an array (mind the memory for long clips).
+    public func collect() throws -> [Frame] {
+        var out: [Frame] = []
+        while let f = try next() { out.append(f) }
+        return out
     }
 }

@@ -156,6 +156,20 @@ import Testing
         #expect(maxAbsDiff(f, s) <= 4e-6, "half-split")
     }
 
+    /// 'ij' indexing puts the row angles first: on a square grid it is the 'xy' table of the
+    /// transposed grid.
+    @Test func visionTableIndexing() {
+        let xy = Rope.visionTable(gridHeight: 5, gridWidth: 5, headDim: 16, gridOffset: 1)
+        let ij = Rope.visionTable(gridHeight: 5, gridWidth: 5, headDim: 16, gridOffset: 1, indexing: "ij")
+        for r in 0 ..< 5 {
+            for c in 0 ..< 5 {
+                let a = (r * 5 + c) * 16, b = (c * 5 + r) * 16
+                #expect(Array(ij.sin[a ..< a + 16]) == Array(xy.sin[b ..< b + 16]))
+                #expect(Array(ij.cos[a ..< a + 16]) == Array(xy.cos[b ..< b + 16]))
+            }
+        }
+    }
+
     // MARK: attention
 
     /// Blocked sgemm attention vs the Double twin: non-causal, causal prefill, causal with a
@@ -267,6 +281,13 @@ import Testing
             s.withUnsafeMutableBufferPointer { Reference.resizeBicubicAntialias(sb, width: W, height: H, channels: C, into: $0, width: Wo, height: Ho) }
         }
         #expect(f == s, "bicubic")
+        src.withUnsafeBufferPointer { sb in
+            f.withUnsafeMutableBufferPointer { Kernels.resizeBicubicAntialiasFloat(sb, width: W, height: H, channels: C, into: $0, width: Wo, height: Ho) }
+            s.withUnsafeMutableBufferPointer { Reference.resizeBicubicAntialiasFloat(sb, width: W, height: H, channels: C, into: $0, width: Wo, height: Ho) }
+        }
+        // Float32 kernel vs Double twin: ±1 level at rounding boundaries only
+        let off = zip(f, s).filter { $0 != $1 }
+        #expect(off.allSatisfy { abs(Int($0) - Int($1)) <= 1 } && off.count * 100 <= f.count, "float path: \(off.count) bytes off")
         let ids = rng.bytes(W * H * C, below: 5)
         ids.withUnsafeBufferPointer { sb in
             f.withUnsafeMutableBufferPointer { Kernels.resizeNearest(sb, width: W, height: H, channels: C, into: $0, width: Wo, height: Ho) }
@@ -280,7 +301,8 @@ import Testing
         for v: UInt8 in [0, 1, 128, 254, 255] {
             let img = ImageU8(width: 37, height: 23, channels: 3, pixels: [UInt8](repeating: v, count: 37 * 23 * 3))
             for (w, h) in [(448, 448), (13, 7), (37, 100)] {
-                #expect(img.resizedBicubicAntialias(width: w, height: h).pixels.allSatisfy { $0 == v })
+                #expect(img.resizedBicubicAntialias(width: w, height: h, path: .torchvisionV1Float).pixels.allSatisfy { $0 == v })
+                #expect(img.resizedBicubicAntialias(width: w, height: h, path: .torchvisionV2UInt8).pixels.allSatisfy { $0 == v })
             }
         }
     }

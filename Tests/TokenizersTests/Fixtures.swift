@@ -32,7 +32,7 @@ enum Fixtures {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gar-tok-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         if let json {
-            let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
+            let data = try JSONSerialization.data(withJSONObject: json)
             try data.write(to: dir.appendingPathComponent("tokenizer.json"))
         }
         for name in copy where files[name] == nil {

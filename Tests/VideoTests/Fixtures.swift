@@ -18,7 +18,7 @@ enum Fixtures {
     static let clips: [String] = [
         "barcode.mp4", "h264.mkv", "h264.mov", "h264.ts", "hevc8.mp4", "hevc10.mkv", "vp9_p0.webm",
         "vp9_p2.webm", "av1.webm", "mpeg4.avi", "h263.3gp", "fragmented.mp4", "rotated90.mp4",
-        "transposed.mov", "anamorphic.mp4", "odd_317x239.webm", "vfr.mp4", "editlist.mp4", "ball.mp4",
+        "transposed.mov", "anamorphic.mp4", "odd_317x239.webm", "vfr.mp4", "editlist.mp4", "ball.mp4", "two_objects.mp4", "with_audio.mp4",
     ]
 
     /// A fresh temporary directory (removed by the caller or left in /tmp).
@@ -85,13 +85,14 @@ enum Fixtures {
 
     /// The source frame number painted by make_samples.sh: 10 stripes of width W/10 in the top 16
     /// rows, bit b (LSB left) white when set. Reads the mean red level in each stripe's centre.
-    static func barcode(_ image: RGBImage) -> Int {
+    /// `strip`: the strip's height in this image (8 for frames scaled to half height).
+    static func barcode(_ image: RGBImage, strip: Int = 16) -> Int {
         let w = image.width
         var value = 0
         for bit in 0..<10 {
             let x0 = bit * w / 10, x1 = (bit + 1) * w / 10
             var sum = 0, n = 0
-            for y in 4..<12 {
+            for y in (strip / 4)..<(3 * strip / 4) {
                 for x in (x0 + 2)..<(x1 - 2) { sum += Int(image.pixels[(y * w + x) * 3]); n += 1 }
             }
             if sum / max(n, 1) > 128 { value |= 1 << bit }

@@ -95,6 +95,16 @@ import Testing
         #expect(names == ["a.png", "b.png", "c.png"])
     }
 
+    @Test func resizeMatchesFFmpegScale() throws {
+        let path = Fixtures.sample("frames/png_seq/f3.png")
+        let image = try ImageIO.readRGB(path)
+        let small = try ImageIO.resized(image, width: 57, height: 31)
+        let ref = try Fixtures.ffmpegRGB(path, width: 57, height: 31, filter: "scale=57:31:flags=bicubic")
+        #expect(small.width == 57 && small.height == 31)
+        #expect(Fixtures.maxAbsDiff(small, ref[0]) <= 1)
+        #expect(try ImageIO.resized(image, width: 160, height: 120) == image)
+    }
+
     @Test func davisPaletteStartsLikeDAVIS() {
         let p = ImageIO.davisPalette
         #expect(p[0] == (0, 0, 0) && p[1] == (128, 0, 0) && p[2] == (0, 128, 0) && p[3] == (128, 128, 0))
@@ -107,6 +117,14 @@ import Testing
         #expect(Set(mask.pixels) == [0, 255])
         let area = mask.pixels.filter { $0 != 0 }.count
         #expect(abs(area - 5027) < 200, "a disc of radius 40 has area ~5027, got \(area)")
+    }
+
+    @Test func twoObjectMasksAreDisjoint() throws {
+        let ball = try ImageIO.readLabels(Fixtures.sample("masks/two_objects_f0_ball.png"))
+        let square = try ImageIO.readLabels(Fixtures.sample("masks/two_objects_f0_square.png"))
+        #expect(square.pixels.filter { $0 != 0 }.count == 90 * 90)
+        #expect(abs(ball.pixels.filter { $0 != 0 }.count - 5027) < 200)
+        #expect(zip(ball.pixels, square.pixels).allSatisfy { $0 == 0 || $1 == 0 })
     }
 
     @Test func badImagesThrowOneLineErrors() throws {

@@ -85,3 +85,37 @@ import Testing
         #expect(frames.allSatisfy { Fixtures.barcode($0.image) == $0.index })
     }
 }
+
+extension SeekTests {
+    /// One reader serves several requests; the cached index/timeline must not change the answers.
+    @Test(arguments: ["mpeg4.avi", "barcode.mp4"])
+    func readerIsReusable(clip: String) throws {
+        let reader = try VideoReader(path: Fixtures.clip(clip))
+        let a = try reader.frames(.uniform(count: 5)).collect()
+        let b = try reader.frames(.uniform(count: 5)).collect()
+        let c = try reader.frames(.indices(a.map(\.index))).collect()
+        #expect(a.map(\.index) == b.map(\.index) && a.map(\.index) == c.map(\.index))
+        #expect(zip(a, b).allSatisfy { $0.image == $1.image } && zip(a, c).allSatisfy { $0.image == $1.image })
+        #expect(a.allSatisfy { Fixtures.barcode($0.image) == $0.index })
+    }
+}
+
+extension SeekTests {
+    /// Seeking is really exercised on every clip with more than one keyframe (incl. VFR, edit
+    /// list, open-GOP HEVC, TS, fragmented MP4): the last frame is reached without decoding the
+    /// whole clip, and equals the sequential decode's last frame.
+    @Test(arguments: Fixtures.clips)
+    func lastFrameIsReachedBySeeking(clip: String) throws {
+        let path = Fixtures.clip(clip)
+        let reader = try VideoReader(path: path)
+        let timeline = try reader.timeline()
+        guard timeline.seekable, timeline.keyframes.count > 1 else { return }   // one GOP: nothing to skip
+        let n = timeline.count
+        let stream = try reader.frames(.indices([n - 1]))
+        let last = try #require(try stream.collect().first)
+        #expect(stream.seeks >= 1, "\(clip): no seek")
+        #expect(stream.decodedFrames < n, "\(clip): decoded \(stream.decodedFrames) of \(n)")
+        let sequentialLast = try Fixtures.sequential(path).last
+        #expect(last.image == sequentialLast?.image)
+    }
+}

@@ -43,4 +43,31 @@ void gk_silu_mul(float *gate, const float *up, size_t n);
 /// In place: x = softmax(scale·x) over one row of n values; scale > 0. -inf entries get 0.
 void gk_softmax(float *x, size_t n, float scale);
 
+
+// MARK: - fused attention (mathkernels.c)
+
+/// Vector lanes L of the active level: the fused attention needs D % L == 0 and key tiles of 4·L.
+size_t gk_attention_lanes(void);
+/// Flash-style attention of one head for `rows` query rows (row r at q + r·qs, D floats) over S
+/// keys given packed: kt = Kᵀ as [D, Spad] (key s at column s; Spad = S rounded up to 4·L, padding
+/// zero) and v as [Spad, D]. Row r sees keys 0 ..< min(S, firstVisible + r) when `causal`, else all
+/// S (firstVisible ≥ 1). Scores are multiplied by `scale` before the softmax. Output row r goes to
+/// out + r·os. scratch holds 16·D + 32·L floats. D must be a multiple of L.
+void gk_attention_block(const float *q, size_t qs, size_t rows, const float *kt, const float *v, size_t S, size_t Spad,
+                        size_t D, float scale, size_t firstVisible, int causal, float *out, size_t os, float *scratch);
+
+// MARK: - antialiased bicubic resize, float path (resize.c)
+
+/// Taps per output of one axis (torch's max_interp_size for the float path).
+size_t gk_aa_bicubic_float_taps(size_t in, size_t out);
+/// Float32 weights of one axis `in → out` as torch computes them: start[o], size[o] and
+/// w[o·taps + j] for j < size[o] (zero beyond).
+void gk_aa_bicubic_float_weights(size_t in, size_t out, int64_t *start, int64_t *size, float *w);
+/// dst[o·dstStride + c] = Σ_j src[(start[o] + j)·tapStride + c] · w[o·kmax + j] for o < outCount,
+/// c < inner, with torch's accumulation order and fused multiply-adds.
+void gk_aa_resample_f32(const float *src, float *dst, size_t outCount, size_t inner, size_t tapStride, size_t dstStride,
+                        const int64_t *start, const int64_t *size, const float *w, size_t kmax);
+/// dst[i] = round_half_even(clamp(src[i], 0, 255)).
+void gk_f32_to_u8_clamp_round(const float *src, uint8_t *dst, size_t n);
+
 #endif

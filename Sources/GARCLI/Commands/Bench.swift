@@ -5,5 +5,5 @@ import ArgumentParser
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks: decode, model, tokenizer, track, videorefer",
-        subcommands: [BenchDecode.self, BenchModel.self, BenchTokenizer.self, BenchTrack.self, BenchVideoRefer.self])
+        subcommands: [BenchDecode.self, BenchModel.self, BenchOps.self, BenchTokenizer.self, BenchTrack.self, BenchVideoRefer.self])
 }

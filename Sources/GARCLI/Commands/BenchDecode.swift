@@ -1,6 +1,48 @@
 import ArgumentParser
+import Foundation
+import Pipeline
 
+/// `gar bench decode VIDEO`: decode throughput and sampling cost vs the ffmpeg CLI (Pipeline.BenchDecodeJob).
 struct BenchDecode: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "decode", abstract: "Benchmark: decode (not built yet)")
-    func run() async throws { throw ValidationError("gar bench decode is not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "decode",
+        abstract: "Benchmark: full-decode frames/s and the time to sample N frames, side by side with the ffmpeg CLI.",
+        discussion: "A 10-minute 720p H.264 clip with 2-s GOPs: bash samples/make_bench_clip.sh (writes /tmp/gar-bench-720p.mp4).")
+
+    @Argument(help: "Video file.")
+    var video: String
+
+    @Option(help: "Decoder threads for gar and ffmpeg (0 = one per core).")
+    var threads = 0
+
+    @Option(help: "Repetitions of every measurement.")
+    var reps = 2
+
+    @Option(help: "Frames to sample (uniform).")
+    var samples = 16
+
+    @Flag(help: "Print JSON instead of a Markdown table.")
+    var json = false
+
+    @Option(name: .shortAndLong, help: "Also write the report to this file.")
+    var output: String?
+
+    func run() async throws {
+        do {
+            let report = try BenchDecodeJob.run(.init(video: video, threads: threads, reps: reps, samples: samples))
+            let text: String
+            if json {
+                let enc = JSONEncoder()
+                enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                text = String(decoding: try enc.encode(report), as: UTF8.self)
+            } else {
+                text = BenchDecodeJob.markdown(report)
+            }
+            print(text)
+            if let output { try AtomicOutput.write(text + "\n", to: URL(fileURLWithPath: output)) }
+        } catch {
+            printErr("error: \(error)")
+            throw ExitCode.failure
+        }
+    }
 }

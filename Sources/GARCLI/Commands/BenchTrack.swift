@@ -1,6 +1,35 @@
 import ArgumentParser
+import Foundation
+import Pipeline
 
 struct BenchTrack: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "track", abstract: "Benchmark: track (not built yet)")
-    func run() async throws { throw ValidationError("gar bench track is not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "track",
+        abstract: "Benchmark the weight-free tracker (ms per frame) against its own optical flow, on synthetic frames")
+
+    @Option(help: "Frame width.") var width = 854
+    @Option(help: "Frame height.") var height = 480
+    @Option(help: "Frames per repetition.") var frames = 30
+    @Option(help: "Repetitions.") var reps = 3
+    @Option(help: "Objects tracked at once (1 or 2).") var objects = 1
+    @Flag(help: "Print JSON instead of a table.") var json = false
+
+    func validate() throws {
+        guard width >= 64 && height >= 64 else { throw ValidationError("--width and --height must be at least 64") }
+        guard frames >= 3 else { throw ValidationError("--frames must be at least 3") }
+        guard reps >= 1 else { throw ValidationError("--reps must be at least 1") }
+        guard (1...2).contains(objects) else { throw ValidationError("--objects must be 1 or 2") }
+    }
+
+    func run() async throws {
+        var o = TrackBenchOptions()
+        o.width = width; o.height = height; o.frames = frames; o.repetitions = reps; o.objects = objects
+        let report = TrackBench.run(o, progress: Pipeline.Progress("bench track", total: 3 * reps))
+        if json {
+            let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try enc.encode(report), as: UTF8.self))
+        } else {
+            print(report.table, terminator: "")
+        }
+    }
 }

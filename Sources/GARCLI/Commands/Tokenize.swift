@@ -1,7 +1,47 @@
 import ArgumentParser
+import Foundation
+import Pipeline
 
 struct Tokenize: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "tokenize", abstract: "Tokenize text with a model's tokenizer (not built yet)")
-    func run() async throws { throw ValidationError("gar tokenize is not built yet") }
+        commandName: "tokenize",
+        abstract: "Tokenize text with a model directory's tokenizer (ids, tokens, decoded text).")
+
+    @Option(name: .long, help: "Model directory with tokenizer.json and tokenizer_config.json.")
+    var model: String
+
+    @Option(name: .long, help: "Text to tokenize.")
+    var text: String?
+
+    @Option(name: .long, help: "UTF-8 file whose whole content is tokenized.")
+    var file: String?
+
+    @Flag(name: .long, help: "Do not add special tokens (no BOS).")
+    var noSpecial = false
+
+    @Flag(name: .long, help: "Print JSON: {ids, tokens, decoded, gar_decoded}.")
+    var json = false
+
+    func validate() throws {
+        guard (text == nil) != (file == nil) else { throw ValidationError("give exactly one of --text or --file") }
+    }
+
+    func run() async throws {
+        let input: String
+        if let text {
+            input = text
+        } else {
+            let path = file!
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw PipelineError.io(path: path, reason: "cannot read file")
+            }
+            guard let s = String(data: data, encoding: .utf8) else {
+                throw PipelineError.invalidInput(what: path, reason: "not valid UTF-8")
+            }
+            input = s
+        }
+        let result = try TokenizeJob.run(modelDirectory: URL(fileURLWithPath: model), text: input,
+                                         addSpecialTokens: !noSpecial)
+        print(json ? try TokenizeJob.json(result) : TokenizeJob.listing(result))
+    }
 }

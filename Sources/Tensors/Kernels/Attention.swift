@@ -1,8 +1,13 @@
 // Scaled dot-product attention on strided row layouts, for the vision tower (non-causal, all
 // tokens) and the Llama decoder (causal, grouped-query heads, keys/values from a KV cache).
 //
-// Per (head, block of query rows): scores = Q·Kᵀ (sgemm), row softmax of scale·scores (masked
-// beyond the causal limit), out = P·V (sgemm). Blocks bound the score scratch to about 512 KB
+// Two implementations behind one entry point:
+// * fused (C, CKernels `gk_attention_block`): for blocks of query rows, flash-style — K and V of
+//   each kv head are packed once (Kᵀ [D, S], V [S, D]), scores are computed tile by tile in
+//   registers with an online softmax, and P·V accumulates in place; no score matrix is stored.
+//   Used when there are ≥ 16 query rows and the head dim is a multiple of the vector width.
+// * BLAS: per (head, block of query rows): scores = Q·Kᵀ (sgemm), row softmax of scale·scores (masked
+// beyond the causal limit), out = P·V (sgemm). Blocks bound the score scratch to about 1 MB
 // per worker, so 16 × 1025² scores are never materialised at once.
 import CKernels
 
@@ -47,6 +52,12 @@ extension Kernels {
         if let off = causalOffset { precondition(off >= 0 && off + T <= S, "attention: cache holds \(S) < \(off)+\(T) rows") }
         guard T > 0 else { return }
         let group = H / Hkv
+        let lanes = Int(gk_attention_lanes())
+        if T >= 16 && D % lanes == 0 && D <= 256 {
+            fusedAttention(q: q, k: k, v: v, out: out, layout: layout, queries: T, keys: S, heads: H, kvHeads: Hkv,
+                           headDim: D, scale: scale, causalOffset: causalOffset, lanes: lanes)
+            return
+        }
 
         // One query row (decoding): the `group` heads sharing a kv head are contiguous in the row,
         // so they form one [group, D] matrix and share a single pass over K and V.
@@ -72,7 +83,7 @@ extension Kernels {
         }
 
         // Blocks of query rows per head.
-        let block = max(32, min(256, (1 << 17) / S))
+        let block = max(32, min(256, (1 << 18) / S))
         let blocks = (T + block - 1) / block
         parallelFor(H * blocks) { range in
             var scores = [Float](repeating: 0, count: block * S)
@@ -102,34 +113,50 @@ extension Kernels {
     }
 }
 
-extension Reference {
-    /// Naive twin of `Kernels.attention` (Double scores, softmax and sums).
-    public static func attention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-                                 out: UnsafeMutablePointer<Float>, layout: AttentionLayout,
-                                 queries T: Int, keys S: Int, heads H: Int, kvHeads Hkv: Int, headDim D: Int,
-                                 scale: Float, causalOffset: Int?) {
+extension Kernels {
+    /// The fused path of `attention` (see the file comment).
+    static func fusedAttention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                               out: UnsafeMutablePointer<Float>, layout: AttentionLayout,
+                               queries T: Int, keys S: Int, heads H: Int, kvHeads Hkv: Int, headDim D: Int,
+                               scale: Float, causalOffset: Int?, lanes: Int) {
+        let tile = 4 * lanes
+        let Spad = (S + tile - 1) / tile * tile
         let group = H / Hkv
-        var p = [Double](repeating: 0, count: S)
-        for t in 0 ..< T {
-            for h in 0 ..< H {
-                let g = h / group
-                let visible = causalOffset.map { $0 + t + 1 } ?? S
-                let qv = q + t * layout.qRowStride + h * D
-                var m = -Double.infinity
-                for s in 0 ..< visible {
-                    let kv = k + s * layout.kRowStride + g * D
-                    var dot = 0.0
-                    for d in 0 ..< D { dot += Double(qv[d]) * Double(kv[d]) }
-                    p[s] = dot * Double(scale)
-                    m = max(m, p[s])
+        // Pack Kᵀ and V per kv head (zero padding beyond S).
+        var kt = [Float](repeating: 0, count: Hkv * D * Spad)
+        var vp = [Float](repeating: 0, count: Hkv * Spad * D)
+        kt.withUnsafeMutableBufferPointer { ktb in
+            vp.withUnsafeMutableBufferPointer { vpb in
+                let ktp = ktb.baseAddress!, vpp = vpb.baseAddress!
+                parallelFor(Hkv * ((S + 255) / 256)) { tasks in
+                    for task in tasks {
+                        let g = task % Hkv, s0 = (task / Hkv) * 256, s1 = min(S, s0 + 256)
+                        let ktg = ktp + g * D * Spad, vg = vpp + g * Spad * D
+                        for s in s0 ..< s1 {
+                            let krow = k + s * layout.kRowStride + g * D
+                            for d in 0 ..< D { ktg[d * Spad + s] = krow[d] }
+                            (vg + s * D).update(from: v + s * layout.vRowStride + g * D, count: D)
+                        }
+                    }
                 }
-                var sum = 0.0
-                for s in 0 ..< visible { p[s] = libmExp(p[s] - m); sum += p[s] }
-                let o = out + t * layout.outRowStride + h * D
-                for d in 0 ..< D {
-                    var acc = 0.0
-                    for s in 0 ..< visible { acc += p[s] * Double(v[s * layout.vRowStride + g * D + d]) }
-                    o[d] = Float(acc / sum)
+                // Query blocks per head; causal blocks late in the sequence cost more, and
+                // parallelFor hands blocks out dynamically.
+                let block = 64
+                let blocks = (T + block - 1) / block
+                parallelFor(H * blocks) { tasks in
+                    var scratch = [Float](repeating: 0, count: 16 * D + 32 * lanes)
+                    scratch.withUnsafeMutableBufferPointer { sb in
+                        for task in tasks {
+                            let h = task / blocks, t0 = (task % blocks) * block
+                            let rows = min(block, T - t0)
+                            let g = h / group
+                            let first = causalOffset.map { $0 + t0 + 1 } ?? S
+                            gk_attention_block(q + t0 * layout.qRowStride + h * D, layout.qRowStride, rows,
+                                               ktp + g * D * Spad, vpp + g * Spad * D, S, Spad, D, scale,
+                                               first, causalOffset == nil ? 0 : 1,
+                                               out + t0 * layout.outRowStride + h * D, layout.outRowStride, sb.baseAddress!)
+                        }
+                    }
                 }
             }
         }

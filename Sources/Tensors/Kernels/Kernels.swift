@@ -7,7 +7,7 @@
 /// Optimised kernels (BLAS, SIMD, C, parallel). Naive twins: `Reference`.
 public enum Kernels {}
 
-/// Naive, obviously-correct twins of `Kernels`: same signatures, plain loops, Double
+/// Naive, obviously-correct twins of `Kernels` (Sources/Tensors/Reference/): same signatures, plain loops, Double
 /// accumulation where a sum is involved. For tests and as a readable specification.
 public enum Reference {}
 

@@ -1,13 +1,21 @@
 // Image resizing bit-exact with torchvision on uint8 images (GAR-SPEC §3.3, §15.6).
 //
-// Which PyTorch code runs. transformers' PLM image processor calls torchvision.transforms.v2
-// `F.resize(uint8 CHW tensor, size, BICUBIC)` (antialias defaults to True). torchvision 0.29's
-// `resize_image` keeps uint8 for BICUBIC on CPU (`_do_native_uint8_resize_on_cpu`), so the
-// float path (convert, resample, clamp, round) is NOT taken: torch's
-// `_upsample_bicubic2d_aa` resamples the uint8 tensor directly. On an AVX-512 CPU (and on any
-// CPU without AVX2) ATen runs `separable_upsample_generic_Nd_kernel_impl` in UpSampleKernel.cpp;
-// with AVX2 capability it runs `upsample_avx_bilinear_bicubic_uint8`
-// (UpSampleKernelAVXAntialias.h). Both use the same integer recipe, reproduced here:
+// Which PyTorch code runs for GAR. transformers' PerceptionLM image processor
+// (image_processing_perception_lm_fast.py) imports torchvision's *v1* functional API
+// (`from torchvision.transforms import functional as F`) and its `resize` calls
+// `F.resize(uint8 CHW tensor, size, BICUBIC)` (antialias defaults to True). v1 casts the image to
+// float32, runs `interpolate(mode="bicubic", antialias=True)` (aten `_upsample_bicubic2d_aa`, CPU
+// kernel `separable_upsample_generic_Nd_kernel_impl` with float weights), clamps to [0, 255] and
+// rounds half to even back to uint8: the FLOAT PATH, `resizeBicubicAntialiasFloat` here (C in
+// CKernels/resize.c, where torch's fused multiply-adds are reproduced).
+//
+// torchvision's *v2* `F.resize` (what transformers' generic fast processors call) keeps uint8 for
+// BICUBIC on CPU (`_do_native_uint8_resize_on_cpu`) and resamples uint8 natively with int16
+// fixed-point weights (ImagingResample style; `upsample_avx_bilinear_bicubic_uint8` with AVX2
+// capability, the generic kernel otherwise — byte-identical, checked under ATEN_CPU_CAPABILITY=
+// avx512, avx2 and default): the UINT8 PATH, `resizeBicubicAntialias` here. The two paths differ
+// by up to several levels on a few percent of the pixels, so GAR's preprocessing must use the float
+// path. Uint8 path recipe:
 //
 //  1. Per axis (in → out, scale = in/out in double): support = 2·scale (2 when upscaling),
 //     kmax = ceil(support)·2 + 1; for output i: center = scale·(i + 0.5),
@@ -22,11 +30,12 @@
 //     out = clamp(acc >> p, 0, 255). Each pass rounds to uint8.
 //
 // The nearest resize is torch's legacy `interpolate(mode="nearest")`:
-// src = min(floor(dst · float32(in/out)), in − 1), computed in Float32.
+// src = min(floor(dst · float32(in/out)), in − 1), computed in Float32 (v1 and v2 agree).
 //
 // Layout here: interleaved HWC uint8 (`pixel (y, x), channel c` at `(y·W + x)·C + c`), which is
 // what decoders produce; every channel is resampled independently, so the result equals
 // torch's planar CHW result channel by channel.
+import CKernels
 
 /// The int16 resampling weights of one axis (torch `_compute_index_ranges_int16_weights`).
 public struct AntialiasAxis: Sendable, Equatable {
@@ -104,10 +113,41 @@ public struct AntialiasAxis: Sendable, Equatable {
     }
 }
 
+/// The float32 weights of one axis for the float path (torch `_compute_indices_min_size_weights_aa<float>`,
+/// computed in CKernels/resize.c).
+public struct FloatAxisWeights: Sendable, Equatable {
+    public let inSize: Int
+    public let outSize: Int
+    public let maxTaps: Int
+    public let start: [Int64]
+    public let size: [Int64]
+    /// `[outSize, maxTaps]`, row `o` valid for `size[o]` entries.
+    public let weights: [Float]
+
+    public init(from inSize: Int, to outSize: Int) {
+        precondition(inSize > 0 && outSize > 0, "FloatAxisWeights: empty size")
+        self.inSize = inSize
+        self.outSize = outSize
+        let k = gk_aa_bicubic_float_taps(inSize, outSize)
+        maxTaps = k
+        var start = [Int64](repeating: 0, count: outSize), size = start
+        var w = [Float](repeating: 0, count: outSize * k)
+        start.withUnsafeMutableBufferPointer { st in
+            size.withUnsafeMutableBufferPointer { sz in
+                w.withUnsafeMutableBufferPointer { gk_aa_bicubic_float_weights(inSize, outSize, st.baseAddress!, sz.baseAddress!, $0.baseAddress!) }
+            }
+        }
+        self.start = start
+        self.size = size
+        self.weights = w
+    }
+}
+
 extension Kernels {
-    /// Bicubic antialiased resize of an interleaved uint8 image `[H, W, C]` → `[Ho, Wo, C]`,
-    /// bit-exact with torchvision `F.resize(…, BICUBIC, antialias=True)` on a uint8 tensor (see
-    /// the file comment).
+    /// Bicubic antialiased resize of an interleaved uint8 image `[H, W, C]` → `[Ho, Wo, C]` along
+    /// torchvision v2's native uint8 path (int16 weights, uint8 intermediate), bit-exact with
+    /// `torchvision.transforms.v2.functional.resize(…, BICUBIC, antialias=True)` on a uint8
+    /// tensor. GAR's image processor uses the float path instead: `resizeBicubicAntialiasFloat`.
     public static func resizeBicubicAntialias(_ src: UnsafeBufferPointer<UInt8>, width W: Int, height H: Int, channels C: Int,
                                               into dst: UnsafeMutableBufferPointer<UInt8>, width Wo: Int, height Ho: Int) {
         precondition(W > 0 && H > 0 && C > 0 && Wo > 0 && Ho > 0, "resizeBicubicAntialias: empty image")
@@ -180,6 +220,66 @@ extension Kernels {
         }
     }
 
+    /// Bicubic antialiased resize of an interleaved uint8 image `[H, W, C]` → `[Ho, Wo, C]` along
+    /// torchvision v1's float path — what GAR's image processor runs — bit-exact with it on an FMA
+    /// CPU (see the file comment): float32 width pass (if the width changes), float32 height pass
+    /// (if the height changes), clamp to [0, 255], round half to even.
+    public static func resizeBicubicAntialiasFloat(_ src: UnsafeBufferPointer<UInt8>, width W: Int, height H: Int, channels C: Int,
+                                                   into dst: UnsafeMutableBufferPointer<UInt8>, width Wo: Int, height Ho: Int) {
+        precondition(W > 0 && H > 0 && C > 0 && Wo > 0 && Ho > 0, "resizeBicubicAntialiasFloat: empty image")
+        precondition(src.count >= W * H * C && dst.count >= Wo * Ho * C, "resizeBicubicAntialiasFloat: buffer sizes")
+        if W == Wo && H == Ho {  // torchvision returns the image unchanged
+            _ = dst.update(fromContentsOf: src[0 ..< W * H * C])
+            return
+        }
+        var image = [Float](unsafeUninitializedCapacity: W * H * C) { b, n in
+            for i in 0 ..< W * H * C { b[i] = Float(src[i]) }
+            n = W * H * C
+        }
+        if W != Wo {
+            image = resampleFloat(image, outer: H, axis: FloatAxisWeights(from: W, to: Wo), inner: C)
+        }
+        if H != Ho {
+            image = resampleFloat(image, outer: 1, axis: FloatAxisWeights(from: H, to: Ho), inner: Wo * C)
+        }
+        image.withUnsafeBufferPointer { b in gk_f32_to_u8_clamp_round(b.baseAddress!, dst.baseAddress!, Wo * Ho * C) }
+    }
+
+    /// One separable float pass: the input is `outer` blocks of `[axis.inSize, inner]`, the output
+    /// `outer` blocks of `[axis.outSize, inner]` (width pass: outer = rows, inner = channels;
+    /// height pass: outer = 1, inner = row length).
+    static func resampleFloat(_ src: [Float], outer: Int, axis: FloatAxisWeights, inner: Int) -> [Float] {
+        let n = axis.outSize
+        var out = [Float](repeating: 0, count: outer * n * inner)
+        src.withUnsafeBufferPointer { sb in
+            out.withUnsafeMutableBufferPointer { ob in
+                axis.start.withUnsafeBufferPointer { st in
+                    axis.size.withUnsafeBufferPointer { sz in
+                        axis.weights.withUnsafeBufferPointer { wb in
+                            let sp = sb.baseAddress!, op = ob.baseAddress!
+                            if outer > 1 {
+                                parallelFor(outer, grain: max(1, 16384 / max(1, n * inner))) { blocks in
+                                    for b in blocks {
+                                        gk_aa_resample_f32(sp + b * axis.inSize * inner, op + b * n * inner, n, inner, inner, inner,
+                                                           st.baseAddress!, sz.baseAddress!, wb.baseAddress!, axis.maxTaps)
+                                    }
+                                }
+                            } else {
+                                parallelFor(n, grain: max(1, 16384 / max(1, inner))) { rows in
+                                    let r0 = rows.lowerBound
+                                    gk_aa_resample_f32(sp, op + r0 * inner, rows.count, inner, inner, inner,
+                                                       st.baseAddress! + r0, sz.baseAddress! + r0, wb.baseAddress! + r0 * axis.maxTaps,
+                                                       axis.maxTaps)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
     /// Legacy nearest resize (torch `interpolate(mode="nearest")`) of an interleaved image of
     /// bytes `[H, W, C]` → `[Ho, Wo, C]`: source index `min(floor(dst · float32(in/out)), in − 1)`.
     public static func resizeNearest(_ src: UnsafeBufferPointer<UInt8>, width W: Int, height H: Int, channels C: Int,
@@ -207,58 +307,5 @@ extension Kernels {
         if outSize == 2 * inSize { return i >> 1 }
         let scale = Float(inSize) / Float(outSize)
         return min(Int((Float(i) * scale).rounded(.down)), inSize - 1)
-    }
-}
-
-extension Reference {
-    /// Naive twin of `Kernels.resizeBicubicAntialias`: the same integer recipe evaluated per
-    /// output pixel straight from the formulas (weights recomputed per pixel, no tables shared
-    /// across rows, single thread).
-    public static func resizeBicubicAntialias(_ src: UnsafeBufferPointer<UInt8>, width W: Int, height H: Int, channels C: Int,
-                                              into dst: UnsafeMutableBufferPointer<UInt8>, width Wo: Int, height Ho: Int) {
-        if W == Wo && H == Ho {
-            for i in 0 ..< W * H * C { dst[i] = src[i] }
-            return
-        }
-        let ax = AntialiasAxis(bicubicFrom: W, to: Wo), ay = AntialiasAxis(bicubicFrom: H, to: Ho)
-        // Horizontal pass (or identity).
-        var mid = [UInt8](repeating: 0, count: H * Wo * C)
-        for y in 0 ..< H {
-            for x in 0 ..< Wo {
-                for c in 0 ..< C {
-                    if W == Wo { mid[(y * Wo + x) * C + c] = src[(y * W + x) * C + c]; continue }
-                    var acc = 1 << (ax.precision - 1)
-                    for j in 0 ..< ax.size[x] {
-                        acc += Int(src[(y * W + ax.start[x] + j) * C + c]) * Int(ax.weights[x * ax.maxTaps + j])
-                    }
-                    mid[(y * Wo + x) * C + c] = UInt8(clamping: acc >> ax.precision)
-                }
-            }
-        }
-        for y in 0 ..< Ho {
-            for x in 0 ..< Wo {
-                for c in 0 ..< C {
-                    if H == Ho { dst[(y * Wo + x) * C + c] = mid[(y * Wo + x) * C + c]; continue }
-                    var acc = 1 << (ay.precision - 1)
-                    for j in 0 ..< ay.size[y] {
-                        acc += Int(mid[((ay.start[y] + j) * Wo + x) * C + c]) * Int(ay.weights[y * ay.maxTaps + j])
-                    }
-                    dst[(y * Wo + x) * C + c] = UInt8(clamping: acc >> ay.precision)
-                }
-            }
-        }
-    }
-
-    /// Naive twin of `Kernels.resizeNearest` (indices from the Float32 formula alone).
-    public static func resizeNearest(_ src: UnsafeBufferPointer<UInt8>, width W: Int, height H: Int, channels C: Int,
-                                     into dst: UnsafeMutableBufferPointer<UInt8>, width Wo: Int, height Ho: Int) {
-        func index(_ i: Int, _ n: Int, _ m: Int) -> Int {
-            min(Int((Float(i) * (Float(n) / Float(m))).rounded(.down)), n - 1)
-        }
-        for y in 0 ..< Ho {
-            for x in 0 ..< Wo {
-                for c in 0 ..< C { dst[(y * Wo + x) * C + c] = src[(index(y, H, Ho) * W + index(x, W, Wo)) * C + c] }
-            }
-        }
     }
 }

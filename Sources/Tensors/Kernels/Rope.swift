@@ -32,15 +32,18 @@ public enum Rope {
         (0 ..< nb).map { i in 1 / libmPowf(temperature, Float(i) / Float(nb)) }
     }
 
-    /// The 2-D table of timm `RotaryEmbeddingCat(dim: D, in_pixels: false, grid_indexing: 'xy')`
-    /// for a `gridHeight × gridWidth` patch grid (row-major tokens, p = row·W + col).
+    /// The 2-D table of timm `RotaryEmbeddingCat(dim: D, in_pixels: false)` for a
+    /// `gridHeight × gridWidth` patch grid (row-major tokens, p = row·W + col).
     ///
-    /// Per token the angles are `[x·b_0 … x·b_{nb−1}, y·b_0 … y·b_{nb−1}]`, each repeated twice
-    /// (repeat-interleave), with `nb = D/4`, `x = (col + offset) / W · refW` and
-    /// `y = (row + offset) / H · refH` in Float32.
+    /// With `grid_indexing` 'xy' (the Perception Encoder's) the angles per token are
+    /// `[x·b_0 … x·b_{nb−1}, y·b_0 … y·b_{nb−1}]`; with 'ij' the y block comes first. Each angle is
+    /// repeated twice (repeat-interleave), `nb = D/4`, `x = (col + offset) / W · refW` and
+    /// `y = (row + offset) / H · refH` in Float32 (no rescale without a reference shape).
     public static func visionTable(gridHeight H: Int, gridWidth W: Int, headDim D: Int,
                                    temperature: Float = 10000, gridOffset: Float,
-                                   refFeatHeight: Int? = nil, refFeatWidth: Int? = nil) -> RopeTable {
+                                   refFeatHeight: Int? = nil, refFeatWidth: Int? = nil,
+                                   indexing: String = "xy") -> RopeTable {
+        precondition(indexing == "xy" || indexing == "ij", "visionTable: indexing must be 'xy' or 'ij'")
         precondition(D % 4 == 0, "vision RoPE needs a head dim divisible by 4, got \(D)")
         let nb = D / 4
         let bands = visionBands(count: nb, temperature: temperature)
@@ -55,8 +58,9 @@ public enum Rope {
                     y = y / Float(H) * Float(refH)
                 }
                 let base = (row * W + col) * D
+                let (first, second) = indexing == "xy" ? (x, y) : (y, x)
                 for j in 0 ..< 2 * nb {
-                    let angle = (j < nb ? x : y) * bands[j % nb]
+                    let angle = (j < nb ? first : second) * bands[j % nb]
                     let s = libmSinf(angle), c = libmCosf(angle)
                     sinT[base + 2 * j] = s; sinT[base + 2 * j + 1] = s
                     cosT[base + 2 * j] = c; cosT[base + 2 * j + 1] = c
@@ -167,41 +171,6 @@ extension Kernels {
                             }
                         }
                     }
-                }
-            }
-        }
-    }
-}
-
-extension Reference {
-    /// Naive twin of `Kernels.ropeInterleaved` (Double arithmetic).
-    public static func ropeInterleaved(_ x: UnsafeMutablePointer<Float>, rowStride: Int, rows T: Int, prefix: Int,
-                                       heads H: Int, table: RopeTable) {
-        let D = table.headDim
-        for t in prefix ..< T {
-            for h in 0 ..< H {
-                let v = x + t * rowStride + h * D
-                for j in stride(from: 0, to: D, by: 2) {
-                    let a = Double(v[j]), b = Double(v[j + 1])
-                    let p = (t - prefix) * D
-                    v[j] = Float(a * Double(table.cos[p + j]) - b * Double(table.sin[p + j]))
-                    v[j + 1] = Float(b * Double(table.cos[p + j + 1]) + a * Double(table.sin[p + j + 1]))
-                }
-            }
-        }
-    }
-
-    /// Naive twin of `Kernels.ropeHalfSplit` (Double arithmetic).
-    public static func ropeHalfSplit(_ x: UnsafeMutablePointer<Float>, rowStride: Int, rows T: Int,
-                                     heads H: Int, table: RopeTable) {
-        let D = table.headDim, half = D / 2
-        for t in 0 ..< T {
-            for h in 0 ..< H {
-                let v = x + t * rowStride + h * D
-                for i in 0 ..< half {
-                    let a = Double(v[i]), b = Double(v[i + half])
-                    v[i] = Float(a * Double(table.cos[t * D + i]) - b * Double(table.sin[t * D + i]))
-                    v[i + half] = Float(b * Double(table.cos[t * D + i + half]) + a * Double(table.sin[t * D + i + half]))
                 }
             }
         }

@@ -17,6 +17,7 @@ FNV-1a hash per output row (HWC bytes), so a mismatch names the rows that differ
 `--fit-erf` prints the erf polynomial coefficients used in Sources/CKernels/vecmath.inc.
 """
 import argparse
+import json
 import math
 import os
 import sys
@@ -25,7 +26,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import torchvision
-from safetensors.torch import save_file
 
 FORMAT = "1"
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ops")
@@ -49,10 +49,26 @@ def meta(**extra):
     return m
 
 
+DTYPES = {torch.float32: "F32", torch.bfloat16: "BF16", torch.float16: "F16", torch.int64: "I64",
+          torch.int32: "I32", torch.uint8: "U8", torch.bool: "BOOL", torch.float64: "F64"}
+
+
 def save(name, tensors, **extra):
+    """safetensors with a deterministic header (sorted metadata, tensors in insertion order), so
+    regenerating gives byte-identical files (the safetensors library orders metadata randomly)."""
     path = os.path.join(OUT, name + ".safetensors")
-    tensors = {k: v.contiguous() for k, v in tensors.items()}
-    save_file(tensors, path, metadata=meta(**extra))
+    header = {"__metadata__": dict(sorted(meta(**extra).items()))}
+    blobs, offset = [], 0
+    for k, v in tensors.items():
+        v = v.contiguous()
+        raw = v.view(torch.uint8).numpy().tobytes() if v.dtype != torch.bool else v.numpy().astype(np.uint8).tobytes()
+        header[k] = {"dtype": DTYPES[v.dtype], "shape": list(v.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(len(h).to_bytes(8, "little") + h + b"".join(blobs))
     print(f"{name}: {os.path.getsize(path)} bytes")
 
 
@@ -112,10 +128,19 @@ def fast_row_hashes(hwc):
     return torch.tensor(h.view(np.int64))
 
 
-def tv_resize(hwc, w, h, mode):
-    """torchvision.transforms.v2.functional.resize on a uint8 CHW tensor, as transformers calls it."""
-    from torchvision.transforms.v2 import functional as TF
+def tv_resize(hwc, w, h, mode, api="v2"):
+    """torchvision F.resize on a uint8 CHW tensor.
+
+    api "v1" = torchvision.transforms.functional — what transformers' PLM image processor imports
+    (image_processing_perception_lm_fast.py: `from torchvision.transforms import functional as F`):
+    the image is cast to float32, resampled, clamped and rounded back to uint8.
+    api "v2" = torchvision.transforms.v2.functional: resamples uint8 natively (int16 weights)."""
     from torchvision.transforms import InterpolationMode
+
+    if api == "v1":
+        from torchvision.transforms import functional as TF
+    else:
+        from torchvision.transforms.v2 import functional as TF
 
     t = torch.from_numpy(np.ascontiguousarray(hwc)).permute(2, 0, 1).contiguous()
     interp = InterpolationMode.BICUBIC if mode == "bicubic" else InterpolationMode.NEAREST
@@ -320,16 +345,16 @@ NEAREST_HASHED = [((1024, 770), (448, 448)), ((1024, 770), (1792, 1344)), ((640,
                   ((300, 200), (448, 448))]
 
 
-def gen_resize(g):
+def gen_resize(g, api="v2"):
     out = {}
     for i, ((w, h), (ow, oh)) in enumerate(RESIZE_FULL):
         img = torch.randint(0, 256, (h, w, 3), generator=g, dtype=torch.uint8).numpy()
-        res = tv_resize(img, ow, oh, "bicubic")
+        res = tv_resize(img, ow, oh, "bicubic", api)
         out[f"full{i}_in"] = torch.from_numpy(img)
         out[f"full{i}_out"] = torch.from_numpy(res)
     for i, ((w, h), (ow, oh)) in enumerate(RESIZE_HASHED):
         img = procedural_image(w, h, 3, seed=i)
-        res = tv_resize(img, ow, oh, "bicubic")
+        res = tv_resize(img, ow, oh, "bicubic", api)
         assert res.shape == (oh, ow, 3)
         out[f"hashed{i}_size"] = torch.tensor([w, h, ow, oh, i])
         out[f"hashed{i}_rows"] = fast_row_hashes(res)
@@ -339,7 +364,10 @@ def gen_resize(g):
     # sanity check of the vectorised hash against the plain one
     probe = procedural_image(13, 5, 3, seed=3)
     assert torch.equal(fast_row_hashes(probe), row_hashes(probe))
-    save("resize_bicubic", out)
+    if api == "v1":
+        save("resize_bicubic_v1", out, api="torchvision.transforms.functional (float path)")
+        return
+    save("resize_bicubic", out, api="torchvision.transforms.v2.functional (native uint8 path)")
 
     out = {}
     for i, ((w, h), (ow, oh)) in enumerate(NEAREST_FULL):
@@ -392,6 +420,7 @@ def main():
     gen_sdpa(g)
     gen_convert(g)
     gen_resize(g)
+    gen_resize(torch.Generator().manual_seed(20240608), api="v1")
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
     print(f"total {total} bytes")
     assert total < 2 * 1024 * 1024, "op goldens must stay under 2 MB"

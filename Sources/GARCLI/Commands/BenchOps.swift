@@ -1,0 +1,71 @@
+import ArgumentParser
+import Checkpoints
+import Foundation
+import Tensors
+
+/// `gar bench ops`: transformer blocks built from Tensors' kernels at GAR-1B shapes.
+struct BenchOps: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ops", abstract: "Benchmark: GAR-1B-shaped vision block, Llama prefill/decode layers, attention")
+
+    @Option(help: "Repetitions per benchmark (mean ± sd reported).")
+    var reps = 5
+
+    @Option(help: "Threads (default: all CPUs).")
+    var threads = 0
+
+    @Option(help: "Prefill length for the Llama layer.")
+    var prefill = 1024
+
+    @Option(help: "Context length for the decode step.")
+    var context = 3660
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    @Option(help: "Instead: time a full strict Float32 load of this GAR checkpoint directory (and report peak RSS).")
+    var checkpoint: String?
+
+    func run() async throws {
+        Threading.set(threads)
+        if let checkpoint {
+            let r = try LoadBenchmark.run(directory: checkpoint)
+            let gb = { (b: Int) in String(format: "%.2f GB", Double(b) / 1e9) }
+            print("threads: \(Threading.count)")
+            print("| checkpoint | tensors | stored | float32 | seconds | float32 GB/s | RSS before | peak RSS |")
+            print("|---|---|---|---|---|---|---|---|")
+            print("| \(checkpoint) | \(r.tensors) | \(gb(r.storedBytes)) | \(gb(r.float32Bytes)) | \(String(format: "%.2f", r.seconds)) | "
+                + "\(String(format: "%.2f", Double(r.float32Bytes) / 1e9 / r.seconds)) | \(r.startRSSBytes.map(gb) ?? "?") | \(r.peakRSSBytes.map(gb) ?? "?") |")
+            return
+        }
+        let baseline = BlockBenchmarks.gemmBaseline(reps: reps)
+        let results = [
+            baseline,
+            BlockBenchmarks.visionBlock(reps: reps),
+            BlockBenchmarks.attention(tokens: 1025, keys: 1025, heads: 16, kvHeads: 16, headDim: 64, causal: false, reps: reps,
+                                      name: "vision attention 1025 tokens, 16×64"),
+            BlockBenchmarks.llamaLayer(tokens: prefill, past: 0, reps: reps, name: "llama layer prefill \(prefill) tokens"),
+            BlockBenchmarks.attention(tokens: prefill, keys: prefill, heads: 32, kvHeads: 8, headDim: 64, causal: true, reps: reps,
+                                      name: "llama causal attention \(prefill) tokens, GQA 32/8"),
+            BlockBenchmarks.llamaLayer(tokens: 1, past: context - 1, reps: max(reps, 20), name: "llama layer decode step @\(context)"),
+            BlockBenchmarks.resize(path: .torchvisionV1Float, reps: reps),
+            BlockBenchmarks.resize(path: .torchvisionV2UInt8, reps: reps),
+        ]
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try enc.encode(results), as: UTF8.self))
+            return
+        }
+        print("threads: \(Threading.count)")
+        print("| benchmark | ms (mean ± sd) | GFLOP/s | vs baseline sgemm |")
+        print("|---|---|---|---|")
+        for r in results {
+            if r.flops == 0 {
+                print(String(format: "| %@ | %.2f ± %.2f | — | — |", r.name, r.meanMs, r.sdMs))
+            } else {
+                print(String(format: "| %@ | %.2f ± %.2f | %.1f | %.2f |", r.name, r.meanMs, r.sdMs, r.gflops, r.gflops / baseline.gflops))
+            }
+        }
+    }
+}

@@ -1,0 +1,407 @@
+// Dense Inverse Search optical flow (Kroeger, Timofte, Dai, Van Gool, ECCV 2016), written from
+// the paper, with OpenCV's DISOpticalFlow presets as the parameter reference.
+//
+// For each pyramid level s from the coarsest to `finestScale`:
+//   1. Patch inverse search: a grid of P×P patches of I0 (stride S); each patch finds its
+//      displacement into I1 by inverse-compositional Gauss–Newton on the mean-normalised SSD,
+//      starting from the previous level's dense flow at its centre, with spatial propagation
+//      (a neighbour's displacement replaces the start when it matches better).
+//   2. Densification: every pixel averages the displacements of the patches covering it,
+//      weighted by 1 / max(1, |I1(x + u) − I0(x)|).
+//   3. Variational refinement (VariationalRefinement.swift): a few fixed-point iterations of a
+//      brightness + gradient constancy + smoothness energy, solved by SOR.
+// The flow of the finest computed level is upsampled bilinearly to full size.
+//
+// Shapes: images are `Plane`s of grey levels in [0, 255]; flows are `FlowField`s with
+// `I0(x) ≈ I1(x + F(x))`. Work is split over patch rows / pixel rows with `Parallel.forBands`.
+
+public struct DISParameters: Sendable, Equatable {
+    /// Patch side P in pixels.
+    public var patchSize = 8
+    /// Distance S between patch origins.
+    public var patchStride = 3
+    /// Gauss–Newton iterations per patch.
+    public var gradientIterations = 25
+    /// Fixed-point iterations of the variational refinement (0 = off), and SOR sweeps in each.
+    public var variationalIterations = 5
+    public var variationalSORIterations = 5
+    /// Finest level computed (0 = full resolution, 1 = half, ...); finer output is upsampled.
+    public var finestScale = 1
+    /// Variational refinement weights: smoothness, brightness constancy, gradient constancy.
+    public var alpha: Float = 20, delta: Float = 5, gamma: Float = 10
+    public var spatialPropagation = true
+
+    public init() {}
+
+    /// OpenCV's PRESET_MEDIUM (the TRACKING.md Tier A setting).
+    public static let medium = DISParameters()
+    /// OpenCV's PRESET_FAST: stride 4, 16 iterations, finest level 2.
+    public static var fast: DISParameters {
+        var p = DISParameters(); p.patchStride = 4; p.gradientIterations = 16; p.finestScale = 2; return p
+    }
+}
+
+/// Grey-level pyramid of one frame with per-level gradients, built once and shared by both
+/// flow directions.
+public struct FlowPyramid: Sendable {
+    public let levels: [Plane]
+    public let gx: [Plane]
+    public let gy: [Plane]
+    /// Second derivatives (for the gradient-constancy term of the variational refinement).
+    public let gxx: [Plane]
+    public let gxy: [Plane]
+    public let gyy: [Plane]
+
+    public init(_ base: Plane, levels count: Int) {
+        var lv = [base]
+        while lv.count < count, lv.last!.width >= 2, lv.last!.height >= 2 { lv.append(lv.last!.halved()) }
+        levels = lv
+        var gxs: [Plane] = [], gys: [Plane] = [], gxxs: [Plane] = [], gxys: [Plane] = [], gyys: [Plane] = []
+        for l in lv {
+            let (a, b) = l.gradients()
+            let (axx, axy) = a.gradients()
+            let (_, byy) = b.gradients()
+            gxs.append(a); gys.append(b); gxxs.append(axx); gxys.append(axy); gyys.append(byy)
+        }
+        gx = gxs; gy = gys; gxx = gxxs; gxy = gxys; gyy = gyys
+    }
+
+    /// Number of levels DIS uses for a W×H image: coarsest = round(log2(max(W,H) / 4P)),
+    /// capped by log2(min(W,H) / P) (OpenCV's rule).
+    public static func levelCount(width: Int, height: Int, patchSize p: Int) -> Int {
+        let a = Int((log2f(Float(max(width, height)) / (4 * Float(p))) + 0.5).rounded(.down))
+        let b = Int(log2f(Float(min(width, height)) / Float(p)).rounded(.down))
+        return max(0, min(a, b)) + 1
+    }
+}
+
+/// Unaligned load of 8 consecutive floats.
+@inline(__always) func load8(_ p: UnsafePointer<Float>, _ at: Int) -> SIMD8<Float> {
+    UnsafeRawPointer(p + at).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+public final class DISFlow: Sendable {
+    public let params: DISParameters
+
+    public init(_ params: DISParameters = .medium) { self.params = params }
+
+    /// Convenience: flow between two planes (builds both pyramids).
+    public func flow(from a: Plane, to b: Plane) -> FlowField {
+        let n = FlowPyramid.levelCount(width: a.width, height: a.height, patchSize: params.patchSize)
+        return flow(from: FlowPyramid(a, levels: n), to: FlowPyramid(b, levels: n))
+    }
+
+    /// Flow from pyramid `p0` (I0) to `p1` (I1): I0(x) ≈ I1(x + F(x)), at I0's full size.
+    public func flow(from p0: FlowPyramid, to p1: FlowPyramid) -> FlowField {
+        precondition(p0.levels[0].width == p1.levels[0].width && p0.levels[0].height == p1.levels[0].height)
+        let coarsest = min(p0.levels.count, p1.levels.count) - 1
+        let finest = min(params.finestScale, coarsest)
+        var flow = FlowField(width: p0.levels[coarsest].width, height: p0.levels[coarsest].height)
+        for s in stride(from: coarsest, through: finest, by: -1) {
+            let i0 = p0.levels[s], i1 = p1.levels[s]
+            if flow.width != i0.width || flow.height != i0.height {
+                flow = flow.resized(width: i0.width, height: i0.height)
+            }
+            if i0.width >= params.patchSize && i0.height >= params.patchSize {
+                let sparse = patchSearch(i0: i0, gx: p0.gx[s], gy: p0.gy[s], i1: i1, initial: flow)
+                flow = densify(i0: i0, i1: i1, sparse: sparse)
+            }
+            if params.variationalIterations > 0 {
+                VariationalRefinement(alpha: params.alpha, delta: params.delta, gamma: params.gamma,
+                                      iterations: params.variationalIterations, sorIterations: params.variationalSORIterations)
+                    .refine(&flow, p0: p0, p1: p1, level: s)
+            }
+        }
+        let full = p0.levels[0]
+        if flow.width != full.width || flow.height != full.height {
+            flow = flow.resized(width: full.width, height: full.height)
+        }
+        return flow
+    }
+
+    /// Patch origins along one axis: 0, S, 2S, ... and a last one flush with the border.
+    static func patchOrigins(length: Int, patch: Int, stride: Int) -> [Int] {
+        var o: [Int] = []
+        var x = 0
+        while x + patch <= length { o.append(x); x += stride }
+        if let last = o.last, last + patch < length { o.append(length - patch) }
+        return o
+    }
+
+    struct SparseFlow {
+        var xs: [Int], ys: [Int]
+        var u: [Float], v: [Float]   // per patch, row-major over (ys, xs)
+    }
+
+    /// Step 1: inverse search for every patch. Fast path for 8×8 patches (SIMD8 rows, one set of
+    /// bilinear weights per patch since the displacement is constant over it); other sizes use
+    /// the naive twin.
+    func patchSearch(i0: Plane, gx: Plane, gy: Plane, i1: Plane, initial: FlowField) -> SparseFlow {
+        if params.patchSize == 8 { return patchSearch8(i0: i0, gx: gx, gy: gy, i1: i1, initial: initial) }
+        return patchSearchNaive(i0: i0, gx: gx, gy: gy, i1: i1, initial: initial)
+    }
+
+    /// Naive twin of the patch search: any patch size, clamped bilinear per pixel.
+    func patchSearchNaive(i0: Plane, gx: Plane, gy: Plane, i1: Plane, initial: FlowField) -> SparseFlow {
+        let P = params.patchSize, n = P * P
+        let xs = Self.patchOrigins(length: i0.width, patch: P, stride: params.patchStride)
+        let ys = Self.patchOrigins(length: i0.height, patch: P, stride: params.patchStride)
+        let nx = xs.count, ny = ys.count
+        var su = [Float](repeating: 0, count: nx * ny), sv = su
+        let w = i0.width, h = i0.height
+        let iters = params.gradientIterations, propagate = params.spatialPropagation
+        // Initial displacement: the dense flow at each patch centre.
+        for j in 0..<ny { for i in 0..<nx {
+            let c = (ys[j] + P / 2) * w + xs[i] + P / 2
+            su[j * nx + i] = initial.u[c]; sv[j * nx + i] = initial.v[c]
+        } }
+        i0.data.withUnsafeBufferPointer { I0 in gx.data.withUnsafeBufferPointer { GX in
+        gy.data.withUnsafeBufferPointer { GY in i1.data.withUnsafeBufferPointer { I1 in
+        su.withUnsafeMutableBufferPointer { SU in sv.withUnsafeMutableBufferPointer { SV in
+            let i0p = SendableConstPointer(I0.baseAddress!), gxp = SendableConstPointer(GX.baseAddress!)
+            let gyp = SendableConstPointer(GY.baseAddress!), i1p = SendableConstPointer(I1.baseAddress!)
+            let up = SendablePointer(SU.baseAddress!), vp = SendablePointer(SV.baseAddress!)
+            Parallel.forBands(ny, minBand: 4) { rows in
+                // Per-band scratch: template, centred gradients, warped patch.
+                let tpl = UnsafeMutablePointer<Float>.allocate(capacity: 4 * n)
+                defer { tpl.deallocate() }
+                let gxc = tpl + n, gyc = tpl + 2 * n, warped = tpl + 3 * n
+
+                /// Mean-normalised SSD of the patch at (px, py) displaced by (u, v).
+                func cost(_ px: Int, _ py: Int, _ u: Float, _ v: Float) -> Float {
+                    var sum: Float = 0, sq: Float = 0
+                    for j in 0..<P {
+                        let fy = Float(py + j) + v
+                        for i in 0..<P {
+                            let d = bilinear(i1p.p, w, h, Float(px + i) + u, fy) - tpl[j * P + i]
+                            sum += d; sq += d * d
+                        }
+                    }
+                    return sq - sum * sum / Float(n)
+                }
+
+                func solve(_ pj: Int, _ pi: Int, forward: Bool, iterations: Int) {
+                    let px = xs[pi], py = ys[pj], k = pj * nx + pi
+                    // Template and mean-centred gradients (the Jacobian of the mean-normalised SSD).
+                    var mx: Float = 0, my: Float = 0
+                    for j in 0..<P { for i in 0..<P {
+                        let s = (py + j) * w + px + i
+                        tpl[j * P + i] = i0p[s]; gxc[j * P + i] = gxp[s]; gyc[j * P + i] = gyp[s]
+                        mx += gxp[s]; my += gyp[s]
+                    } }
+                    mx /= Float(n); my /= Float(n)
+                    var hxx: Float = 0, hxy: Float = 0, hyy: Float = 0
+                    for t in 0..<n {
+                        gxc[t] -= mx; gyc[t] -= my
+                        hxx += gxc[t] * gxc[t]; hxy += gxc[t] * gyc[t]; hyy += gyc[t] * gyc[t]
+                    }
+                    hxx += 1e-2; hyy += 1e-2
+                    let det = hxx * hyy - hxy * hxy
+                    let inv = det > 1e-6 ? 1 / det : 0
+                    var u = up[k], v = vp[k]
+                    var best = cost(px, py, u, v)
+                    if propagate {
+                        // Candidates: the two neighbours already visited in this pass (same band only).
+                        let dq = forward ? -1 : 1
+                        for c in 0..<2 {
+                            let qj = c == 0 ? pj : pj + dq, qi = c == 0 ? pi + dq : pi
+                            guard qi >= 0 && qi < nx && qj >= rows.lowerBound && qj < rows.upperBound else { continue }
+                            let q = qj * nx + qi
+                            let cq = cost(px, py, up[q], vp[q])
+                            if cq < best { best = cq; u = up[q]; v = vp[q] }
+                        }
+                    }
+                    let u0 = u, v0 = v
+                    for _ in 0..<iterations {
+                        var bx: Float = 0, by: Float = 0
+                        for j in 0..<P {
+                            let fy = Float(py + j) + v
+                            for i in 0..<P {
+                                let t = j * P + i
+                                let d = bilinear(i1p.p, w, h, Float(px + i) + u, fy) - tpl[t]
+                                warped[t] = d
+                                bx += gxc[t] * d; by += gyc[t] * d
+                            }
+                        }
+                        let du = inv * (hyy * bx - hxy * by), dv = inv * (hxx * by - hxy * bx)
+                        u -= du; v -= dv
+                        if du * du + dv * dv < 1e-4 { break }
+                    }
+                    // Keep the result only if it did not run away or get worse.
+                    let moved = (u - u0) * (u - u0) + (v - v0) * (v - v0)
+                    if moved > Float(P * P) || !(cost(px, py, u, v) <= best) { u = u0; v = v0 }
+                    up[k] = u; vp[k] = v
+                }
+
+                let half = max(1, iters / 2)
+                for pj in rows { for pi in 0..<nx { solve(pj, pi, forward: true, iterations: half) } }
+                for pj in rows.reversed() { for pi in (0..<nx).reversed() {
+                    solve(pj, pi, forward: false, iterations: iters - half)
+                } }
+            }
+        } } } } } }
+        return SparseFlow(xs: xs, ys: ys, u: su, v: sv)
+    }
+
+    /// 8×8 patch search. Same algorithm as `patchSearchNaive`; a patch is one SIMD8 vector per row.
+    func patchSearch8(i0: Plane, gx: Plane, gy: Plane, i1: Plane, initial: FlowField) -> SparseFlow {
+        typealias V8 = SIMD8<Float>
+        let P = 8
+        let xs = Self.patchOrigins(length: i0.width, patch: P, stride: params.patchStride)
+        let ys = Self.patchOrigins(length: i0.height, patch: P, stride: params.patchStride)
+        let nx = xs.count, ny = ys.count
+        var su = [Float](repeating: 0, count: nx * ny), sv = su
+        let w = i0.width, h = i0.height
+        let iters = params.gradientIterations, propagate = params.spatialPropagation
+        for j in 0..<ny { for i in 0..<nx {
+            let c = (ys[j] + P / 2) * w + xs[i] + P / 2
+            su[j * nx + i] = initial.u[c]; sv[j * nx + i] = initial.v[c]
+        } }
+        i0.data.withUnsafeBufferPointer { I0 in gx.data.withUnsafeBufferPointer { GX in
+        gy.data.withUnsafeBufferPointer { GY in i1.data.withUnsafeBufferPointer { I1 in
+        su.withUnsafeMutableBufferPointer { SU in sv.withUnsafeMutableBufferPointer { SV in
+            let i0p = SendableConstPointer(I0.baseAddress!), gxp = SendableConstPointer(GX.baseAddress!)
+            let gyp = SendableConstPointer(GY.baseAddress!), i1p = SendableConstPointer(I1.baseAddress!)
+            let up = SendablePointer(SU.baseAddress!), vp = SendablePointer(SV.baseAddress!)
+            Parallel.forBands(ny, minBand: 4) { rows in
+                // Per-band scratch rows (no Array in the per-patch loop).
+                let scratch = UnsafeMutablePointer<V8>.allocate(capacity: 32)
+                scratch.initialize(repeating: V8(), count: 32)
+                defer { scratch.deallocate() }
+                let tpl = scratch, gxc = scratch + 8, gyc = scratch + 16, diff = scratch + 24
+
+                /// Difference rows I1(patch + (u, v)) − template into `diff`.
+                @inline(__always) func warpDiff(_ px: Int, _ py: Int, _ u: Float, _ v: Float) {
+                    let X = Float(px) + u, Y = Float(py) + v
+                    if X >= 0 && Y >= 0 && X < Float(w - P - 1) && Y < Float(h - P - 1) {
+                        let x0 = Int(X), y0 = Int(Y)
+                        let ax = X - Float(x0), ay = Y - Float(y0)
+                        let w00 = (1 - ax) * (1 - ay), w01 = ax * (1 - ay), w10 = (1 - ax) * ay, w11 = ax * ay
+                        var top = load8(i1p.p, y0 * w + x0), topR = load8(i1p.p, y0 * w + x0 + 1)
+                        for j in 0..<8 {
+                            let r = (y0 + j + 1) * w + x0
+                            let bot = load8(i1p.p, r), botR = load8(i1p.p, r + 1)
+                            diff[j] = w00 * top + w01 * topR + w10 * bot + w11 * botR - tpl[j]
+                            top = bot; topR = botR
+                        }
+                    } else {
+                        for j in 0..<8 {
+                            var row = V8()
+                            let fy = Float(py + j) + v
+                            for i in 0..<8 { row[i] = bilinear(i1p.p, w, h, Float(px + i) + u, fy) }
+                            diff[j] = row - tpl[j]
+                        }
+                    }
+                }
+
+                @inline(__always) func cost(_ px: Int, _ py: Int, _ u: Float, _ v: Float) -> Float {
+                    warpDiff(px, py, u, v)
+                    var s = V8(), q = V8()
+                    for j in 0..<8 { s += diff[j]; q += diff[j] * diff[j] }
+                    let sum = s.sum()
+                    return q.sum() - sum * sum / 64
+                }
+
+                func solve(_ pj: Int, _ pi: Int, forward: Bool, iterations: Int) {
+                    let px = xs[pi], py = ys[pj], k = pj * nx + pi
+                    var mx = V8(), my = V8()
+                    for j in 0..<8 {
+                        let s = (py + j) * w + px
+                        tpl[j] = load8(i0p.p, s); gxc[j] = load8(gxp.p, s); gyc[j] = load8(gyp.p, s)
+                        mx += gxc[j]; my += gyc[j]
+                    }
+                    let mxs = mx.sum() / 64, mys = my.sum() / 64
+                    var hxx = V8(), hxy = V8(), hyy = V8()
+                    for j in 0..<8 {
+                        gxc[j] -= mxs; gyc[j] -= mys
+                        hxx += gxc[j] * gxc[j]; hxy += gxc[j] * gyc[j]; hyy += gyc[j] * gyc[j]
+                    }
+                    let Hxx = hxx.sum() + 1e-2, Hxy = hxy.sum(), Hyy = hyy.sum() + 1e-2
+                    let det = Hxx * Hyy - Hxy * Hxy
+                    let inv: Float = det > 1e-6 ? 1 / det : 0
+                    var u = up[k], v = vp[k]
+                    var best = cost(px, py, u, v)
+                    if propagate {
+                        let dq = forward ? -1 : 1
+                        for c in 0..<2 {
+                            let qj = c == 0 ? pj : pj + dq, qi = c == 0 ? pi + dq : pi
+                            guard qi >= 0 && qi < nx && qj >= rows.lowerBound && qj < rows.upperBound else { continue }
+                            let q = qj * nx + qi
+                            let cq = cost(px, py, up[q], vp[q])
+                            if cq < best { best = cq; u = up[q]; v = vp[q] }
+                        }
+                    }
+                    let u0 = u, v0 = v
+                    for _ in 0..<iterations {
+                        warpDiff(px, py, u, v)
+                        var bx = V8(), by = V8()
+                        for j in 0..<8 { bx += gxc[j] * diff[j]; by += gyc[j] * diff[j] }
+                        let sbx = bx.sum(), sby = by.sum()
+                        let du = inv * (Hyy * sbx - Hxy * sby), dv = inv * (Hxx * sby - Hxy * sbx)
+                        u -= du; v -= dv
+                        if du * du + dv * dv < 1e-4 { break }
+                    }
+                    let moved = (u - u0) * (u - u0) + (v - v0) * (v - v0)
+                    if moved > Float(P * P) || !(cost(px, py, u, v) <= best) { u = u0; v = v0 }
+                    up[k] = u; vp[k] = v
+                }
+
+                let half = max(1, iters / 2)
+                for pj in rows { for pi in 0..<nx { solve(pj, pi, forward: true, iterations: half) } }
+                for pj in rows.reversed() { for pi in (0..<nx).reversed() {
+                    solve(pj, pi, forward: false, iterations: iters - half)
+                } }
+            }
+        } } } } } }
+        return SparseFlow(xs: xs, ys: ys, u: su, v: sv)
+    }
+
+    /// Step 2: dense flow as the photometric-error-weighted average of covering patches.
+    func densify(i0: Plane, i1: Plane, sparse: SparseFlow) -> FlowField {
+        let w = i0.width, h = i0.height, P = params.patchSize
+        let nx = sparse.xs.count
+        // For each x (resp. y): the range of patch indices whose extent covers it.
+        func cover(_ origins: [Int], _ length: Int) -> ([Int], [Int]) {
+            var lo = [Int](repeating: 0, count: length), hi = lo
+            var a = 0
+            for x in 0..<length {
+                while a < origins.count && origins[a] + P <= x { a += 1 }
+                var b = a
+                while b + 1 < origins.count && origins[b + 1] <= x { b += 1 }
+                lo[x] = a; hi[x] = b
+            }
+            return (lo, hi)
+        }
+        let (xlo, xhi) = cover(sparse.xs, w), (ylo, yhi) = cover(sparse.ys, h)
+        var out = FlowField(width: w, height: h)
+        i0.data.withUnsafeBufferPointer { I0 in i1.data.withUnsafeBufferPointer { I1 in
+        sparse.u.withUnsafeBufferPointer { SU in sparse.v.withUnsafeBufferPointer { SV in
+        out.u.withUnsafeMutableBufferPointer { OU in out.v.withUnsafeMutableBufferPointer { OV in
+            let i0p = SendableConstPointer(I0.baseAddress!), i1p = SendableConstPointer(I1.baseAddress!)
+            let su = SendableConstPointer(SU.baseAddress!), sv = SendableConstPointer(SV.baseAddress!)
+            let ou = SendablePointer(OU.baseAddress!), ov = SendablePointer(OV.baseAddress!)
+            Parallel.forBands(h) { rows in
+                for y in rows {
+                    for x in 0..<w {
+                        let base = i0p[y * w + x]
+                        var nu: Float = 0, nv: Float = 0, den: Float = 0
+                        for pj in ylo[y]...yhi[y] {
+                            for pi in xlo[x]...xhi[x] {
+                                let k = pj * nx + pi
+                                let u = su[k], v = sv[k]
+                                let d = abs(bilinear(i1p.p, w, h, Float(x) + u, Float(y) + v) - base)
+                                let wt = 1 / max(1, d)
+                                nu += wt * u; nv += wt * v; den += wt
+                            }
+                        }
+                        ou[y * w + x] = den > 0 ? nu / den : 0
+                        ov[y * w + x] = den > 0 ? nv / den : 0
+                    }
+                }
+            }
+        } } } } } }
+        return out
+    }
+}
+
+import Foundation

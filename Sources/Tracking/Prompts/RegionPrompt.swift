@@ -1,0 +1,209 @@
+// What a user gives on one frame to say which object to track, and its conversion to a mask.
+//
+// A prompt is a mask, or any combination of a box, clicks and scribble strokes. Without a
+// learned segmenter, box / clicks / strokes become a mask through GrabCut (GrabCut.swift) on
+// the box + margin, then an edge-aware clean-up (guided filter, keep the component(s) the
+// positive clicks/strokes touch, or the largest). Measured accuracy: Sources/Tracking/README.md.
+import Video
+
+/// A click: `positive` clicks are on the object, negative ones on the background.
+public struct PromptPoint: Sendable, Equatable, Codable {
+    public var x: Int, y: Int
+    public var positive: Bool
+    public init(x: Int, y: Int, positive: Bool = true) { self.x = x; self.y = y; self.positive = positive }
+}
+
+/// A scribble stroke: a polyline of `width` pixels, on the object (`positive`) or not.
+public struct Stroke: Sendable, Equatable, Codable {
+    public var points: [PromptPoint]          // vertices; their `positive` flag is ignored
+    public var width: Int
+    public var positive: Bool
+    public init(points: [PromptPoint], width: Int, positive: Bool) {
+        self.points = points; self.width = width; self.positive = positive
+    }
+}
+
+/// The prompt of one object on one frame.
+public struct RegionPrompt: Sendable, Equatable {
+    public var mask: Mask?
+    public var box: PixelBox?
+    public var points: [PromptPoint]
+    public var strokes: [Stroke]
+
+    public init(mask: Mask? = nil, box: PixelBox? = nil, points: [PromptPoint] = [], strokes: [Stroke] = []) {
+        self.mask = mask; self.box = box; self.points = points; self.strokes = strokes
+    }
+
+    public static func mask(_ m: Mask) -> RegionPrompt { RegionPrompt(mask: m) }
+    public static func box(_ b: PixelBox) -> RegionPrompt { RegionPrompt(box: b) }
+
+    public var isEmpty: Bool { mask == nil && box == nil && points.isEmpty && strokes.isEmpty }
+}
+
+/// Converts prompts to masks on their frame.
+public enum PromptSegmenter {
+    /// GrabCut iterations (OpenCV's measured setting in TRACKING.md §2.2).
+    public static let iterations = 5
+    /// Radius of the hard-label disk painted around each click.
+    public static let clickRadius = 6
+
+    /// Checks a prompt against the frame size; throws a one-line error naming the problem.
+    public static func validate(_ p: RegionPrompt, width W: Int, height H: Int, what: String) throws {
+        if p.isEmpty { throw TrackingError.badPrompt(what: what, reason: "no mask, box, point or scribble given") }
+        if let m = p.mask {
+            guard m.width == W && m.height == H else {
+                throw TrackingError.sizeMismatch(what: "\(what) mask", got: (m.width, m.height), expected: (W, H))
+            }
+            if m.isEmpty { throw TrackingError.emptyMask(what: "\(what) mask") }
+        }
+        if let b = p.box {
+            guard b.width > 0 && b.height > 0 else {
+                throw TrackingError.badPrompt(what: "\(what) box \(b.x),\(b.y),\(b.x2),\(b.y2)", reason: "the box is empty (x2 < x1 or y2 < y1)")
+            }
+            guard b.x >= 0 && b.y >= 0 && b.x2 < W && b.y2 < H else {
+                throw TrackingError.badPrompt(what: "\(what) box \(b.x),\(b.y),\(b.x2),\(b.y2)",
+                                              reason: "is outside the \(W)x\(H) frame (valid x 0...\(W - 1), y 0...\(H - 1))")
+            }
+        }
+        for pt in p.points + p.strokes.flatMap({ $0.points }) {
+            guard pt.x >= 0 && pt.y >= 0 && pt.x < W && pt.y < H else {
+                throw TrackingError.badPrompt(what: "\(what) point \(pt.x),\(pt.y)", reason: "is outside the \(W)x\(H) frame")
+            }
+        }
+        for s in p.strokes where s.width < 1 || s.points.isEmpty {
+            throw TrackingError.badPrompt(what: "\(what) scribble", reason: "a stroke needs at least one point and a width >= 1")
+        }
+        if p.mask == nil && p.box == nil && !p.points.contains(where: { $0.positive }) && !p.strokes.contains(where: { $0.positive }) {
+            throw TrackingError.badPrompt(what: what, reason: "needs a box, a positive point or a positive stroke (negative ones alone do not say where the object is)")
+        }
+    }
+
+    /// The object's mask on `frame`.
+    public static func mask(for p: RegionPrompt, on frame: RGBImage, what: String = "prompt") throws -> Mask {
+        let W = frame.width, H = frame.height
+        try validate(p, width: W, height: H, what: what)
+        if let m = p.mask { return m }
+        // Region that may contain the object.
+        let region = objectRegion(p, width: W, height: H)
+        var labels = [UInt8](repeating: GrabCut.Label.background.rawValue, count: W * H)
+        for y in region.y...region.y2 { for x in region.x...region.x2 { labels[y * W + x] = GrabCut.Label.probablyForeground.rawValue } }
+        var hard = Mask(width: W, height: H), hardNeg = Mask(width: W, height: H)
+        for pt in p.points {
+            if pt.positive { paintDisk(&hard, pt.x, pt.y, clickRadius) } else { paintDisk(&hardNeg, pt.x, pt.y, clickRadius) }
+        }
+        for s in p.strokes {
+            if s.positive { paintPolyline(&hard, s.points, radius: max(0, s.width / 2)) }
+            else { paintPolyline(&hardNeg, s.points, radius: max(0, s.width / 2)) }
+        }
+        for i in 0..<(W * H) {
+            if hard.bits[i] != 0 { labels[i] = GrabCut.Label.foreground.rawValue }
+            if hardNeg.bits[i] != 0 { labels[i] = GrabCut.Label.background.rawValue }
+        }
+        let margin = max(10, max(region.width, region.height) / 5)
+        let crop = PixelBox(x: region.x - margin, y: region.y - margin, width: region.width + 2 * margin, height: region.height + 2 * margin)
+        let out = GrabCut.segment(rgb: frame.pixels, width: W, height: H, labels: labels, crop: crop, iterations: iterations)
+        var m = Mask(width: W, height: H)
+        for i in 0..<(W * H) where out[i] == GrabCut.Label.foreground.rawValue || out[i] == GrabCut.Label.probablyForeground.rawValue {
+            m.bits[i] = 1
+        }
+        m = refine(m, frame: frame, crop: crop, keep: hard, exclude: hardNeg)
+        if m.isEmpty { throw TrackingError.emptyMask(what: "\(what): the segmentation of the prompt") }
+        return m
+    }
+
+    /// The box the object is searched in: the given box; else the positive strokes' box grown
+    /// by 30 %; else the positive clicks' box grown by 50 % (a single click: a square of 10 %
+    /// of the frame area around it).
+    static func objectRegion(_ p: RegionPrompt, width W: Int, height H: Int) -> PixelBox {
+        func clamp(_ x0: Int, _ y0: Int, _ x1: Int, _ y1: Int) -> PixelBox {
+            let a = max(0, x0), b = max(0, y0), c = min(W - 1, x1), d = min(H - 1, y1)
+            return PixelBox(x: a, y: b, width: max(1, c - a + 1), height: max(1, d - b + 1))
+        }
+        if let b = p.box { return b }
+        let pos = p.strokes.filter { $0.positive }.flatMap { $0.points } + p.points.filter { $0.positive }
+        let xs = pos.map { $0.x }, ys = pos.map { $0.y }
+        let x0 = xs.min()!, x1 = xs.max()!, y0 = ys.min()!, y1 = ys.max()!
+        let grow = p.strokes.contains { $0.positive } ? 0.3 : 0.5
+        var gw = Int(Double(x1 - x0 + 1) * grow / 2), gh = Int(Double(y1 - y0 + 1) * grow / 2)
+        let side = Int((0.1 * Double(W * H)).squareRoot())
+        if x1 - x0 + 2 * gw < side / 2 && y1 - y0 + 2 * gh < side / 2 { gw = side / 2 - (x1 - x0) / 2; gh = side / 2 - (y1 - y0) / 2 }
+        return clamp(x0 - gw, y0 - gh, x1 + gw, y1 + gh)
+    }
+
+    /// Edge-aware clean-up of the GrabCut mask: guided filter (r 4, ε 1e-2) and threshold,
+    /// then keep the components touching the positive hard labels (or the largest one).
+    static func refine(_ m: Mask, frame: RGBImage, crop: PixelBox, keep: Mask, exclude: Mask) -> Mask {
+        let W = m.width, H = m.height
+        let p = m.bits.map { Float($0) }
+        let q = GuidedFilter.filter(p: p, rgb: frame.pixels, width: W, height: H, roi: crop, radius: 4, eps: 1e-2)
+        var r = Mask(width: W, height: H)
+        for i in 0..<(W * H) where (q[i] > 0.5 || keep.bits[i] != 0) && exclude.bits[i] == 0 { r.bits[i] = 1 }
+        let (labels, sizes) = Morphology.components(r)
+        guard sizes.count > 1 else { return r }
+        var keepIds = Set<Int32>()
+        for i in 0..<(W * H) where keep.bits[i] != 0 && labels[i] > 0 { keepIds.insert(labels[i]) }
+        if keepIds.isEmpty, let largest = sizes.indices.dropFirst().max(by: { sizes[$0] < sizes[$1] }) { keepIds.insert(Int32(largest)) }
+        var out = Mask(width: W, height: H)
+        for i in 0..<(W * H) where keepIds.contains(labels[i]) { out.bits[i] = 1 }
+        return out
+    }
+
+    static func paintDisk(_ m: inout Mask, _ cx: Int, _ cy: Int, _ r: Int) {
+        for y in max(0, cy - r)...min(m.height - 1, cy + r) {
+            for x in max(0, cx - r)...min(m.width - 1, cx + r) where (x - cx) * (x - cx) + (y - cy) * (y - cy) <= r * r {
+                m[x, y] = true
+            }
+        }
+    }
+
+    static func paintPolyline(_ m: inout Mask, _ pts: [PromptPoint], radius r: Int) {
+        guard let first = pts.first else { return }
+        paintDisk(&m, first.x, first.y, r)
+        for (a, b) in zip(pts, pts.dropFirst()) {
+            let steps = max(abs(b.x - a.x), abs(b.y - a.y))
+            for s in 0...max(1, steps) {
+                let t = Double(s) / Double(max(1, steps))
+                paintDisk(&m, a.x + Int((Double(b.x - a.x) * t).rounded()), a.y + Int((Double(b.y - a.y) * t).rounded()), r)
+            }
+        }
+    }
+}
+
+/// Scribble files: one stroke per line,
+///
+///     pos|neg WIDTH x,y x,y ...
+///
+/// `pos` strokes are on the object, `neg` strokes on the background; WIDTH is the stroke width
+/// in pixels; the vertices are pixel coordinates of the prompted frame joined by straight
+/// segments. `#` starts a comment; blank lines are ignored. Example:
+///
+///     # the dog, avoiding its shadow
+///     pos 9 120,200 140,215 180,230
+///     neg 5 100,300 260,300
+public enum ScribbleFile {
+    public static func parse(_ text: String, path: String) throws -> [Stroke] {
+        var strokes: [Stroke] = []
+        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            let f = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+            if f.isEmpty { continue }
+            guard f[0] == "pos" || f[0] == "neg" else {
+                throw TrackingError.badScribble(path: path, line: n + 1, reason: "expected 'pos' or 'neg', got '\(f[0])'")
+            }
+            guard f.count >= 3, let width = Int(f[1]), width >= 1 else {
+                throw TrackingError.badScribble(path: path, line: n + 1, reason: "expected '\(f[0]) WIDTH x,y [x,y ...]' with WIDTH >= 1")
+            }
+            var pts: [PromptPoint] = []
+            for v in f[2...] {
+                let c = v.split(separator: ",")
+                guard c.count == 2, let x = Int(c[0]), let y = Int(c[1]) else {
+                    throw TrackingError.badScribble(path: path, line: n + 1, reason: "bad vertex '\(v)' (expected x,y in pixels)")
+                }
+                pts.append(PromptPoint(x: x, y: y))
+            }
+            strokes.append(Stroke(points: pts, width: width, positive: f[0] == "pos"))
+        }
+        if strokes.isEmpty { throw TrackingError.badScribble(path: path, line: 1, reason: "no stroke in the file") }
+        return strokes
+    }
+}

@@ -1,0 +1,372 @@
+// The weight-free default tracker ("Tier A" of TRACKING.md §2.1, measured and extended in
+// Sources/Tracking/README.md). Per frame pair (t−1 → t), shared by all objects:
+//   * DIS flow both ways on grey levels: Fb = flow(t → t−1), Ff = flow(t−1 → t);
+//   * forward–backward reliability: |Fb + Ff(x + Fb)|² < 0.01 (|Fb|² + |Ff(x + Fb)|²) + 0.5;
+//   * 16³-bin colour index of every pixel.
+// Per object:
+//   1. pull-warp prior  Pw(x) = prev(x + Fb(x)) (bilinear, 0 outside the frame);
+//   2. similarity prior Pa = prev warped by a RANSAC similarity fitted to Ff on the eroded mask;
+//      P = ½ Pw + ½ Pa;
+//   3. Q = P where the flow is reliable, λ·Pc + (1−λ)·P elsewhere (Pc = colour posterior of the
+//      prompt frame's model), and 0 farther than `nearRadius` from P > 0.1;
+//   4. guided filter of Q with the frame as guide (r 8, ε 1e-2), mask = Q_gf > ½;
+//   5. confidence and "lost": see `Options`.
+// Objects that are lost are looked for again each frame by colour (re-acquisition).
+import Video
+
+nonisolated(unsafe) var debugReacquire = false
+
+public final class FlowPropagator: MaskPropagator {
+    public struct Options: Sendable {
+        public var flow = DISParameters.medium
+        /// Weight of the colour posterior on flow-unreliable pixels (TRACKING.md: 1.0 best).
+        public var lambda: Float = 1.0
+        /// Weight of the pull-warp prior against the similarity prior.
+        public var pullWeight: Float = 0.5
+        public var useSimilarity = true
+        public var useReliability = true
+        /// Compute the forward flow Ff too (FB reliability check and similarity fit on Ff, as
+        /// TRACKING.md Tier A). When false, only Fb is computed: the similarity is fitted to
+        /// (x + Fb(x) → x) and a pixel is reliable when |I_t(x) − I_t−1(x + Fb(x))| < `photometricTolerance`.
+        public var forwardFlow = true
+        public var photometricTolerance: Float = 10
+        public var useColor = true
+        public var useGuidedFilter = true
+        public var ringRadius = 40, nearRadius = 15, erodeRadius = 3
+        public var guidedRadius = 8
+        public var guidedEps: Float = 1e-2
+        /// A frame is "bad" when the mask is under `lostAreaRatio` × the area of the last good
+        /// frame (a collapse, not a gradual shrink), or fewer than `lostReliable` of its pixels
+        /// have reliable flow. After `lostFrames` bad
+        /// frames in a row the object is declared lost (empty mask, `lost` = true).
+        public var lostAreaRatio: Float = 0.2
+        public var lostReliable: Float = 0.1
+        public var lostFrames = 3
+        /// Re-acquisition of a lost object: colour-posterior components of plausible size whose
+        /// colour histogram matches the prompt's (Bhattacharyya coefficient ≥ `reacquireMatch`).
+        public var reacquire = true
+        public var reacquirePosterior: Float = 0.7
+        public var reacquireMatch: Float = 0.7
+        public init() {}
+    }
+
+    struct FrameData {
+        let rgb: RGBImage
+        let pyramid: FlowPyramid
+        let colors: [UInt16]
+    }
+
+    struct ObjectState {
+        var prev: Mask
+        var model: ColorModel
+        var promptArea: Int
+        var lastGoodArea: Int
+        var badRun = 0
+        var lost = false
+    }
+
+    public let options: Options
+    let dis: DISFlow
+    var previous: FrameData?
+    var objects: [Int: ObjectState] = [:]
+
+    public init(options: Options = Options()) {
+        self.options = options
+        dis = DISFlow(options.flow)
+    }
+
+    public func reset() { previous = nil; objects = [:] }
+
+    public func step(frame: RGBImage, prompts: [Int: Mask]) -> [Int: PropagationResult] {
+        let w = frame.width, h = frame.height
+        let gray = Plane(grayFromRGB: frame.pixels, width: w, height: h)
+        let levels = FlowPyramid.levelCount(width: w, height: h, patchSize: options.flow.patchSize)
+        let cur = FrameData(rgb: frame, pyramid: FlowPyramid(gray, levels: levels),
+                            colors: ColorModel.indices(frame.pixels, count: w * h))
+        if let p = previous, p.rgb.width != w || p.rgb.height != h { reset() }
+
+        var results: [Int: PropagationResult] = [:]
+        var soft: [Int: [Float]] = [:]
+        let tracked = objects.keys.filter { prompts[$0] == nil }.sorted()
+        let needFlow = tracked.contains { !objects[$0]!.lost }
+        var motion: PairMotion? = nil
+        if needFlow, let prev = previous {
+            motion = PairMotion(prev: prev, cur: cur, dis: dis, forward: options.forwardFlow, tolerance: options.photometricTolerance)
+        }
+
+        for id in tracked {
+            var st = objects[id]!
+            if st.lost {
+                if options.reacquire, let found = reacquire(st, cur) {
+                    st.prev = found; st.lost = false; st.badRun = 0
+                    results[id] = PropagationResult(mask: found, confidence: 0.5, lost: false)
+                } else {
+                    results[id] = PropagationResult(mask: Mask(width: w, height: h), confidence: 0, lost: true)
+                }
+                objects[id] = st
+                continue
+            }
+            guard let motion else { continue }
+            let (mask, q, confidence, reliableFraction) = propagate(st, motion, cur)
+            let bad = Float(mask.area) < options.lostAreaRatio * Float(st.lastGoodArea) || reliableFraction < options.lostReliable
+            st.badRun = bad ? st.badRun + 1 : 0
+            if st.badRun >= options.lostFrames {
+                st.lost = true
+                st.prev = Mask(width: w, height: h)
+                results[id] = PropagationResult(mask: st.prev, confidence: 0, lost: true)
+            } else {
+                st.prev = mask
+                if !bad { st.lastGoodArea = mask.area }
+                results[id] = PropagationResult(mask: mask, confidence: confidence, lost: false)
+                soft[id] = q
+            }
+            objects[id] = st
+        }
+        resolveOverlaps(&results, soft: soft, prompts: prompts)
+        for id in tracked { if let r = results[id], !r.lost { objects[id]?.prev = r.mask } }
+        for (id, m) in prompts {
+            let model = ColorModel(indices: cur.colors, mask: m, ringRadius: options.ringRadius)
+            objects[id] = ObjectState(prev: m, model: model, promptArea: max(1, m.area), lastGoodArea: max(1, m.area))
+            results[id] = PropagationResult(mask: m, confidence: 1, lost: false)
+        }
+        previous = cur
+        return results
+    }
+
+    /// Motion between the previous and the current frame, shared by all objects.
+    struct PairMotion {
+        let fb: FlowField          // current → previous
+        let ff: FlowField?         // previous → current (nil in single-flow mode)
+        let reliable: [UInt8]      // per current pixel
+        let maxBackward: Float     // largest |Fb| in the frame
+
+        init(prev: FrameData, cur: FrameData, dis: DISFlow, forward: Bool, tolerance: Float) {
+            fb = dis.flow(from: cur.pyramid, to: prev.pyramid)
+            ff = forward ? dis.flow(from: prev.pyramid, to: cur.pyramid) : nil
+            let w = fb.width, h = fb.height
+            var rel = [UInt8](repeating: 0, count: w * h)
+            let fbu = fb.u, fbv = fb.v
+            if let ff {
+                // Forward–backward consistency (Sundaram et al. 2010).
+                ff.u.withUnsafeBufferPointer { FU in ff.v.withUnsafeBufferPointer { FV in
+                rel.withUnsafeMutableBufferPointer { R in
+                    let fu = SendableConstPointer(FU.baseAddress!), fv = SendableConstPointer(FV.baseAddress!)
+                    let r = SendablePointer(R.baseAddress!)
+                    Parallel.forBands(h) { rows in
+                        for y in rows {
+                            for x in 0..<w {
+                                let k = y * w + x
+                                let bu = fbu[k], bv = fbv[k]
+                                let px = Float(x) + bu, py = Float(y) + bv
+                                let wu = bilinear(fu.p, w, h, px, py), wv = bilinear(fv.p, w, h, px, py)
+                                let su = bu + wu, sv = bv + wv
+                                let lhs = su * su + sv * sv
+                                let rhs = 0.01 * (bu * bu + bv * bv + wu * wu + wv * wv) + 0.5
+                                r[k] = lhs < rhs ? 1 : 0
+                            }
+                        }
+                    }
+                } } }
+            } else {
+                // Photometric consistency of the backward flow.
+                let g0 = prev.pyramid.levels[0].data, g1 = cur.pyramid.levels[0].data
+                g0.withUnsafeBufferPointer { G0 in rel.withUnsafeMutableBufferPointer { R in
+                    let p0 = SendableConstPointer(G0.baseAddress!), r = SendablePointer(R.baseAddress!)
+                    Parallel.forBands(h) { rows in
+                        for y in rows {
+                            for x in 0..<w {
+                                let k = y * w + x
+                                let px = Float(x) + fbu[k], py = Float(y) + fbv[k]
+                                let inside = px >= 0 && py >= 0 && px <= Float(w - 1) && py <= Float(h - 1)
+                                r[k] = inside && abs(bilinear(p0.p, w, h, px, py) - g1[k]) < tolerance ? 1 : 0
+                            }
+                        }
+                    }
+                } }
+            }
+            reliable = rel
+            var mx: Float = 0
+            for k in 0..<(w * h) { mx = max(mx, fbu[k] * fbu[k] + fbv[k] * fbv[k]) }
+            maxBackward = mx.squareRoot()
+        }
+    }
+
+    /// Steps 1–4 for one object: (mask, soft map, confidence, fraction of reliable mask pixels).
+    /// Every loop runs over a region of interest: the previous box and its similarity image,
+    /// grown by the largest backward flow vector and the near/guided-filter radii.
+    func propagate(_ st: ObjectState, _ m: PairMotion, _ cur: FrameData) -> (Mask, [Float], Float, Float) {
+        let w = m.fb.width, h = m.fb.height, n = w * h
+        let o = options
+        var mask = Mask(width: w, height: h)
+        var P = [Float](repeating: 0, count: n)
+        guard let pb = st.prev.boundingBox else { return (mask, P, 0, 0) }
+        let sim = o.useSimilarity ? fitSimilarity(st.prev, m) : nil
+        let inv = sim?.inverse
+        // Region where P can be nonzero.
+        var bx0 = Float(pb.x), by0 = Float(pb.y), bx1 = Float(pb.x2), by1 = Float(pb.y2)
+        if let sim {
+            for (cx, cy) in [(bx0, by0), (bx1, by0), (bx0, by1), (bx1, by1)] {
+                let (tx, ty) = sim.apply(cx, cy)
+                bx0 = min(bx0, tx); by0 = min(by0, ty); bx1 = max(bx1, tx); by1 = max(by1, ty)
+            }
+        }
+        let grow = m.maxBackward + 2
+        let rx0 = max(0, Int(bx0 - grow)), ry0 = max(0, Int(by0 - grow))
+        let rx1 = min(w - 1, Int(bx1 + grow)), ry1 = min(h - 1, Int(by1 + grow))
+        guard rx0 <= rx1 && ry0 <= ry1 else { return (mask, P, 0, 0) }
+        // 1–2. Pull-warp prior mixed with the similarity prior.
+        let pw = inv == nil ? 1 : o.pullWeight
+        st.prev.bits.withUnsafeBufferPointer { prevBits in
+            for y in ry0...ry1 {
+                for x in rx0...rx1 {
+                    let k = y * w + x
+                    let px = Float(x) + m.fb.u[k], py = Float(y) + m.fb.v[k]
+                    var pull: Float = 0
+                    if px >= 0 && py >= 0 && px <= Float(w - 1) && py <= Float(h - 1) {
+                        let x0 = min(Int(px), w - 2), y0 = min(Int(py), h - 2)
+                        let ax = px - Float(x0), ay = py - Float(y0)
+                        let q = y0 * w + x0
+                        let a = Float(prevBits[q]), b = Float(prevBits[q + 1])
+                        let c = Float(prevBits[q + w]), d = Float(prevBits[q + w + 1])
+                        pull = (a + (b - a) * ax) * (1 - ay) + (c + (d - c) * ax) * ay
+                    }
+                    var pa: Float = 0
+                    if let inv {
+                        let (sx, sy) = inv.apply(Float(x), Float(y))
+                        let ix = Int((sx + 0.5).rounded(.down)), iy = Int((sy + 0.5).rounded(.down))
+                        if ix >= 0 && ix < w && iy >= 0 && iy < h { pa = Float(prevBits[iy * w + ix]) }
+                    }
+                    P[k] = pw * pull + (1 - pw) * pa
+                }
+            }
+        }
+        // 3. Fusion with colour where the flow is unreliable, limited to the neighbourhood of P.
+        var seed = Mask(width: w, height: h)
+        for y in ry0...ry1 { for x in rx0...rx1 where P[y * w + x] > 0.1 { seed.bits[y * w + x] = 1 } }
+        let near = Morphology.dilate(seed, radius: o.nearRadius)
+        guard let box = near.boundingBox else { return (mask, P, 0, 0) }
+        var Q = [Float](repeating: 0, count: n)
+        let post = st.model.posterior
+        for y in box.y...box.y2 {
+            for x in box.x...box.x2 {
+                let i = y * w + x
+                guard near.bits[i] != 0 else { continue }
+                let reliable = !o.useReliability || m.reliable[i] != 0
+                Q[i] = reliable || !o.useColor ? P[i] : o.lambda * post[Int(cur.colors[i])] + (1 - o.lambda) * P[i]
+            }
+        }
+        // 4. Edge-aware refinement on the neighbourhood's box.
+        if o.useGuidedFilter {
+            let r = o.guidedRadius
+            let roi = PixelBox(x: box.x - r, y: box.y - r, width: box.width + 2 * r, height: box.height + 2 * r)
+            Q = GuidedFilter.filter(p: Q, rgb: cur.rgb.pixels, width: w, height: h, roi: roi, radius: r, eps: o.guidedEps)
+        }
+        var area = 0, reliableIn = 0, priorBin = 0, inter = 0
+        let ux0 = min(box.x, rx0), uy0 = min(box.y, ry0), ux1 = max(box.x2, rx1), uy1 = max(box.y2, ry1)
+        for y in uy0...uy1 {
+            for x in ux0...ux1 {
+                let i = y * w + x
+                let inM = Q[i] > 0.5 && near.bits[i] != 0
+                let inP = P[i] > 0.5
+                if inM { mask.bits[i] = 1; area += 1; reliableIn += Int(m.reliable[i]); if inP { inter += 1 } }
+                if inP { priorBin += 1 }
+            }
+        }
+        let union = area + priorBin - inter
+        let iouPrior: Float = union > 0 ? Float(inter) / Float(union) : 0
+        let relFrac: Float = area > 0 ? Float(reliableIn) / Float(area) : 0
+        return (mask, Q, 0.5 * (iouPrior + relFrac), relFrac)
+    }
+
+    /// RANSAC similarity from ≤ 2000 pixels of the eroded previous mask to where Ff moves them
+    /// (single-flow mode: from x + Fb(x) to x for current pixels x that Fb sends into it).
+    func fitSimilarity(_ prev: Mask, _ m: PairMotion) -> Similarity? {
+        var core = Morphology.erode(prev, radius: options.erodeRadius)
+        if core.area < 30 { core = prev }
+        let w = prev.width, h = prev.height
+        var src: [(Float, Float)] = [], dst: [(Float, Float)] = []
+        if let ff = m.ff {
+            for i in 0..<core.bits.count where core.bits[i] != 0 {
+                let x = Float(i % w), y = Float(i / w)
+                src.append((x, y)); dst.append((x + ff.u[i], y + ff.v[i]))
+            }
+        } else {
+            guard let b = core.boundingBox else { return nil }
+            let g = Int(m.maxBackward) + 1
+            for y in max(0, b.y - g)...min(h - 1, b.y2 + g) {
+                for x in max(0, b.x - g)...min(w - 1, b.x2 + g) {
+                    let k = y * w + x
+                    let px = Int((Float(x) + m.fb.u[k]).rounded()), py = Int((Float(y) + m.fb.v[k]).rounded())
+                    guard px >= 0 && py >= 0 && px < w && py < h, core.bits[py * w + px] != 0 else { continue }
+                    src.append((Float(x) + m.fb.u[k], Float(y) + m.fb.v[k])); dst.append((Float(x), Float(y)))
+                }
+            }
+        }
+        guard src.count >= 3 else { return nil }
+        if src.count > 2000 {
+            var rng = SplitMix64(seed: 12345)
+            for i in 0..<2000 {
+                let j = i + Int(rng.next() % UInt64(src.count - i))
+                src.swapAt(i, j); dst.swapAt(i, j)
+            }
+            src.removeLast(src.count - 2000); dst.removeLast(dst.count - 2000)
+        }
+        return Similarity.ransac(src, dst, threshold: 2, iterations: 100)?.0
+    }
+
+    /// Looks for a lost object: connected components of {Pc > threshold} with an area within
+    /// [0.3, 3] × the last good area, best colour-histogram match with the prompt.
+    func reacquire(_ st: ObjectState, _ cur: FrameData) -> Mask? {
+        let w = cur.rgb.width, h = cur.rgb.height
+        // Candidate pixels: the colour posterior averaged over a 9×9 window (so textured
+        // objects form one blob), above the threshold.
+        let post = st.model.posterior
+        var pc = [Float](repeating: 0, count: w * h), smooth = pc, tmp = pc
+        for i in 0..<(w * h) { pc[i] = post[Int(cur.colors[i])] }
+        pc.withUnsafeBufferPointer { s in smooth.withUnsafeMutableBufferPointer { d in tmp.withUnsafeMutableBufferPointer { t in
+            GuidedFilter.boxMean(s.baseAddress!, d.baseAddress!, w, h, 4, t.baseAddress!)
+        } } }
+        var cand = Mask(width: w, height: h)
+        for i in 0..<(w * h) where smooth[i] > options.reacquirePosterior { cand.bits[i] = 1 }
+        let (labels, sizes) = Morphology.components(cand)
+        let lo = Int(0.3 * Float(st.lastGoodArea)), hi = Int(3 * Float(st.lastGoodArea))
+        var bestId = 0, bestScore: Float = options.reacquireMatch
+        if debugReacquire { print("reacquire: \(sizes.count - 1) components, largest \(sizes.dropFirst().max() ?? 0), range \(lo)...\(hi)") }
+        for c in 1..<sizes.count where sizes[c] >= max(lo, 20) && sizes[c] <= hi {
+            var hist = [Float](repeating: 0, count: 4096)
+            for i in 0..<(w * h) where labels[i] == Int32(c) { hist[Int(cur.colors[i])] += 1 }
+            let s = Float(sizes[c])
+            for k in 0..<4096 { hist[k] /= s }
+            let bc = st.model.bhattacharyya(hist)
+            if debugReacquire { print("reacquire: comp \(c) size \(sizes[c]) bc \(bc) range \(lo)...\(hi)") }
+            if bc > bestScore { bestScore = bc; bestId = c }
+        }
+        guard bestId > 0 else { return nil }
+        var m = Mask(width: w, height: h)
+        for i in 0..<(w * h) where labels[i] == Int32(bestId) { m.bits[i] = 1 }
+        return m
+    }
+
+    /// No pixel in two objects: a pixel claimed by several tracked objects goes to the one with
+    /// the highest soft score; prompted masks win over tracked ones.
+    func resolveOverlaps(_ results: inout [Int: PropagationResult], soft: [Int: [Float]], prompts: [Int: Mask]) {
+        let ids = results.keys.sorted()
+        guard ids.count + prompts.count > 1 else { return }
+        for a in ids {
+            guard var ra = results[a] else { continue }
+            var changed = false
+            for i in 0..<ra.mask.bits.count where ra.mask.bits[i] != 0 {
+                var drop = false
+                for p in prompts.values where p.bits[i] != 0 { drop = true; break }
+                if !drop {
+                    for b in ids where b != a && results[b]!.mask.bits[i] != 0 {
+                        let sa = soft[a]?[i] ?? 1, sb = soft[b]?[i] ?? 1
+                        if sb > sa || (sb == sa && b < a) { drop = true; break }
+                    }
+                }
+                if drop { ra.mask.bits[i] = 0; changed = true }
+            }
+            if changed { results[a] = ra }
+        }
+    }
+}

@@ -1,0 +1,155 @@
+// The library entry point: prompts on some frames → a mask per object per frame.
+//
+//     let tracks = try Tracker.track(frames: frames, prompts: [
+//         ObjectPrompt(name: "dog", frame: 0, prompt: .box(PixelBox(x: 10, y: 20, width: 80, height: 60))),
+//     ])
+//     tracks.objects[0].frames[t].mask        // Mask? at the frames' own size (nil: not visible / lost)
+//
+// `frames` are the frames to track, in time order, at a density the tracker needs (every decoded
+// frame at ≤ 15 fps is a good default; a VLM that later samples 8 frames picks them from these).
+// Frames are tracked at a working size whose long side is at most `Options.maxSide` (854, DAVIS
+// 480p); masks are returned at the frames' own size. Each object is propagated forward from each
+// of its prompts up to its next prompt (a later prompt overrides from its frame on) and backward
+// from its first prompt to frame 0. All objects share the flow computation of a pass.
+import Video
+
+/// The prompt of one object on one frame (`frame` indexes the `frames` given to the tracker).
+public struct ObjectPrompt: Sendable {
+    public var name: String
+    public var frame: Int
+    public var prompt: RegionPrompt
+    public init(name: String, frame: Int, prompt: RegionPrompt) { self.name = name; self.frame = frame; self.prompt = prompt }
+}
+
+/// One object on one frame.
+public struct TrackedMask: Sendable {
+    /// The mask at the frame's size; nil when the object is not visible there (empty), lost,
+    /// or was never reached.
+    public var mask: Mask?
+    /// 0...1 (1 on prompted frames).
+    public var confidence: Float
+    /// The tracker gave up on the object here rather than invent a mask.
+    public var lost: Bool
+    public init(mask: Mask?, confidence: Float, lost: Bool) { self.mask = mask; self.confidence = confidence; self.lost = lost }
+}
+
+/// One object over all tracked frames.
+public struct MaskTrack: Sendable {
+    public var name: String
+    public var frames: [TrackedMask]
+}
+
+/// Every object over all tracked frames. No pixel belongs to two objects.
+public struct MaskTracks: Sendable {
+    public var width: Int, height: Int
+    public var objects: [MaskTrack]
+    public var frameCount: Int { objects.first?.frames.count ?? 0 }
+
+    /// The label map of frame t (label k + 1 = object k).
+    public func labelMap(at t: Int) -> LabelMap {
+        LabelMap(width: width, height: height, masks: objects.map { $0.frames[t].mask })
+    }
+}
+
+public enum Tracker {
+    public struct Options: Sendable {
+        /// Long side of the working resolution.
+        public var maxSide = 854
+        public init() {}
+    }
+
+    /// Tracks the prompted objects through `frames`. Throws `TrackingError` for bad prompts
+    /// (frame past the end, mask of the wrong size or empty, box outside the frame, ...).
+    /// `progress(done, total)` is called after each processed frame.
+    public static func track(frames: [RGBImage], prompts: [ObjectPrompt], options: Options = Options(),
+                             propagator: MaskPropagator? = nil,
+                             progress: ((Int, Int) -> Void)? = nil) throws -> MaskTracks {
+        guard let first = frames.first else { throw TrackingError.invalidInput("no frames to track") }
+        guard !prompts.isEmpty else { throw TrackingError.invalidInput("no object prompt given") }
+        let W = first.width, H = first.height
+        for (i, f) in frames.enumerated() where f.width != W || f.height != H {
+            throw TrackingError.sizeMismatch(what: "frame \(i)", got: (f.width, f.height), expected: (W, H))
+        }
+        // Objects in order of first appearance of their name.
+        var names: [String] = []
+        for p in prompts where !names.contains(p.name) { names.append(p.name) }
+        for p in prompts {
+            guard p.frame >= 0 && p.frame < frames.count else { throw TrackingError.frameOutOfRange(frame: p.frame, count: frames.count) }
+            try PromptSegmenter.validate(p.prompt, width: W, height: H, what: "object '\(p.name)' on frame \(p.frame)")
+        }
+        // Working resolution.
+        let scale = min(1, Double(options.maxSide) / Double(max(W, H)))
+        let w = max(1, Int((Double(W) * scale).rounded())), h = max(1, Int((Double(H) * scale).rounded()))
+        let work = frames.map { w == W && h == H ? $0 : resizeRGB($0, width: w, height: h) }
+        // Prompt masks at the working size, keyed by frame then object index.
+        var promptMasks: [Int: [Int: Mask]] = [:]
+        for p in prompts {
+            let obj = names.firstIndex(of: p.name)!
+            let full = try PromptSegmenter.mask(for: p.prompt, on: frames[p.frame], what: "object '\(p.name)' on frame \(p.frame)")
+            promptMasks[p.frame, default: [:]][obj] = full.resized(width: w, height: h)
+        }
+        let prop = propagator ?? FlowPropagator()
+        let n = frames.count
+        var results = [[PropagationResult?]](repeating: [PropagationResult?](repeating: nil, count: n), count: names.count)
+        let firstPrompt = names.indices.map { o in prompts.filter { names[o] == $0.name }.map(\.frame).min()! }
+        let start = firstPrompt.min()!, backStart = firstPrompt.max()!
+        let total = (n - start) + (backStart > 0 ? backStart + 1 : 0)
+        var done = 0
+        // Forward pass.
+        prop.reset()
+        for t in start..<n {
+            let r = prop.step(frame: work[t], prompts: promptMasks[t] ?? [:])
+            for (o, res) in r where t >= firstPrompt[o] { results[o][t] = res }
+            done += 1; progress?(done, total)
+        }
+        // Backward pass, for the frames before each object's first prompt.
+        if backStart > 0 {
+            prop.reset()
+            for t in stride(from: backStart, through: 0, by: -1) {
+                var starts: [Int: Mask] = [:]
+                for o in names.indices where firstPrompt[o] == t { starts[o] = promptMasks[t]![o] }
+                let r = prop.step(frame: work[t], prompts: starts)
+                for (o, res) in r where t < firstPrompt[o] { results[o][t] = res }
+                done += 1; progress?(done, total)
+            }
+        }
+        // Back to the frames' size; earlier objects win overlaps.
+        var objects: [MaskTrack] = names.map { MaskTrack(name: $0, frames: []) }
+        for t in 0..<n {
+            var taken = Mask(width: W, height: H)
+            for o in names.indices {
+                guard let r = results[o][t] else {
+                    objects[o].frames.append(TrackedMask(mask: nil, confidence: 0, lost: false)); continue
+                }
+                var m = r.mask.resized(width: W, height: H)
+                if o > 0 { m = m.subtracting(taken) }
+                taken = o == 0 ? m : taken.union(m)
+                objects[o].frames.append(TrackedMask(mask: m.isEmpty ? nil : m, confidence: r.confidence, lost: r.lost))
+            }
+        }
+        return MaskTracks(width: W, height: H, objects: objects)
+    }
+
+    /// Area-average resize of an RGB image (box filter over each output pixel's footprint;
+    /// bilinear when enlarging).
+    public static func resizeRGB(_ img: RGBImage, width w: Int, height h: Int) -> RGBImage {
+        var out = RGBImage(width: w, height: h)
+        let W = img.width, H = img.height
+        let sx = Double(W) / Double(w), sy = Double(H) / Double(h)
+        for y in 0..<h {
+            let y0 = Int((Double(y) * sy).rounded(.down)), y1 = max(y0 + 1, min(H, Int((Double(y + 1) * sy).rounded(.up))))
+            for x in 0..<w {
+                let x0 = Int((Double(x) * sx).rounded(.down)), x1 = max(x0 + 1, min(W, Int((Double(x + 1) * sx).rounded(.up))))
+                var r = 0, g = 0, b = 0
+                for yy in y0..<min(y1, H) { for xx in x0..<min(x1, W) {
+                    let k = 3 * (yy * W + xx)
+                    r += Int(img.pixels[k]); g += Int(img.pixels[k + 1]); b += Int(img.pixels[k + 2])
+                } }
+                let c = max(1, (min(y1, H) - y0) * (min(x1, W) - x0))
+                let k = 3 * (y * w + x)
+                out.pixels[k] = UInt8(r / c); out.pixels[k + 1] = UInt8(g / c); out.pixels[k + 2] = UInt8(b / c)
+            }
+        }
+        return out
+    }
+}
