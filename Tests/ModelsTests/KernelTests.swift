@@ -1,6 +1,6 @@
 // The Models module's own fast kernels against their naive twins: the bf16 GEMV (every SIMD path),
-// the linear layer on bf16 storage (GEMV and widen+sgemm paths), the float-path bicubic resize, the
-// Llama RoPE with a position offset.
+// the linear layer on bf16 storage (GEMV and widen+sgemm paths), the Llama RoPE with a position
+// offset.
 import CKernels
 import Foundation
 @testable import Models
@@ -68,31 +68,6 @@ func bf16Bits(_ x: [Float]) -> [UInt16] {
         // GEMV path (rows < 4): different summation order, so within 1e-6 relative; sgemm path:
         // bias added after instead of before the product, so within an ulp or two.
         #expect(d <= 1e-6 * s, "max |Δ| \(d) of \(s)")
-    }
-
-    /// The float-path resize kernel (C, threads) against its Swift twin, bit for bit, on upsampling,
-    /// downsampling, identity axes and sizes that make the tap counts vary.
-    @Test(arguments: [(37, 23, 448, 448), (640, 320, 896, 448), (1850, 600, 448, 448), (300, 400, 448, 112), (5, 900, 448, 448), (448, 448, 448, 300)])
-    func floatResizeMatchesTwin(_ sizes: (Int, Int, Int, Int)) {
-        let (w, h, ow, oh) = sizes
-        var r = TestRandom(UInt64(w * 7 + h))
-        let image = ImageU8(width: w, height: h, channels: 3, pixels: (0 ..< w * h * 3).map { _ in r.byte() })
-        let fast = BicubicResize.resize(image, width: ow, height: oh)
-        let twin = Reference.resizeBicubicAntialiasF32(image, width: ow, height: oh)
-        #expect(fast == twin)
-    }
-
-    /// Keys weights sum to 1 per output after normalisation and cover valid input ranges.
-    @Test func antialiasWeightsAreNormalised() {
-        for (i, o) in [(640, 448), (320, 448), (1850, 1344), (7, 448), (448, 5)] {
-            let a = AntialiasWeightsF32(from: i, to: o)
-            for k in 0 ..< o {
-                let n = Int(a.taps[k]), s = Int(a.start[k])
-                #expect(n > 0 && s >= 0 && s + n <= i)
-                let sum = (0 ..< n).reduce(0.0) { $0 + Double(a.weights[k * a.maxTaps + $1]) }
-                #expect(abs(sum - 1) < 1e-5)
-            }
-        }
     }
 
     /// Llama RoPE at an offset equals Tensors' half-split kernel on a table starting there.
