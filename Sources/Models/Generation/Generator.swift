@@ -6,6 +6,7 @@ import Tokenizers
 
 /// One generated token as it is produced.
 public struct GeneratedToken: Sendable {
+    /// The token id; -1 for the final flush (text held back until generation ended, if any).
     public var id: Int
     /// Text that became final with this token (may be empty while a character or a clean-up
     /// pattern is incomplete).
