@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"], exclude: ["README.md"], swiftSettings: numericSwift),
         .target(name: "Checkpoints", dependencies: ["Tensors", "CKernels"], exclude: ["README.md"], swiftSettings: numericSwift),
         .target(name: "Tokenizers", exclude: ["README.md"], swiftSettings: numericSwift),
-        .target(name: "Models", dependencies: ["Tensors", "Checkpoints", "Tokenizers"],
+        .target(name: "Models", dependencies: ["Tensors", "Checkpoints", "Tokenizers"], exclude: ["README.md"],
                 swiftSettings: numericSwift),
 
         // MARK: media

@@ -97,11 +97,14 @@ public final class GARModel: Sendable {
         guard tokenizer.vocabSize <= spec.text.vocabSize else {
             throw ModelError.modelFiles(path: directory, problem: "the tokenizer has \(tokenizer.vocabSize) ids but the model's vocabulary is \(spec.text.vocabSize)")
         }
-        let chat = try PLMChatFrame(directory: dirURL, tokenizer: tokenizer)
+        // The chat template must be the PerceptionLM one (ChatTemplate.load refuses anything else).
+        let chat = try ChatTemplate.load(directory: dirURL, tokenizer: tokenizer)
         let grid = v.gridHeight
         let pooled = (grid / spec.projectorPoolingRatio) * (v.gridWidth / spec.projectorPoolingRatio)
         prompts = try PromptBuilder(tokenizer: tokenizer, cropTokenIDs: spec.cropTokenIds, imageTokenID: spec.imageTokenId,
-                                    tokensPerTile: pooled, chatTemplate: chat.render)
+                                    tokensPerTile: pooled, chatTemplate: { text in
+                                        try chat.render(messages: [.user([.text(text)])], addGenerationPrompt: true)
+                                    })
 
         let checkpoint = try Checkpoint(directory: directory)
         let loader = WeightLoader(checkpoint)

@@ -2,8 +2,10 @@
 // an image, ask about regions across video frames. Each request: check the inputs, preprocess
 // (tiles, masks, prompt), image features (or the cache), embedding assembly with feature replay,
 // prefill, generation. The model is shared and immutable; a session holds per-caller state (the
-// optional feature cache, counters). Requests on one session run one at a time.
+// optional feature cache, counters); each request allocates its own KV cache and scratch, so
+// requests may run concurrently (they then share the CPUs).
 import Foundation
+import Synchronization
 import Tensors
 
 /// Options of the feature replay (GAR-SPEC §6).
@@ -91,12 +93,13 @@ public struct PreparedRequest: Sendable {
     var perFrameCache: Bool
 }
 
-public final class GARSession: @unchecked Sendable {
-    // @unchecked: `tilesEncodedTotal` is only touched by the request running on this session.
+public final class GARSession: Sendable {
     public let model: GARModel
     public let featureCache: FeatureCache?
+    private let encoded = Atomic<Int>(0)
+
     /// Tiles run through the vision tower by this session so far.
-    public private(set) var tilesEncodedTotal = 0
+    public var tilesEncodedTotal: Int { encoded.load(ordering: .relaxed) }
 
     public init(model: GARModel, featureCache: FeatureCache? = nil) {
         self.model = model
@@ -200,7 +203,12 @@ public final class GARSession: @unchecked Sendable {
         try checkQuestion(question, regions: masks.count)
         let prompt = try model.prompts.video(frames: frames.count, visible: visible, question: question,
                                              template: options.videoTemplate, doubleBOS: options.doubleBOS)
-        let spanBoxes = prompt.spans.map { boxes[$0.region][$0.frame ?? 0]! }   // spans exist only where a box exists
+        var spanBoxes: [NormalizedBox] = []
+        for span in prompt.spans {
+            // The builder makes a span exactly where visible[k][f], i.e. where a box was found.
+            guard let f = span.frame, let box = boxes[span.region][f] else { preconditionFailure("video span without a box") }
+            spanBoxes.append(box)
+        }
         return PreparedRequest(tiles: tiles, grid: nil, prompt: prompt, boxes: spanBoxes, cacheKeys: options.frameKeys, perFrameCache: true)
     }
 
@@ -245,13 +253,13 @@ public final class GARSession: @unchecked Sendable {
         let D = model.textWidth, per = model.tokensPerTile
         guard let cache = featureCache, let keys = request.cacheKeys else {
             let f = model.imageFeatures(request.tiles, tileBatch: tileBatch, tap: tap)
-            tilesEncodedTotal += request.tiles.count
+            encoded.add(request.tiles.count, ordering: .relaxed)
             return (f, request.tiles.count)
         }
         if !request.perFrameCache {
             if let hit = cache.get(keys[0]), hit.count == request.tiles.count * per * D { return (hit, 0) }
             let f = model.imageFeatures(request.tiles, tileBatch: tileBatch, tap: tap)
-            tilesEncodedTotal += request.tiles.count
+            encoded.add(request.tiles.count, ordering: .relaxed)
             cache.put(keys[0], f)
             return (f, request.tiles.count)
         }
@@ -260,7 +268,7 @@ public final class GARSession: @unchecked Sendable {
         let missing = cached.indices.filter { cached[$0] == nil }
         if !missing.isEmpty {
             let f = model.imageFeatures(missing.map { request.tiles[$0] }, tileBatch: tileBatch, tap: tap)
-            tilesEncodedTotal += missing.count
+            encoded.add(missing.count, ordering: .relaxed)
             for (j, i) in missing.enumerated() {
                 let one = Tensor(shape: [per, D], Array(f.storage[(j * per * D) ..< ((j + 1) * per * D)]))
                 cache.put(keys[i], one)

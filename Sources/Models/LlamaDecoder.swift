@@ -143,10 +143,14 @@ public final class LlamaDecoder: Sendable {
             (kCache + (p0 + t) * kvWidth).update(from: qkv + t * qkvW + qWidth, count: kvWidth)
             (vCache + (p0 + t) * kvWidth).update(from: qkv + t * qkvW + qWidth + kvWidth, count: kvWidth)
         }
-        Kernels.attention(q: qkv, k: kCache, v: vCache, out: h,
-                          layout: AttentionLayout(qRowStride: qkvW, kRowStride: kvWidth, vRowStride: kvWidth, outRowStride: qWidth),
-                          queries: T, keys: p0 + T, heads: H, kvHeads: Hkv, headDim: hd,
-                          scale: 1 / Float(hd).squareRoot(), causalOffset: p0)
+        let scale = 1 / Float(hd).squareRoot()
+        if T == 1 {
+            decodeAttention(q: qkv, kCache: kCache, vCache: vCache, keys: p0 + 1, out: h, scores: s.scores.pointer, scale: scale)
+        } else {
+            Kernels.attention(q: qkv, k: kCache, v: vCache, out: h,
+                              layout: AttentionLayout(qRowStride: qkvW, kRowStride: kvWidth, vRowStride: kvWidth, outRowStride: qWidth),
+                              queries: T, keys: p0 + T, heads: H, kvHeads: Hkv, headDim: hd, scale: scale, causalOffset: p0)
+        }
         layer.o.apply(h, rows: T, out: qkv, scratch: s.widen.buffer)   // qkv reused as [T, D]
         Kernels.addInPlace(UnsafeMutableBufferPointer(start: x, count: T * D), UnsafeBufferPointer(start: qkv, count: T * D))
 
@@ -161,6 +165,25 @@ public final class LlamaDecoder: Sendable {
         for t in 1 ..< max(T, 1) { (gu + t * I).update(from: gu + t * 2 * I, count: I) }
         layer.down.apply(gu, rows: T, out: h, scratch: s.widen.buffer)
         Kernels.addInPlace(UnsafeMutableBufferPointer(start: x, count: T * D), UnsafeBufferPointer(start: h, count: T * D))
+    }
+
+    /// One query row over `keys` cached rows (a decode step), with the state's score scratch so
+    /// nothing is allocated per token: per kv head g, the `H/Hkv` query heads sharing it form one
+    /// `[group, hd]` matrix; scores `[group, keys]` = Q·Kᵀ (sgemm), row softmax of scale·scores,
+    /// out = P·V (sgemm). `q: [H·hd]`, caches `[keys, Hkv·hd]`, `out: [H·hd]`, `scores: [H, keys]`.
+    func decodeAttention(q: UnsafePointer<Float>, kCache: UnsafePointer<Float>, vCache: UnsafePointer<Float>, keys S: Int,
+                         out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>, scale: Float) {
+        let H = spec.numHeads, Hkv = spec.numKVHeads, hd = spec.headDim, group = H / Hkv, kv = kvWidth
+        parallelFor(Hkv) { range in
+            for g in range {
+                let sp = scores + g * group * S
+                Kernels.gemm(transA: false, transB: true, m: group, n: S, k: hd, alpha: 1, a: q + g * group * hd, lda: hd,
+                             b: kCache + g * hd, ldb: kv, beta: 0, c: sp, ldc: S)
+                for j in 0 ..< group { gk_softmax(sp + j * S, S, scale) }
+                Kernels.gemm(transA: false, transB: false, m: group, n: hd, k: S, alpha: 1, a: sp, lda: S,
+                             b: vCache + g * hd, ldb: kv, beta: 0, c: out + g * group * hd, ldc: hd)
+            }
+        }
     }
 
     private func rmsNorm(_ x: UnsafeMutablePointer<Float>, _ w: [Float], rows: Int, out: UnsafeMutablePointer<Float>) {
@@ -188,6 +211,7 @@ public final class DecoderState {
     let mlp: FloatBuffer         // [chunk, 2I]
     let widen: FloatBuffer       // bf16 → f32 weight chunks
     let logits: FloatBuffer      // [V]
+    let scores: FloatBuffer      // [H, capacity] decode-step attention scores
     let rope: HalfSplitRope
 
     /// `chunkRows`: rows per prefill pass (bounds scratch memory; 2048 rows of GAR-1B take ~190 MB).
@@ -204,12 +228,14 @@ public final class DecoderState {
         mlp = FloatBuffer(count: T * 2 * s.intermediateSize)
         widen = FloatBuffer(count: max(LinearLayer.widenChunkElements, s.intermediateSize, s.hiddenSize))
         logits = FloatBuffer(count: s.vocabSize)
+        scores = FloatBuffer(count: s.numHeads * capacity)
         rope = HalfSplitRope(invFreq: d.invFreq, positions: capacity)
     }
 
     /// Bytes of scratch and cache held.
     var bytes: Int {
-        4 * (keys.reduce(0) { $0 + $1.count } * 2 + x.count + h.count + qkv.count + mlp.count + widen.count + logits.count) + rope.bytes
+        4 * (keys.reduce(0) { $0 + $1.count } * 2 + x.count + h.count + qkv.count + mlp.count + widen.count + logits.count + scores.count)
+            + rope.bytes
     }
 }
 

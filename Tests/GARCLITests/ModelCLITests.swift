@@ -114,7 +114,7 @@ func goldenManifest(_ name: String) throws -> [String: Any] {
 
     @Test func maskOfTheWrongSize() throws {
         let msg = try failure(["describe", "--model", model] + imageA + ["--mask", GarBinary.fixture("images/b_mask.png")])
-        #expect(msg.contains("1850×480") && msg.contains("640×320"), "\(msg)")
+        #expect(msg.contains("1850×480") && msg.contains("640×320") && msg.contains("b_mask.png"), "\(msg)")
     }
 
     @Test func emptyMask() throws {

@@ -1,6 +1,6 @@
 // The Models module's own fast kernels against their naive twins: the bf16 GEMV (every SIMD path),
-// the linear layer on bf16 storage (GEMV and widen+sgemm paths), the float-path bicubic resize, the
-// Llama RoPE with a position offset.
+// the linear layer on bf16 storage (GEMV and widen+sgemm paths), the Llama RoPE with a position
+// offset.
 import CKernels
 import Foundation
 @testable import Models
@@ -70,31 +70,6 @@ func bf16Bits(_ x: [Float]) -> [UInt16] {
         #expect(d <= 1e-6 * s, "max |Δ| \(d) of \(s)")
     }
 
-    /// The float-path resize kernel (C, threads) against its Swift twin, bit for bit, on upsampling,
-    /// downsampling, identity axes and sizes that make the tap counts vary.
-    @Test(arguments: [(37, 23, 448, 448), (640, 320, 896, 448), (1850, 600, 448, 448), (300, 400, 448, 112), (5, 900, 448, 448), (448, 448, 448, 300)])
-    func floatResizeMatchesTwin(_ sizes: (Int, Int, Int, Int)) {
-        let (w, h, ow, oh) = sizes
-        var r = TestRandom(UInt64(w * 7 + h))
-        let image = ImageU8(width: w, height: h, channels: 3, pixels: (0 ..< w * h * 3).map { _ in r.byte() })
-        let fast = BicubicResize.resize(image, width: ow, height: oh)
-        let twin = Reference.resizeBicubicAntialiasF32(image, width: ow, height: oh)
-        #expect(fast == twin)
-    }
-
-    /// Keys weights sum to 1 per output after normalisation and cover valid input ranges.
-    @Test func antialiasWeightsAreNormalised() {
-        for (i, o) in [(640, 448), (320, 448), (1850, 1344), (7, 448), (448, 5)] {
-            let a = AntialiasWeightsF32(from: i, to: o)
-            for k in 0 ..< o {
-                let n = Int(a.taps[k]), s = Int(a.start[k])
-                #expect(n > 0 && s >= 0 && s + n <= i)
-                let sum = (0 ..< n).reduce(0.0) { $0 + Double(a.weights[k * a.maxTaps + $1]) }
-                #expect(abs(sum - 1) < 1e-5)
-            }
-        }
-    }
-
     /// Llama RoPE at an offset equals Tensors' half-split kernel on a table starting there.
     @Test func ropeWithOffsetMatchesTensorsKernel() {
         let inv = Rope.llama3InvFreq(headDim: 16, theta: 500000, factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192)
@@ -107,5 +82,25 @@ func bf16Bits(_ x: [Float]) -> [UInt16] {
         let table = Rope.halfSplitTable(invFreq: inv, positions: Array(p0 ..< p0 + T))
         theirs.withUnsafeMutableBufferPointer { Kernels.ropeHalfSplit($0.baseAddress!, rowStride: stride, rows: T, heads: H, table: table) }
         #expect(ours == theirs)
+    }
+}
+
+@Suite struct DecodeAttentionTests {
+    /// The decode-step attention (state scratch, no allocation) equals Tensors' attention kernel
+    /// for one causal query row over a cache, to f32 summation-order noise.
+    @Test func decodeAttentionMatchesTensorsKernel() throws {
+        let model = try Fixtures.model("gar-tiny")
+        let d = model.decoder
+        let H = d.spec.numHeads, Hkv = d.spec.numKVHeads, hd = d.spec.headDim, S = 37
+        var r = TestRandom(11)
+        let q = r.floats(H * hd), k = r.floats(S * Hkv * hd), v = r.floats(S * Hkv * hd)
+        var ours = [Float](repeating: 0, count: H * hd), theirs = ours
+        let scores = FloatBuffer(count: H * S)
+        d.decodeAttention(q: q, kCache: k, vCache: v, keys: S, out: &ours, scores: scores.pointer, scale: 0.25)
+        Kernels.attention(q: q, k: k, v: v, out: &theirs,
+                          layout: AttentionLayout(qRowStride: H * hd, kRowStride: Hkv * hd, vRowStride: Hkv * hd, outRowStride: H * hd),
+                          queries: 1, keys: S, heads: H, kvHeads: Hkv, headDim: hd, scale: 0.25, causalOffset: S - 1)
+        let (diff, scale) = maxAbsDiff(ours, theirs)
+        #expect(diff <= 1e-6 * scale)
     }
 }

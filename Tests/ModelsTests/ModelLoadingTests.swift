@@ -132,6 +132,34 @@ import Testing
         #expect(msg.contains("embed_tokens.weight") && msg.contains("wrong shape"), "\(msg)")
     }
 
+    /// The same checkpoint split into two shards with a model.safetensors.index.json (the GAR-8B
+    /// layout) loads and answers identically.
+    @Test func shardedCheckpoint() throws {
+        let path = try brokenModel { dir in
+            let url = dir.appendingPathComponent("model.safetensors")
+            let file = try SafeTensorsFile(path: url.path)
+            var shards = [SafeTensorsWriter(), SafeTensorsWriter()]
+            var weightMap: [String] = []
+            for (i, info) in file.tensors.enumerated() {
+                let shard = info.name.contains("vision_tower") ? 0 : 1
+                shards[shard].add(.init(name: info.name, dtype: info.dtype, shape: info.shape, bytes: Array(try file.view(info.name).bytes)))
+                weightMap.append("\"\(info.name)\": \"model-0000\(shard + 1)-of-00002.safetensors\"")
+                _ = i
+            }
+            for (k, shard) in shards.enumerated() { try shard.write(to: dir.appendingPathComponent("model-0000\(k + 1)-of-00002.safetensors")) }
+            try FileManager.default.removeItem(at: url)
+            try Data("{\"metadata\": {}, \"weight_map\": {\(weightMap.joined(separator: ", "))}}".utf8)
+                .write(to: dir.appendingPathComponent("model.safetensors.index.json"))
+        }
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let sharded = try GARModel.load(directory: path)
+        let single = try Fixtures.model("gar-tiny")
+        let ids = [1200, 1200, 1206, 82, 88, 300, 17]
+        let a = sharded.forward(sharded.embed(ids), rows: ids.count, state: sharded.makeDecoderState(capacity: ids.count))
+        let b = single.forward(single.embed(ids), rows: ids.count, state: single.makeDecoderState(capacity: ids.count))
+        #expect(a == b)
+    }
+
     @Test func extraTensorIsReportedAsUnused() throws {
         let path = try brokenModel { dir in
             let url = dir.appendingPathComponent("model.safetensors")

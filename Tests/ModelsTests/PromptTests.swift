@@ -26,8 +26,8 @@ import Testing
     /// The reference text with each <|image|> expanded to 256 per tile (what the processor
     /// tokenises), from our user text rendered through the chat template.
     static func referenceStyleText(_ model: GARModel, _ prompt: PromptLayout, images: Int, tilesPerImage: Int) throws -> String {
-        let frame = try PLMChatFrame(directory: URL(fileURLWithPath: model.directory), tokenizer: model.tokenizer)
-        let rendered = try frame.render(prompt.userText)
+        let template = try ChatTemplate.load(directory: URL(fileURLWithPath: model.directory), tokenizer: model.tokenizer)
+        let rendered = try template.render(messages: [.user([.text(prompt.userText)])], addGenerationPrompt: true)
         let image = model.tokenizer.token(of: model.spec.imageTokenId)!
         // The template puts the image items right after the user header.
         let header = "<|start_header_id|>user<|end_header_id|>\n\n"

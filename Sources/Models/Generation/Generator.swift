@@ -6,6 +6,7 @@ import Tokenizers
 
 /// One generated token as it is produced.
 public struct GeneratedToken: Sendable {
+    /// The token id; -1 for the final flush (text held back until generation ended, if any).
     public var id: Int
     /// Text that became final with this token (may be empty while a character or a clean-up
     /// pattern is incomplete).
@@ -32,7 +33,7 @@ enum Generator {
         let D = decoder.spec.hiddenSize, V = decoder.spec.vocabSize
         let state = DecoderState(decoder: decoder, capacity: L + options.maxNewTokens, chunkRows: chunkRows)
         var sampler = Sampler(options: options, vocabulary: V)
-        var text = TextStream(tokenizer: tokenizer)
+        var text = StreamingDecoder(tokenizer: tokenizer)   // garDecode, piece by piece
         let t0 = Date()
         embeds.withUnsafeBufferPointer { decoder.forward($0.baseAddress!, rows: L, state: state, tap: tap) }
         let t1 = Date()
@@ -56,40 +57,5 @@ enum Generator {
         }
         return GenerationOutput(tokenIDs: ids, stoppedOnStopToken: stopped, prefillSeconds: t1.timeIntervalSince(t0),
                                 decodeSeconds: Date().timeIntervalSince(t1))
-    }
-}
-
-/// Streaming view of `Tokenizer.garDecode` (skip specials, clean-up, strip): emits the part of the
-/// decoded text that later tokens cannot change any more. Whitespace, an apostrophe and incomplete
-/// UTF-8 at the end are held back (clean-up rules such as " 's" → "'s" and strip may still act on
-/// them). The concatenation of all pieces equals `garDecode(ids)` whenever each decoded prefix
-/// extends the previous one (the usual case); `finish()` flushes the rest.
-struct TextStream {
-    let tokenizer: Tokenizer
-    private var ids: [Int] = []
-    private var emitted = ""
-
-    init(tokenizer: Tokenizer) { self.tokenizer = tokenizer }
-
-    mutating func push(_ id: Int) -> String {
-        ids.append(id)
-        let full = tokenizer.garDecode(ids)
-        var stable = Substring(full)
-        while let last = stable.unicodeScalars.last,
-              TextCleanup.isPythonWhitespace(last) || last == "'" || last == "\u{FFFD}" {
-            stable = Substring(stable.unicodeScalars.dropLast())
-        }
-        guard stable.hasPrefix(emitted), stable.count > emitted.count else { return "" }
-        let piece = String(stable.dropFirst(emitted.count))
-        emitted = String(stable)
-        return piece
-    }
-
-    mutating func finish() -> String {
-        let full = tokenizer.garDecode(ids)
-        guard full.hasPrefix(emitted) else { return "" }
-        let piece = String(full.dropFirst(emitted.count))
-        emitted = full
-        return piece
     }
 }

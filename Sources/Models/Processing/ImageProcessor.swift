@@ -3,7 +3,8 @@
 //
 //   thumb+tile (image mode): tile 0 = the whole image squashed to tile×tile; tiles 1… = the image
 //       squashed to (ncw·tile)×(nch·tile) and cut row-major. Bicubic antialias resize through float32
-//       as torchvision v1 does it, bit-exact (BicubicResize.swift).
+//       as torchvision v1 `F.resize` does it (the PLM processor imports the v1 API), bit-exact with
+//       the reference: Tensors `ImageU8.resizedBicubicAntialias` (default path .torchvisionV1Float).
 //   vanilla (video mode, one tile per frame): the frame squashed to tile×tile.
 //
 // Visual prompts: the reference builds an id map (region k → k, background → <NO_Prompt>), resizes
@@ -59,9 +60,9 @@ public struct ImageProcessor: Sendable {
         let grid = self.grid(width: image.width, height: image.height)
         let binary = ImageU8(width: image.width, height: image.height, channels: 1, pixels: mask.map { $0 != 0 ? 1 : 0 })
         let s = tileSize
-        var tiles = [TileInput(rgb: BicubicResize.resize(image, width: s, height: s),
+        var tiles = [TileInput(rgb: image.resizedBicubicAntialias(width: s, height: s),
                                mask: binary.resizedNearest(width: s, height: s).pixels)]
-        let canvas = BicubicResize.resize(image, width: grid.columns * s, height: grid.rows * s)
+        let canvas = image.resizedBicubicAntialias(width: grid.columns * s, height: grid.rows * s)
         let maskCanvas = binary.resizedNearest(width: grid.columns * s, height: grid.rows * s)
         for r in 0 ..< grid.rows {
             for c in 0 ..< grid.columns {
@@ -76,7 +77,7 @@ public struct ImageProcessor: Sendable {
     public func singleTile(image: ImageU8, mask: [UInt8]) -> TileInput {
         precondition(image.channels == 3 && mask.count == image.width * image.height, "singleTile: sizes")
         let binary = ImageU8(width: image.width, height: image.height, channels: 1, pixels: mask.map { $0 != 0 ? 1 : 0 })
-        return TileInput(rgb: BicubicResize.resize(image, width: tileSize, height: tileSize),
+        return TileInput(rgb: image.resizedBicubicAntialias(width: tileSize, height: tileSize),
                          mask: binary.resizedNearest(width: tileSize, height: tileSize).pixels)
     }
 

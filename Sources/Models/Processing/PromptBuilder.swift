@@ -18,7 +18,8 @@
 // tokenised independently: tokenising the pieces between the <|image|> run and the crop runs one by
 // one and concatenating gives the same ids as tokenising the whole string. The builder does exactly
 // that, appending the runs itself and noting where each starts. The chat frame (text before the
-// images and after the user text) comes from rendering the chat template around a placeholder.
+// images and after the user text) comes from rendering the chat template (Tokenizers' ChatTemplate,
+// the PLM template: images come first in the user turn) around a placeholder.
 // Tests check the result against the goldens' input ids and raw prompts.
 import Checkpoints
 import Tokenizers
