@@ -14,7 +14,7 @@ import Video
     }
 
     /// A frames folder of the synthetic clip (PNG) and the first ground-truth masks.
-    static func writeClip(_ dir: URL, count: Int = 12) throws -> SyntheticClip {
+    static func writeClip(_ dir: URL, count: Int = 30) throws -> SyntheticClip {
         let c = SyntheticClip.standard(width: 160, height: 96, count: count)
         for (t, f) in c.frames.enumerated() {
             try ImageIO.writePNG(f, to: dir.appendingPathComponent(String(format: "f%03d.png", t)).path)
@@ -35,15 +35,15 @@ import Video
         var o = TrackJobOptions(input: frames.path, objects: objects, out: root.appendingPathComponent("out"))
         o.quiet = true
         let s = try TrackJob.run(o)
-        #expect(s.frames == 12 && s.objects == ["ellipse", "box"])
+        #expect(s.frames == 30 && s.objects == ["ellipse", "box"])
         let out = root.appendingPathComponent("out")
-        for f in ["masks.json", "overlay.mp4", "contact_sheet.png", "masks/00000.png", "masks/00011.png"] {
+        for f in ["masks.json", "overlay.mp4", "contact_sheet.png", "masks/00000.png", "masks/00029.png"] {
             #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(f).path), "missing \(f)")
         }
         // masks.json: COCO RLE per object per frame, decodable, matching the PNG label maps.
         let doc = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("masks.json"))) as! [String: Any]
         let fr = doc["frames"] as! [[String: Any]]
-        #expect(fr.count == 12)
+        #expect(fr.count == 30)
         let objs = fr[5]["objects"] as! [[String: Any]]
         let rle = objs[0]["rle"] as! [String: Any]
         let m = try RLE(height: c.height, width: c.width, compressed: rle["counts"] as! String).mask()
@@ -78,11 +78,11 @@ import Video
 
     @Test func evalTrackOnDavisLayout() throws {
         let root = Self.tempDir("davis")
-        let c = SyntheticClip.standard(width: 160, height: 96, count: 10)
+        let c = SyntheticClip.standard(width: 160, height: 96, count: 30)
         let img = root.appendingPathComponent("JPEGImages/480p/syn"), ann = root.appendingPathComponent("Annotations/480p/syn")
         try FileManager.default.createDirectory(at: img, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: ann, withIntermediateDirectories: true)
-        for t in 0..<10 {
+        for t in 0..<30 {
             try ImageIO.writePNG(c.frames[t], to: img.appendingPathComponent(String(format: "%05d.png", t)).path)
             let lm = LabelMap(width: 160, height: 96, masks: [c.masks[0][t], c.masks[1][t]])
             try ImageIO.writePalettePNG(GrayImage(width: 160, height: 96, pixels: lm.labels), palette: ImageIO.davisPalette,
@@ -93,7 +93,7 @@ import Video
         let copy = try EvalTrackJob.run(o)
         // The copy baseline's J is computable directly.
         var j: [Double] = []
-        for k in 0..<2 { for t in 1..<9 { j.append(c.masks[k][0].iou(c.masks[k][t])) } }
+        for k in 0..<2 { for t in 1..<29 { j.append(c.masks[k][0].iou(c.masks[k][t])) } }
         #expect(abs(copy.sequences[0].J - j.reduce(0, +) / Double(j.count)) < 1e-9)
         #expect(copy.sequences[0].objects == 2)
         o.baseline = nil

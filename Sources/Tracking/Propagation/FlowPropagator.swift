@@ -21,6 +21,10 @@ public final class FlowPropagator: MaskPropagator {
         public var flow = DISParameters.medium
         /// Weight of the colour posterior on flow-unreliable pixels (TRACKING.md: 1.0 best).
         public var lambda: Float = 1.0
+        /// Fusion posterior: TRACKING.md's +1-smoothed histograms (true) or the balanced ones.
+        public var fusionPlusOne = false
+        /// Rate of the running colour-model update on good frames (0 = prompt model only).
+        public var colorUpdate: Float = 0
         /// Weight of the pull-warp prior against the similarity prior.
         public var pullWeight: Float = 0.5
         public var useSimilarity = true
@@ -28,7 +32,7 @@ public final class FlowPropagator: MaskPropagator {
         /// Compute the forward flow Ff too (FB reliability check and similarity fit on Ff, as
         /// TRACKING.md Tier A). When false, only Fb is computed: the similarity is fitted to
         /// (x + Fb(x) → x) and a pixel is reliable when |I_t(x) − I_t−1(x + Fb(x))| < `photometricTolerance`.
-        public var forwardFlow = true
+        public var forwardFlow = false
         public var photometricTolerance: Float = 10
         public var useColor = true
         public var useGuidedFilter = true
@@ -58,7 +62,8 @@ public final class FlowPropagator: MaskPropagator {
 
     struct ObjectState {
         var prev: Mask
-        var model: ColorModel
+        var model: ColorModel          // the prompt's (re-acquisition)
+        var tracked: ColorModel        // fusion model (updated when `colorUpdate` > 0)
         var promptArea: Int
         var lastGoodArea: Int
         var badRun = 0
@@ -116,7 +121,13 @@ public final class FlowPropagator: MaskPropagator {
                 results[id] = PropagationResult(mask: st.prev, confidence: 0, lost: true)
             } else {
                 st.prev = mask
-                if !bad { st.lastGoodArea = mask.area }
+                if !bad {
+                    st.lastGoodArea = mask.area
+                    if options.colorUpdate > 0 {
+                        let now = ColorModel(indices: cur.colors, mask: mask, ringRadius: options.ringRadius)
+                        st.tracked = st.tracked.blended(with: now, rate: options.colorUpdate)
+                    }
+                }
                 results[id] = PropagationResult(mask: mask, confidence: confidence, lost: false)
                 soft[id] = q
             }
@@ -126,7 +137,7 @@ public final class FlowPropagator: MaskPropagator {
         for id in tracked { if let r = results[id], !r.lost { objects[id]?.prev = r.mask } }
         for (id, m) in prompts {
             let model = ColorModel(indices: cur.colors, mask: m, ringRadius: options.ringRadius)
-            objects[id] = ObjectState(prev: m, model: model, promptArea: max(1, m.area), lastGoodArea: max(1, m.area))
+            objects[id] = ObjectState(prev: m, model: model, tracked: model, promptArea: max(1, m.area), lastGoodArea: max(1, m.area))
             results[id] = PropagationResult(mask: m, confidence: 1, lost: false)
         }
         previous = cur
@@ -246,7 +257,7 @@ public final class FlowPropagator: MaskPropagator {
         let near = Morphology.dilate(seed, radius: o.nearRadius)
         guard let box = near.boundingBox else { return (mask, P, 0, 0) }
         var Q = [Float](repeating: 0, count: n)
-        let post = st.model.posterior
+        let post = o.fusionPlusOne ? st.tracked.posteriorPlusOne : st.tracked.posterior
         for y in box.y...box.y2 {
             for x in box.x...box.x2 {
                 let i = y * w + x
