@@ -1,20 +1,18 @@
-// The weight-free default tracker ("Tier A" of TRACKING.md §2.1, measured and extended in
-// Sources/Tracking/README.md). Per frame pair (t−1 → t), shared by all objects:
-//   * DIS flow both ways on grey levels: Fb = flow(t → t−1), Ff = flow(t−1 → t);
-//   * forward–backward reliability: |Fb + Ff(x + Fb)|² < 0.01 (|Fb|² + |Ff(x + Fb)|²) + 0.5;
+// The weight-free default tracker (TRACKING.md §2.1 "Tier A", measured and changed where
+// measurements said so: Sources/Tracking/README.md). Per frame pair (t−1 → t), shared by all objects:
+//   * DIS flow on grey levels, backward: Fb = flow(t → t−1) (`forwardFlow` adds Ff = flow(t−1 → t));
+//   * reliability: |I_t(x) − I_t−1(x + Fb(x))| < 10 (with Ff: the forward–backward check);
 //   * 16³-bin colour index of every pixel.
 // Per object:
 //   1. pull-warp prior  Pw(x) = prev(x + Fb(x)) (bilinear, 0 outside the frame);
-//   2. similarity prior Pa = prev warped by a RANSAC similarity fitted to Ff on the eroded mask;
-//      P = ½ Pw + ½ Pa;
+//   2. similarity prior Pa = prev warped by a RANSAC similarity fitted to the flow on the eroded
+//      mask; P = ½ Pw + ½ Pa;
 //   3. Q = P where the flow is reliable, λ·Pc + (1−λ)·P elsewhere (Pc = colour posterior of the
 //      prompt frame's model), and 0 farther than `nearRadius` from P > 0.1;
 //   4. guided filter of Q with the frame as guide (r 8, ε 1e-2), mask = Q_gf > ½;
 //   5. confidence and "lost": see `Options`.
 // Objects that are lost are looked for again each frame by colour (re-acquisition).
 import Video
-
-nonisolated(unsafe) var debugReacquire = false
 
 public final class FlowPropagator: MaskPropagator {
     public struct Options: Sendable {
@@ -342,14 +340,12 @@ public final class FlowPropagator: MaskPropagator {
         let (labels, sizes) = Morphology.components(cand)
         let lo = Int(0.3 * Float(st.lastGoodArea)), hi = Int(3 * Float(st.lastGoodArea))
         var bestId = 0, bestScore: Float = options.reacquireMatch
-        if debugReacquire { print("reacquire: \(sizes.count - 1) components, largest \(sizes.dropFirst().max() ?? 0), range \(lo)...\(hi)") }
         for c in 1..<sizes.count where sizes[c] >= max(lo, 20) && sizes[c] <= hi {
             var hist = [Float](repeating: 0, count: 4096)
             for i in 0..<(w * h) where labels[i] == Int32(c) { hist[Int(cur.colors[i])] += 1 }
             let s = Float(sizes[c])
             for k in 0..<4096 { hist[k] /= s }
             let bc = st.model.bhattacharyya(hist)
-            if debugReacquire { print("reacquire: comp \(c) size \(sizes[c]) bc \(bc) range \(lo)...\(hi)") }
             if bc > bestScore { bestScore = bc; bestId = c }
         }
         guard bestId > 0 else { return nil }
