@@ -37,22 +37,10 @@ public enum TrackJob {
     public static func run(_ o: TrackJobOptions) throws -> TrackJobSummary {
         let source = try FrameSources.open(o.input)
         let (W, H) = source.frameSize
-        let decodeProgress = Progress("decode", quiet: o.quiet)
-        let decoded = try source.frames(o.sampling, window: nil, size: .maxSide(o.maxSide), progress: { done, _ in
-            decodeProgress.advance(note: "frame \(done)")
-        }).collect()
-        decodeProgress.finish(note: "\(decoded.count) frames")
-        guard let first = decoded.first else {
-            throw PipelineError.invalidInput(what: o.input, reason: "no frames were decoded for this sampling")
-        }
-        let w = first.image.width, h = first.image.height
-        let sx = Double(w) / Double(W), sy = Double(h) / Double(H)
-        // Prompts: read files, validate in original coordinates, scale to the tracking size.
+        // Prompts: read the files; coordinates stay in the source's frame size.
         var prompts: [ObjectPrompt] = []
         for obj in o.objects {
             for p in obj.prompts {
-                let what = "object '\(obj.name)' on frame \(p.frame)"
-                guard p.frame < decoded.count else { throw TrackingError.frameOutOfRange(frame: p.frame, count: decoded.count) }
                 var rp = RegionPrompt(box: p.box, points: p.points)
                 if let path = p.maskPath { rp.mask = try readMask(path) }
                 if let path = p.scribblePath {
@@ -61,17 +49,22 @@ public enum TrackJob {
                     }
                     rp.strokes = try ScribbleFile.parse(text, path: path)
                 }
-                try PromptSegmenter.validate(rp, width: W, height: H, what: what)
-                prompts.append(ObjectPrompt(name: obj.name, frame: p.frame, prompt: scaled(rp, sx: sx, sy: sy, width: w, height: h)))
+                prompts.append(ObjectPrompt(name: obj.name, frame: p.frame, prompt: rp))
             }
         }
+        let decodeProgress = Progress("decode", quiet: o.quiet)
         let trackProgress = Progress("track", total: nil, quiet: o.quiet)
+        var options = Tracker.Options(); options.maxSide = o.maxSide
         let t0 = Date()
-        let tracks = try Tracker.track(frames: decoded.map(\.image), prompts: prompts, progress: { done, total in
-            trackProgress.advance(note: "\(done)/\(total) frame steps")
-        })
-        let ms = Date().timeIntervalSince(t0) * 1000 / Double(max(1, decoded.count - 1))
+        var tStart = t0
+        let result = try Tracker.track(source: source, sampling: o.sampling, prompts: prompts, options: options,
+                                       decodeProgress: { done, _ in decodeProgress.advance(note: "frame \(done)"); tStart = Date() },
+                                       progress: { done, total in trackProgress.advance(note: "\(done)/\(total) frame steps") })
+        let tracks = result.tracks
+        let ms = Date().timeIntervalSince(tStart) * 1000 / Double(max(1, result.frames.count - 1))
         trackProgress.finish(note: String(format: "%.1f ms/frame", ms))
+        let decoded = zip(result.frames, result.images).map { Frame(index: $0.0.index, pts: $0.0.pts, image: $0.1) }
+        let w = tracks.width, h = tracks.height
         let writeProgress = Progress("write", total: decoded.count, quiet: o.quiet)
         try AtomicOutput.directory(at: o.out) { dir in
             let maskDir = dir.appendingPathComponent("masks")
@@ -133,24 +126,6 @@ public enum TrackJob {
     static func readMask(_ path: String) throws -> Mask {
         let g = try ImageIO.readLabels(path)
         return Mask(width: g.width, height: g.height, bits: g.pixels)
-    }
-
-    /// The prompt at the tracking size (masks nearest-resized, coordinates scaled).
-    static func scaled(_ p: RegionPrompt, sx: Double, sy: Double, width w: Int, height h: Int) -> RegionPrompt {
-        if sx == 1 && sy == 1 { return p }
-        func sc(_ x: Int, _ s: Double, _ n: Int) -> Int { min(n - 1, max(0, Int((Double(x) + 0.5) * s))) }
-        var q = p
-        q.mask = p.mask?.resized(width: w, height: h)
-        if let b = p.box {
-            let x1 = sc(b.x, sx, w), y1 = sc(b.y, sy, h), x2 = sc(b.x2, sx, w), y2 = sc(b.y2, sy, h)
-            q.box = PixelBox(x: x1, y: y1, width: max(1, x2 - x1 + 1), height: max(1, y2 - y1 + 1))
-        }
-        q.points = p.points.map { PromptPoint(x: sc($0.x, sx, w), y: sc($0.y, sy, h), positive: $0.positive) }
-        q.strokes = p.strokes.map { s in
-            Stroke(points: s.points.map { PromptPoint(x: sc($0.x, sx, w), y: sc($0.y, sy, h)) },
-                   width: max(1, Int((Double(s.width) * sx).rounded())), positive: s.positive)
-        }
-        return q
     }
 
     /// Frames blended 50 % with their object colours (DAVIS palette), object borders opaque.
