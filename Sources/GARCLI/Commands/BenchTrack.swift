@@ -9,8 +9,8 @@ struct BenchTrack: AsyncParsableCommand {
 
     @Option(help: "Frame width.") var width = 854
     @Option(help: "Frame height.") var height = 480
-    @Option(help: "Frames per repetition.") var frames = 30
-    @Option(help: "Repetitions.") var reps = 3
+    @Option(help: "Frames per repetition (the synthetic motion is scaled to the clip length; 60 = its natural speed).") var frames = 60
+    @Option(help: "Repetitions.") var reps = 2
     @Option(help: "Objects tracked at once (1 or 2).") var objects = 1
     @Flag(help: "Print JSON instead of a table.") var json = false
 
@@ -24,7 +24,7 @@ struct BenchTrack: AsyncParsableCommand {
     func run() async throws {
         var o = TrackBenchOptions()
         o.width = width; o.height = height; o.frames = frames; o.repetitions = reps; o.objects = objects
-        let report = TrackBench.run(o, progress: Pipeline.Progress("bench track", total: 3 * reps))
+        let report = TrackBench.run(o, progress: Pipeline.Progress("bench track", total: 4 * reps))
         if json {
             let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try enc.encode(report), as: UTF8.self))

@@ -1,7 +1,41 @@
 import ArgumentParser
+import Foundation
+import Pipeline
 
 struct EvalTrack: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "eval-track", abstract: "Evaluate the tracker on a DAVIS-layout dataset (J&F) (not built yet)")
-    func run() async throws { throw ValidationError("gar eval-track is not built yet") }
+        commandName: "eval-track",
+        abstract: "Evaluate the tracker on a DAVIS-layout dataset (J, F, J&F per sequence, semi-supervised protocol).",
+        discussion: """
+            DATASET holds JPEGImages/<res>/<seq>/*.jpg and Annotations/<res>/<seq>/*.png (palette index per
+            object, or 0/255 single-object masks). Each sequence is tracked from its first annotation; J and F
+            are computed on frames 1..n-2 as the official davis2017-evaluation does (agreement to 1e-6 is
+            tested). --baseline copy scores the first-frame mask copied to every frame.
+            """)
+
+    @Argument(help: "DAVIS-layout dataset folder.") var dataset: String
+    @Option(parsing: .upToNextOption, help: "Sequences to evaluate (default: all).") var sequences: [String] = []
+    @Option(help: "Baseline instead of the tracker: copy.") var baseline: String?
+    @Option(help: "Resolution folder.") var res = "480p"
+    @Option(help: "Also write the predicted masks (palette PNGs) to this folder.") var save: String?
+    @Flag(help: "Print JSON (with per-frame J and F).") var json = false
+    @Flag(help: "No progress on stderr.") var quiet = false
+
+    func validate() throws {
+        if let b = baseline, b != "copy" { throw ValidationError("--baseline must be 'copy' (got '\(b)')") }
+    }
+
+    func run() async throws {
+        var o = EvalTrackOptions(dataset: dataset)
+        o.sequences = sequences.isEmpty ? nil : sequences
+        o.resolution = res; o.baseline = baseline; o.quiet = quiet
+        o.saveTo = save.map { URL(fileURLWithPath: $0) }
+        let r = try EvalTrackJob.run(o)
+        if json {
+            let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try enc.encode(r), as: UTF8.self))
+        } else {
+            print(r.table, terminator: "")
+        }
+    }
 }

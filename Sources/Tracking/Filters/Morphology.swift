@@ -3,6 +3,36 @@
 // radius, so the 81×81 and 31×31 ellipses of the tracker cost the same as a 3×3.
 // Layout: masks are row-major 0/1 bytes (`Mask.bits`); distances are row-major Float.
 
+/// Scratch buffers of the 1-D distance transform (one per band).
+final class Envelope {
+    var f: [Float], out: [Float], v: [Int], z: [Float]
+    init(_ n: Int) { f = [Float](repeating: 0, count: n); out = f; v = [Int](repeating: 0, count: n); z = [Float](repeating: 0, count: n + 1) }
+
+    /// In place: line[i·stride] ← min_p (i − p)² + line[p·stride], i, p in 0..<count.
+    func run(_ line: UnsafeMutablePointer<Float>, stride: Int, count n: Int) {
+        for i in 0..<n { f[i] = line[i * stride] }
+        var k = 0
+        v[0] = 0; z[0] = -.infinity; z[1] = .infinity
+        if n > 1 {
+            for q in 1..<n {
+                var s: Float
+                while true {
+                    let p = v[k]
+                    s = ((f[q] + Float(q * q)) - (f[p] + Float(p * p))) / Float(2 * (q - p))
+                    if s <= z[k] && k > 0 { k -= 1 } else { break }
+                }
+                k += 1; v[k] = q; z[k] = s; z[k + 1] = .infinity
+            }
+        }
+        k = 0
+        for q in 0..<n {
+            while z[k + 1] < Float(q) { k += 1 }
+            let p = v[k]
+            line[q * stride] = Float((q - p) * (q - p)) + f[p]
+        }
+    }
+}
+
 public enum Morphology {
     /// Squared distance of every pixel to the nearest pixel where `bits` == `target`
     /// (+∞ if there is none). Row-major W×H.
@@ -10,41 +40,18 @@ public enum Morphology {
         let far: Float = 1e20          // "no target pixel": larger than any squared distance
         var d = [Float](repeating: 0, count: w * h)
         for i in 0..<(w * h) { d[i] = bits[i] == target ? 0 : far }
-        // Columns, then rows: 1-D lower envelope of the parabolas (q − p)² + f(p).
-        let n0 = max(w, h)
-        var f = [Float](repeating: 0, count: n0), out = f
-        var vIdx = [Int](repeating: 0, count: n0), z = [Float](repeating: 0, count: n0 + 1)
-        func pass1D(_ n: Int) {
-            var k = 0
-            vIdx[0] = 0; z[0] = -.infinity; z[1] = .infinity
-            if n > 1 {
-                for q in 1..<n {
-                    var s: Float
-                    while true {
-                        let p = vIdx[k]
-                        s = ((f[q] + Float(q * q)) - (f[p] + Float(p * p))) / Float(2 * (q - p))
-                        if s <= z[k] && k > 0 { k -= 1 } else { break }
-                    }
-                    if s <= z[k] { vIdx[k] = q; z[k + 1] = .infinity; continue }   // k == 0: q replaces p
-                    k += 1; vIdx[k] = q; z[k] = s; z[k + 1] = .infinity
-                }
+        // Columns, then rows (each band of columns / rows is independent): 1-D lower envelope of
+        // the parabolas (q − p)² + f(p).
+        d.withUnsafeMutableBufferPointer { D in
+            let dp = SendablePointer(D.baseAddress!)
+            Parallel.forBands(w, minBand: 32) { cols in
+                let buf = Envelope(max(w, h))
+                for x in cols { buf.run(dp.p + x, stride: w, count: h) }
             }
-            k = 0
-            for q in 0..<n {
-                while z[k + 1] < Float(q) { k += 1 }
-                let p = vIdx[k]
-                out[q] = Float((q - p) * (q - p)) + f[p]
+            Parallel.forBands(h, minBand: 32) { rows in
+                let buf = Envelope(max(w, h))
+                for y in rows { buf.run(dp.p + y * w, stride: 1, count: w) }
             }
-        }
-        for x in 0..<w {
-            for y in 0..<h { f[y] = d[y * w + x] }
-            pass1D(h)
-            for y in 0..<h { d[y * w + x] = out[y] }
-        }
-        for y in 0..<h {
-            for x in 0..<w { f[x] = d[y * w + x] }
-            pass1D(w)
-            for x in 0..<w { d[y * w + x] = out[x] }
         }
         return d
     }

@@ -60,12 +60,12 @@ public enum GrabCut {
 
         /// −log p(z) (the t-link cost).
         func negLog(_ z: (Double, Double, Double)) -> Double {
+            // log-sum-exp over the K components (no per-pixel allocation).
             var best = -Double.infinity
-            var terms = [Double](repeating: 0, count: Self.K)
-            for c in 0..<Self.K { terms[c] = componentLog(c, z); best = max(best, terms[c]) }
+            for c in 0..<Self.K { best = max(best, componentLog(c, z)) }
             guard best > -.infinity else { return 1e3 }
             var s = 0.0
-            for c in 0..<Self.K where terms[c] > -.infinity { s += exp(terms[c] - best) }
+            for c in 0..<Self.K { let t = componentLog(c, z); if t > -.infinity { s += exp(t - best) } }
             return -(best + log(s))
         }
 

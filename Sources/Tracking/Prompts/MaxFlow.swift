@@ -51,6 +51,15 @@ public final class MaxFlowGraph {
 
     @discardableResult
     public func maxFlow() -> Float {
+        // Work on local copies: class-property arrays would pay a dynamic exclusivity check on
+        // every access in these loops (measured: ~35 % of the time).
+        let head = self.head, next = self.next, first = self.first
+        var cap = self.cap, terminal = self.terminal, parent = self.parent, tree = self.tree
+        var timestamp = self.timestamp, dist = self.dist, flow = self.flow
+        defer {
+            self.cap = cap; self.terminal = terminal; self.parent = parent; self.tree = tree
+            self.timestamp = timestamp; self.dist = dist; self.flow = flow
+        }
         let n = first.count
         var active: [Int32] = []                 // FIFO of active nodes (may hold stale entries)
         var activeHead = 0

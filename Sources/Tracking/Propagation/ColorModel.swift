@@ -8,6 +8,10 @@ public struct ColorModel: Sendable {
     public let fg: [Float]          // normalised histograms (sum 1), smoothed: see init
     public let bg: [Float]
     public let posterior: [Float]
+    /// Posterior with plain +1 smoothing of the raw counts (TRACKING.md's recipe): unseen colours
+    /// get N_bg / (N_fg + N_bg). Offered for the fusion step (`FlowPropagator.Options`).
+    public let posteriorPlusOne: [Float]
+    let countsFg: [Float], countsBg: [Float]
 
     @inline(__always) static func index(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> Int {
         (Int(r) >> 4) << 8 | (Int(g) >> 4) << 4 | (Int(b) >> 4)
@@ -31,11 +35,35 @@ public struct ColorModel: Sendable {
         for i in 0..<q.count {
             if object.bits[i] != 0 { hf[Int(q[i])] += 1 } else if background.bits[i] != 0 { hb[Int(q[i])] += 1 }
         }
+        self.init(countsFg: hf, countsBg: hb)
+    }
+
+    /// From raw class counts (both smoothings computed).
+    init(countsFg hf: [Float], countsBg hb: [Float]) {
+        countsFg = hf; countsBg = hb
         let nf = max(1, hf.reduce(0, +)), nb = max(1, hb.reduce(0, +))
         fg = hf.map { ($0 + nf / 4096) / (2 * nf) }; bg = hb.map { ($0 + nb / 4096) / (2 * nb) }
-        var post = [Float](repeating: 0, count: 4096)
-        for k in 0..<4096 { post[k] = fg[k] / (fg[k] + bg[k]) }
-        posterior = post
+        var post = [Float](repeating: 0, count: 4096), post1 = post
+        let sf = nf + 4096, sb = nb + 4096
+        for k in 0..<4096 {
+            post[k] = fg[k] / (fg[k] + bg[k])
+            let a = (hf[k] + 1) / sf, b = (hb[k] + 1) / sb
+            post1[k] = a / (a + b)
+        }
+        posterior = post; posteriorPlusOne = post1
+    }
+
+    /// Running update: class histograms mixed as (1 − rate) · self + rate · other, each
+    /// normalised to its own class size first (so the mix does not depend on region sizes).
+    public func blended(with other: ColorModel, rate: Float) -> ColorModel {
+        let nf = max(1, countsFg.reduce(0, +)), nb = max(1, countsBg.reduce(0, +))
+        let of = max(1, other.countsFg.reduce(0, +)), ob = max(1, other.countsBg.reduce(0, +))
+        var hf = [Float](repeating: 0, count: 4096), hb = hf
+        for k in 0..<4096 {
+            hf[k] = nf * ((1 - rate) * countsFg[k] / nf + rate * other.countsFg[k] / of)
+            hb[k] = nb * ((1 - rate) * countsBg[k] / nb + rate * other.countsBg[k] / ob)
+        }
+        return ColorModel(countsFg: hf, countsBg: hb)
     }
 
     /// The tracker's model: background = the ring dilate(mask, ringRadius) \ mask, or the whole

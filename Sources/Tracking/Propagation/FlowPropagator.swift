@@ -1,12 +1,12 @@
-// The weight-free default tracker ("Tier A" of TRACKING.md §2.1, measured and extended in
-// Sources/Tracking/README.md). Per frame pair (t−1 → t), shared by all objects:
-//   * DIS flow both ways on grey levels: Fb = flow(t → t−1), Ff = flow(t−1 → t);
-//   * forward–backward reliability: |Fb + Ff(x + Fb)|² < 0.01 (|Fb|² + |Ff(x + Fb)|²) + 0.5;
+// The weight-free default tracker (TRACKING.md §2.1 "Tier A", measured and changed where
+// measurements said so: Sources/Tracking/README.md). Per frame pair (t−1 → t), shared by all objects:
+//   * DIS flow on grey levels, backward: Fb = flow(t → t−1) (`forwardFlow` adds Ff = flow(t−1 → t));
+//   * reliability: |I_t(x) − I_t−1(x + Fb(x))| < 10 (with Ff: the forward–backward check);
 //   * 16³-bin colour index of every pixel.
 // Per object:
 //   1. pull-warp prior  Pw(x) = prev(x + Fb(x)) (bilinear, 0 outside the frame);
-//   2. similarity prior Pa = prev warped by a RANSAC similarity fitted to Ff on the eroded mask;
-//      P = ½ Pw + ½ Pa;
+//   2. similarity prior Pa = prev warped by a RANSAC similarity fitted to the flow on the eroded
+//      mask; P = ½ Pw + ½ Pa;
 //   3. Q = P where the flow is reliable, λ·Pc + (1−λ)·P elsewhere (Pc = colour posterior of the
 //      prompt frame's model), and 0 farther than `nearRadius` from P > 0.1;
 //   4. guided filter of Q with the frame as guide (r 8, ε 1e-2), mask = Q_gf > ½;
@@ -14,13 +14,15 @@
 // Objects that are lost are looked for again each frame by colour (re-acquisition).
 import Video
 
-nonisolated(unsafe) var debugReacquire = false
-
 public final class FlowPropagator: MaskPropagator {
     public struct Options: Sendable {
         public var flow = DISParameters.medium
         /// Weight of the colour posterior on flow-unreliable pixels (TRACKING.md: 1.0 best).
         public var lambda: Float = 1.0
+        /// Fusion posterior: TRACKING.md's +1-smoothed histograms (true) or the balanced ones.
+        public var fusionPlusOne = false
+        /// Rate of the running colour-model update on good frames (0 = prompt model only).
+        public var colorUpdate: Float = 0
         /// Weight of the pull-warp prior against the similarity prior.
         public var pullWeight: Float = 0.5
         public var useSimilarity = true
@@ -28,7 +30,7 @@ public final class FlowPropagator: MaskPropagator {
         /// Compute the forward flow Ff too (FB reliability check and similarity fit on Ff, as
         /// TRACKING.md Tier A). When false, only Fb is computed: the similarity is fitted to
         /// (x + Fb(x) → x) and a pixel is reliable when |I_t(x) − I_t−1(x + Fb(x))| < `photometricTolerance`.
-        public var forwardFlow = true
+        public var forwardFlow = false
         public var photometricTolerance: Float = 10
         public var useColor = true
         public var useGuidedFilter = true
@@ -58,7 +60,8 @@ public final class FlowPropagator: MaskPropagator {
 
     struct ObjectState {
         var prev: Mask
-        var model: ColorModel
+        var model: ColorModel          // the prompt's (re-acquisition)
+        var tracked: ColorModel        // fusion model (updated when `colorUpdate` > 0)
         var promptArea: Int
         var lastGoodArea: Int
         var badRun = 0
@@ -116,7 +119,13 @@ public final class FlowPropagator: MaskPropagator {
                 results[id] = PropagationResult(mask: st.prev, confidence: 0, lost: true)
             } else {
                 st.prev = mask
-                if !bad { st.lastGoodArea = mask.area }
+                if !bad {
+                    st.lastGoodArea = mask.area
+                    if options.colorUpdate > 0 {
+                        let now = ColorModel(indices: cur.colors, mask: mask, ringRadius: options.ringRadius)
+                        st.tracked = st.tracked.blended(with: now, rate: options.colorUpdate)
+                    }
+                }
                 results[id] = PropagationResult(mask: mask, confidence: confidence, lost: false)
                 soft[id] = q
             }
@@ -126,7 +135,7 @@ public final class FlowPropagator: MaskPropagator {
         for id in tracked { if let r = results[id], !r.lost { objects[id]?.prev = r.mask } }
         for (id, m) in prompts {
             let model = ColorModel(indices: cur.colors, mask: m, ringRadius: options.ringRadius)
-            objects[id] = ObjectState(prev: m, model: model, promptArea: max(1, m.area), lastGoodArea: max(1, m.area))
+            objects[id] = ObjectState(prev: m, model: model, tracked: model, promptArea: max(1, m.area), lastGoodArea: max(1, m.area))
             results[id] = PropagationResult(mask: m, confidence: 1, lost: false)
         }
         previous = cur
@@ -246,7 +255,7 @@ public final class FlowPropagator: MaskPropagator {
         let near = Morphology.dilate(seed, radius: o.nearRadius)
         guard let box = near.boundingBox else { return (mask, P, 0, 0) }
         var Q = [Float](repeating: 0, count: n)
-        let post = st.model.posterior
+        let post = o.fusionPlusOne ? st.tracked.posteriorPlusOne : st.tracked.posterior
         for y in box.y...box.y2 {
             for x in box.x...box.x2 {
                 let i = y * w + x
@@ -331,14 +340,12 @@ public final class FlowPropagator: MaskPropagator {
         let (labels, sizes) = Morphology.components(cand)
         let lo = Int(0.3 * Float(st.lastGoodArea)), hi = Int(3 * Float(st.lastGoodArea))
         var bestId = 0, bestScore: Float = options.reacquireMatch
-        if debugReacquire { print("reacquire: \(sizes.count - 1) components, largest \(sizes.dropFirst().max() ?? 0), range \(lo)...\(hi)") }
         for c in 1..<sizes.count where sizes[c] >= max(lo, 20) && sizes[c] <= hi {
             var hist = [Float](repeating: 0, count: 4096)
             for i in 0..<(w * h) where labels[i] == Int32(c) { hist[Int(cur.colors[i])] += 1 }
             let s = Float(sizes[c])
             for k in 0..<4096 { hist[k] /= s }
             let bc = st.model.bhattacharyya(hist)
-            if debugReacquire { print("reacquire: comp \(c) size \(sizes[c]) bc \(bc) range \(lo)...\(hi)") }
             if bc > bestScore { bestScore = bc; bestId = c }
         }
         guard bestId > 0 else { return nil }

@@ -1,0 +1,177 @@
+// `gar track`: prompts on some frames of a video or frame folder → a mask per object per frame.
+// Decodes the frames at the tracking size (long side ≤ 854), converts the prompts (given in the
+// frames' own pixel coordinates) to that size, runs `Tracker.track`, and writes, atomically:
+//
+//   OUT/masks/<index>.png   one palette PNG per tracked frame at the original size: value k is
+//                           object k (1-based, in the order the objects were given), 0 background
+//   OUT/masks.json          COCO RLE per object per frame, with frame index, pts, confidence,
+//                           lost flag and box (schema in Sources/Tracking/README.md)
+//   OUT/overlay.mp4         the tracked frames with the masks blended in
+//   OUT/contact_sheet.png   up to 12 evenly spaced overlay frames in a grid
+import Foundation
+import Tracking
+import Video
+
+public struct TrackJobOptions: Sendable {
+    public var input: String
+    public var objects: [ObjectSpec]
+    public var sampling: SamplingPolicy = .all
+    public var out: URL
+    public var maxSide = 854
+    public var overlay = true
+    public var contactSheet = true
+    public var quiet = false
+    public init(input: String, objects: [ObjectSpec], out: URL) { self.input = input; self.objects = objects; self.out = out }
+}
+
+public struct TrackJobSummary: Sendable, Codable {
+    public var frames: Int
+    public var objects: [String]
+    public var msPerFrame: Double
+    public var visibleFrames: [String: Int]
+    public var lostFrames: [String: Int]
+    public var out: String
+}
+
+public enum TrackJob {
+    public static func run(_ o: TrackJobOptions) throws -> TrackJobSummary {
+        let source = try FrameSources.open(o.input)
+        let (W, H) = source.frameSize
+        // Prompts: read the files; coordinates stay in the source's frame size.
+        var prompts: [ObjectPrompt] = []
+        for obj in o.objects {
+            for p in obj.prompts {
+                var rp = RegionPrompt(box: p.box, points: p.points)
+                if let path = p.maskPath { rp.mask = try readMask(path) }
+                if let path = p.scribblePath {
+                    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                        throw PipelineError.io(path: path, reason: "cannot read the scribble file")
+                    }
+                    rp.strokes = try ScribbleFile.parse(text, path: path)
+                }
+                prompts.append(ObjectPrompt(name: obj.name, frame: p.frame, prompt: rp))
+            }
+        }
+        let decodeProgress = Progress("decode", quiet: o.quiet)
+        let trackProgress = Progress("track", total: nil, quiet: o.quiet)
+        var options = Tracker.Options(); options.maxSide = o.maxSide
+        let t0 = Date()
+        var tStart = t0
+        let result = try Tracker.track(source: source, sampling: o.sampling, prompts: prompts, options: options,
+                                       decodeProgress: { done, _ in decodeProgress.advance(note: "frame \(done)"); tStart = Date() },
+                                       progress: { done, total in trackProgress.advance(note: "\(done)/\(total) frame steps") })
+        let tracks = result.tracks
+        let ms = Date().timeIntervalSince(tStart) * 1000 / Double(max(1, result.frames.count - 1))
+        trackProgress.finish(note: String(format: "%.1f ms/frame", ms))
+        let decoded = zip(result.frames, result.images).map { Frame(index: $0.0.index, pts: $0.0.pts, image: $0.1) }
+        let w = tracks.width, h = tracks.height
+        let writeProgress = Progress("write", total: decoded.count, quiet: o.quiet)
+        try AtomicOutput.directory(at: o.out) { dir in
+            let maskDir = dir.appendingPathComponent("masks")
+            try FileManager.default.createDirectory(at: maskDir, withIntermediateDirectories: true)
+            var writer: VideoWriter? = nil
+            if o.overlay {
+                writer = try VideoWriter(path: dir.appendingPathComponent("overlay.mp4").path, width: w, height: h,
+                                         fps: source.frameRate ?? 10)
+            }
+            var frameEntries: [[String: Any]] = []
+            var sheetFrames: [RGBImage] = []
+            let sheetPicks = Set(sheetIndices(count: decoded.count, max: 12))
+            for (t, f) in decoded.enumerated() {
+                let labels = tracks.labelMap(at: t)
+                let full = LabelMap(width: W, height: H, masks: tracks.objects.map { $0.frames[t].mask?.resized(width: W, height: H) })
+                try ImageIO.writePalettePNG(GrayImage(width: W, height: H, pixels: full.labels), palette: ImageIO.davisPalette,
+                                            to: maskDir.appendingPathComponent(String(format: "%05d.png", f.index)).path)
+                var objs: [[String: Any]] = []
+                for (k, track) in tracks.objects.enumerated() {
+                    let m = full.mask(k + 1)
+                    var e: [String: Any] = ["id": k + 1, "name": track.name, "visible": !m.isEmpty,
+                                            "lost": track.frames[t].lost, "confidence": Double(track.frames[t].confidence),
+                                            "rle": ["size": [H, W], "counts": RLE(m).compressedString]]
+                    if let b = m.boundingBox { e["bbox"] = [b.x, b.y, b.width, b.height] }
+                    objs.append(e)
+                }
+                frameEntries.append(["index": f.index, "pts": f.pts, "objects": objs])
+                if writer != nil || sheetPicks.contains(t) {
+                    let ov = overlay(f.image, labels)
+                    try writer?.append(ov)
+                    if sheetPicks.contains(t) { sheetFrames.append(ov) }
+                }
+                writeProgress.advance()
+            }
+            try writer?.finish()
+            let doc: [String: Any] = [
+                "format": "gar-masks-1", "input": o.input, "width": W, "height": H,
+                "tracking_size": [w, h], "sampling": "\(o.sampling)",
+                "objects": tracks.objects.enumerated().map { ["id": $0.offset + 1, "name": $0.element.name] },
+                "frames": frameEntries,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: doc, options: [.prettyPrinted, .sortedKeys])
+            try data.write(to: dir.appendingPathComponent("masks.json"))
+            if o.contactSheet, !sheetFrames.isEmpty {
+                try ImageIO.writePNG(contactSheet(sheetFrames), to: dir.appendingPathComponent("contact_sheet.png").path)
+            }
+        }
+        writeProgress.finish(note: o.out.path)
+        var visible: [String: Int] = [:], lost: [String: Int] = [:]
+        for t in tracks.objects {
+            visible[t.name] = t.frames.filter { $0.mask != nil }.count
+            lost[t.name] = t.frames.filter { $0.lost }.count
+        }
+        return TrackJobSummary(frames: decoded.count, objects: tracks.objects.map(\.name), msPerFrame: ms,
+                               visibleFrames: visible, lostFrames: lost, out: o.out.path)
+    }
+
+    /// A mask file: any PNG mode, nonzero = inside (through Video's label reader).
+    static func readMask(_ path: String) throws -> Mask {
+        let g = try ImageIO.readLabels(path)
+        return Mask(width: g.width, height: g.height, bits: g.pixels)
+    }
+
+    /// Frames blended 50 % with their object colours (DAVIS palette), object borders opaque.
+    public static func overlay(_ img: RGBImage, _ labels: LabelMap) -> RGBImage {
+        var out = img
+        let w = img.width, h = img.height
+        let pal = ImageIO.davisPalette
+        for y in 0..<h {
+            for x in 0..<w {
+                let l = Int(labels.labels[y * w + x])
+                guard l > 0 else { continue }
+                let c = pal[l % 256]
+                let edge = (x > 0 && Int(labels.labels[y * w + x - 1]) != l) || (x + 1 < w && Int(labels.labels[y * w + x + 1]) != l)
+                    || (y > 0 && Int(labels.labels[(y - 1) * w + x]) != l) || (y + 1 < h && Int(labels.labels[(y + 1) * w + x]) != l)
+                let k = 3 * (y * w + x)
+                if edge {
+                    out.pixels[k] = c.0; out.pixels[k + 1] = c.1; out.pixels[k + 2] = c.2
+                } else {
+                    out.pixels[k] = UInt8((Int(img.pixels[k]) + Int(c.0)) / 2)
+                    out.pixels[k + 1] = UInt8((Int(img.pixels[k + 1]) + Int(c.1)) / 2)
+                    out.pixels[k + 2] = UInt8((Int(img.pixels[k + 2]) + Int(c.2)) / 2)
+                }
+            }
+        }
+        return out
+    }
+
+    static func sheetIndices(count n: Int, max m: Int) -> [Int] {
+        if n <= m { return Array(0..<n) }
+        return (0..<m).map { Int((Double($0) * Double(n - 1) / Double(m - 1)).rounded()) }
+    }
+
+    /// Grid of thumbnails (4 columns, each 320 px wide).
+    static func contactSheet(_ frames: [RGBImage]) -> RGBImage {
+        let tw = 320, th = max(1, frames[0].height * tw / max(1, frames[0].width))
+        let cols = min(4, frames.count), rows = (frames.count + cols - 1) / cols
+        let pad = 4
+        var sheet = RGBImage(width: cols * (tw + pad) + pad, height: rows * (th + pad) + pad)
+        for (i, f) in frames.enumerated() {
+            let t = Tracker.resizeRGB(f, width: tw, height: th)
+            let ox = pad + (i % cols) * (tw + pad), oy = pad + (i / cols) * (th + pad)
+            for y in 0..<th { for x in 0..<tw {
+                let s = 3 * (y * tw + x), d = 3 * ((oy + y) * sheet.width + ox + x)
+                sheet.pixels[d] = t.pixels[s]; sheet.pixels[d + 1] = t.pixels[s + 1]; sheet.pixels[d + 2] = t.pixels[s + 2]
+            } }
+        }
+        return sheet
+    }
+}

@@ -1,0 +1,65 @@
+// Tracking straight from a video or a frame folder (Video's FrameSource): the entry point the
+// pipeline uses. Frames are decoded at the tracking size (long side ≤ `Tracker.Options.maxSide`);
+// prompts are given in the source's own pixel coordinates and scaled here.
+import Video
+
+/// Tracks of a frame source: which frames were tracked and the masks at the tracking size.
+public struct SourceTracks: Sendable {
+    /// The tracked frames: index in the source and presentation time (seconds).
+    public var frames: [(index: Int, pts: Double)]
+    /// Source frame size (what prompts and `mask(object:frame:)` use).
+    public var width: Int, height: Int
+    /// Masks at the tracking size (`tracks.width` × `tracks.height`).
+    public var tracks: MaskTracks
+    /// The tracked frames at the tracking size (for overlays).
+    public var images: [RGBImage]
+
+    /// Object `object`'s mask on tracked frame `t`, at the source's size (nil: not visible/lost).
+    public func mask(object: Int, frame t: Int) -> Mask? {
+        tracks.objects[object].frames[t].mask?.resized(width: width, height: height)
+    }
+}
+
+extension Tracker {
+    /// Decodes the frames `sampling` selects (dense sampling is best: every frame, or ≥ 10 fps)
+    /// and tracks the prompted objects. `ObjectPrompt.frame` indexes the sampled frames; prompt
+    /// coordinates and mask sizes are those of `source.frameSize`.
+    public static func track(source: any FrameSource, sampling: SamplingPolicy = .all, prompts: [ObjectPrompt],
+                             options: Options = Options(), propagator: MaskPropagator? = nil,
+                             decodeProgress: ((Int, Int?) -> Void)? = nil,
+                             progress: ((Int, Int) -> Void)? = nil) throws -> SourceTracks {
+        let (W, H) = source.frameSize
+        let decoded = try source.frames(sampling, window: nil, size: .maxSide(options.maxSide), progress: decodeProgress).collect()
+        guard let first = decoded.first else { throw TrackingError.invalidInput("\(source.path): no frames for this sampling") }
+        let w = first.image.width, h = first.image.height
+        var scaledPrompts: [ObjectPrompt] = []
+        for p in prompts {
+            guard p.frame >= 0 && p.frame < decoded.count else { throw TrackingError.frameOutOfRange(frame: p.frame, count: decoded.count) }
+            try PromptSegmenter.validate(p.prompt, width: W, height: H, what: "object '\(p.name)' on frame \(p.frame)")
+            scaledPrompts.append(ObjectPrompt(name: p.name, frame: p.frame,
+                                              prompt: scaled(p.prompt, sx: Double(w) / Double(W), sy: Double(h) / Double(H), width: w, height: h)))
+        }
+        let tracks = try track(frames: decoded.map(\.image), prompts: scaledPrompts, options: options,
+                               propagator: propagator, progress: progress)
+        return SourceTracks(frames: decoded.map { ($0.index, $0.pts) }, width: W, height: H, tracks: tracks,
+                            images: decoded.map(\.image))
+    }
+
+    /// A prompt moved to a w×h image: masks nearest-resized, coordinates scaled by (sx, sy).
+    public static func scaled(_ p: RegionPrompt, sx: Double, sy: Double, width w: Int, height h: Int) -> RegionPrompt {
+        if sx == 1 && sy == 1 { return p }
+        func sc(_ x: Int, _ s: Double, _ n: Int) -> Int { min(n - 1, max(0, Int((Double(x) + 0.5) * s))) }
+        var q = p
+        q.mask = p.mask?.resized(width: w, height: h)
+        if let b = p.box {
+            let x1 = sc(b.x, sx, w), y1 = sc(b.y, sy, h), x2 = sc(b.x2, sx, w), y2 = sc(b.y2, sy, h)
+            q.box = PixelBox(x: x1, y: y1, width: max(1, x2 - x1 + 1), height: max(1, y2 - y1 + 1))
+        }
+        q.points = p.points.map { PromptPoint(x: sc($0.x, sx, w), y: sc($0.y, sy, h), positive: $0.positive) }
+        q.strokes = p.strokes.map { s in
+            Stroke(points: s.points.map { PromptPoint(x: sc($0.x, sx, w), y: sc($0.y, sy, h)) },
+                   width: max(1, Int((Double(s.width) * sx).rounded())), positive: s.positive)
+        }
+        return q
+    }
+}
