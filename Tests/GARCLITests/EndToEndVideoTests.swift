@@ -112,13 +112,14 @@ import Testing
         #expect(choice == nil ? text.replacingOccurrences(of: ".", with: "").isEmpty : choice!.unicodeScalars.count == 1)
     }
 
-    /// Same run twice → identical JSON except timings, here with sampling (temperature 0.9) and a
-    /// fixed seed, tracking a box on a frames folder; another seed changes the sampled tokens.
+    /// Same run twice → identical JSON except timings, here with sampling and a fixed seed, tracking
+    /// a box on a frames folder; another seed changes the sampled tokens. (Temperature 3: the tiny
+    /// random model's distributions are so peaked at 0.9 that seeds 7 and 8 drew the same 24 tokens.)
     @Test func deterministicForAFixedSeed() throws {
         func run(seed: Int) throws -> [String: Any] {
             let r = try E2E.run(["ask", "samples/frames/png_seq/", "--model", Self.model, "--region", "box=40,40,90,100 frame=2",
                                  "--region", "point=130,80", "--question", "Is <Prompt0> next to <Prompt1>?", "--frames", "6",
-                                 "--temperature", "0.9", "--seed", String(seed), "--max-new-tokens", "24", "--json", "--quiet"])
+                                 "--temperature", "3", "--seed", String(seed), "--max-new-tokens", "24", "--json", "--quiet"])
             #expect(r.status == 0, "\(r.stderr)")
             return try r.json()
         }

@@ -75,26 +75,6 @@ public enum RegionInputs {
         }
         return out
     }
-
-    /// A prompt in the frames' coordinates brought to the tracking size (masks nearest-resized,
-    /// coordinates scaled by pixel centres, stroke widths scaled).
-    static func scaled(_ p: RegionPrompt, fromWidth W: Int, height H: Int, toWidth w: Int, height h: Int) -> RegionPrompt {
-        if W == w && H == h { return p }
-        let sx = Double(w) / Double(W), sy = Double(h) / Double(H)
-        func sc(_ v: Int, _ s: Double, _ n: Int) -> Int { min(n - 1, max(0, Int((Double(v) + 0.5) * s))) }
-        var q = p
-        q.mask = p.mask?.resized(width: w, height: h)
-        if let b = p.box {
-            let x1 = sc(b.x, sx, w), y1 = sc(b.y, sy, h), x2 = sc(b.x2, sx, w), y2 = sc(b.y2, sy, h)
-            q.box = PixelBox(x: x1, y: y1, width: max(1, x2 - x1 + 1), height: max(1, y2 - y1 + 1))
-        }
-        q.points = p.points.map { PromptPoint(x: sc($0.x, sx, w), y: sc($0.y, sy, h), positive: $0.positive) }
-        q.strokes = p.strokes.map { s in
-            Stroke(points: s.points.map { PromptPoint(x: sc($0.x, sx, w), y: sc($0.y, sy, h)) },
-                   width: max(1, Int((Double(s.width) * sx).rounded())), positive: s.positive)
-        }
-        return q
-    }
 }
 
 /// Masks given per region and frame (VideoRefer-Bench style annotation).

@@ -215,8 +215,8 @@ public enum VideoRegionJob {
                     guard let pos = position[p.frame] else {
                         throw PipelineError.invalidInput(what: r.input, reason: "the prompted frame \(p.frame) could not be decoded")
                     }
-                    objectPrompts.append(ObjectPrompt(name: "<Prompt\(k)>", frame: pos,
-                                                      prompt: RegionInputs.scaled(p.prompt, fromWidth: W, height: H, toWidth: w, height: h)))
+                    let scaled = Tracker.scaled(p.prompt, sx: Double(w) / Double(W), sy: Double(h) / Double(H), width: w, height: h)
+                    objectPrompts.append(ObjectPrompt(name: "<Prompt\(k)>", frame: pos, prompt: scaled))
                 }
             }
             let t1 = Date()
@@ -399,40 +399,14 @@ public enum VideoRegionJob {
         }.joined(separator: " ")
     }
 
-    /// Frames blended 50 % with the region colours (DAVIS palette, region k = colour k+1),
-    /// borders opaque, written with VideoWriter (atomic: the file appears when complete).
+    /// The frames with the regions blended in (TrackJob.overlay: DAVIS palette, region k = colour
+    /// k+1, borders opaque), written with VideoWriter (the file appears only when complete).
     static func writeOverlay(frames: [RGBImage], labelMaps: [LabelMap], fps: Double, to path: String) throws {
         guard let first = frames.first else { return }
         let writer = try VideoWriter(path: path, width: first.width, height: first.height, fps: fps)
         for (img, labels) in zip(frames, labelMaps) {
-            try writer.append(blend(img, labels))
+            try writer.append(TrackJob.overlay(img, labels))
         }
         try writer.finish()
-    }
-
-    static func blend(_ img: RGBImage, _ labels: LabelMap) -> RGBImage {
-        var out = img
-        let w = img.width, h = img.height
-        let palette = ImageIO.davisPalette
-        labels.labels.withUnsafeBufferPointer { lab in
-            for y in 0 ..< h {
-                for x in 0 ..< w {
-                    let l = lab[y * w + x]
-                    guard l > 0 else { continue }
-                    let c = palette[Int(l) % palette.count]
-                    let edge = (x > 0 && lab[y * w + x - 1] != l) || (x + 1 < w && lab[y * w + x + 1] != l)
-                        || (y > 0 && lab[(y - 1) * w + x] != l) || (y + 1 < h && lab[(y + 1) * w + x] != l)
-                    let k = 3 * (y * w + x)
-                    if edge {
-                        out.pixels[k] = c.0; out.pixels[k + 1] = c.1; out.pixels[k + 2] = c.2
-                    } else {
-                        out.pixels[k] = UInt8((Int(img.pixels[k]) + Int(c.0)) / 2)
-                        out.pixels[k + 1] = UInt8((Int(img.pixels[k + 1]) + Int(c.1)) / 2)
-                        out.pixels[k + 2] = UInt8((Int(img.pixels[k + 2]) + Int(c.2)) / 2)
-                    }
-                }
-            }
-        }
-        return out
     }
 }
