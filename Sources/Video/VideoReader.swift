@@ -76,6 +76,11 @@ public final class VideoReader {
         self.path = path
         self.threads = threads
         info = VideoInfo(session: s)
+        // FFmpeg leaves the size at 0 when it cannot parse the stream header (or refuses its
+        // size, e.g. a 100000x100000 PNG); nothing could be decoded from such a stream.
+        guard info.width > 0, info.height > 0 else {
+            throw VideoError.cannotOpen(path: path, reason: "the video stream has no valid picture size (damaged header or an impossible size)")
+        }
         sar = av_guess_sample_aspect_ratio(s.fmt, s.stream, nil)
         streamTimeBase = s.stream.pointee.time_base
     }

@@ -53,12 +53,12 @@ public enum RegionInputs {
         for p in object.prompts {
             var rp = RegionPrompt(box: p.box, points: p.points)
             if let path = p.maskPath {
-                let labels = try ImageIO.readLabels(path)
-                guard labels.width == width, labels.height == height else {
+                let bits = try ImageIO.readMask(path)
+                guard bits.width == width, bits.height == height else {
                     throw PipelineError.invalidInput(what: "mask \(path) (\(object.name))",
-                                                     reason: "\(labels.width)×\(labels.height) does not match the video frames (\(width)×\(height))")
+                                                     reason: "\(bits.width)×\(bits.height) does not match the video frames (\(width)×\(height))")
                 }
-                let mask = Mask(width: labels.width, height: labels.height, bits: labels.pixels.map { $0 != 0 ? 1 : 0 })
+                let mask = Mask(width: bits.width, height: bits.height, bits: bits.pixels)
                 guard !mask.isEmpty else {
                     throw PipelineError.invalidInput(what: "mask \(path) (\(object.name))", reason: "the mask is empty (no nonzero pixel)")
                 }
