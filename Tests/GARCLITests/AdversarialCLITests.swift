@@ -1,0 +1,113 @@
+// Regression tests of the adversarial QA pass: hostile inputs that used to crash gar (a Swift
+// trap, an out-of-memory kill), print Foundation's multi-field error text, name no input, accept a
+// contradictory flag, or leave a temporary directory behind after SIGINT/SIGTERM. Each case runs
+// the built binary on a small input (the whole suite takes a few seconds).
+import Foundation
+import Testing
+
+@Suite(.serialized) struct AdversarialCLITests {
+    static let model = "Tests/Fixtures/gar-tiny"
+    static let frames = "Tests/Fixtures/images/f_video/frames"           // 4 frames, 160×120
+    static let mask = "Tests/Fixtures/images/f_video/masks/region0_frame_000.png"
+
+    /// A copy of the tiny checkpoint with `edit` applied to its config.json.
+    static func modelWithConfig(_ dir: URL, _ edit: (inout [String: Any]) -> Void) throws -> String {
+        let copy = dir.appendingPathComponent("model")
+        try FileManager.default.copyItem(at: E2E.root.appendingPathComponent(model), to: copy)
+        let url = copy.appendingPathComponent("config.json")
+        var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        edit(&config)
+        try JSONSerialization.data(withJSONObject: config).write(to: url)
+        return copy.path
+    }
+
+    /// `args` run as a mask through ffmpeg into a 16-bit gray PNG (values 0 / 65535).
+    static func sixteenBit(_ source: String, into dir: URL) throws -> String {
+        let out = dir.appendingPathComponent("mask16.png").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["ffmpeg", "-v", "error", "-y", "-i", E2E.root.appendingPathComponent(source).path, "-pix_fmt", "gray16be", out]
+        try p.run()
+        p.waitUntilExit()
+        try #require(p.terminationStatus == 0, "ffmpeg could not write a 16-bit PNG")
+        return out
+    }
+
+    // MARK: crashes
+
+    /// num_hidden_layers = 10^12 used to build a 10^12-entry key list until the machine ran out of
+    /// memory; hidden_size = 2^40 trapped on an overflow. Now: one config error line.
+    @Test(arguments: [("num_hidden_layers", 1_000_000_000_000), ("hidden_size", 1 << 40)])
+    func absurdConfigSizes(field: String, value: Int) throws {
+        let dir = E2E.tempDir("config")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let m = try Self.modelWithConfig(dir) { c in
+            var mllm = c["mllm_config"] as! [String: Any]
+            var text = mllm["text_config"] as! [String: Any]
+            text[field] = value
+            mllm["text_config"] = text
+            c["mllm_config"] = mllm
+        }
+        let e = try E2E.failure(["inspect", m])
+        #expect(e == "Error: \(m)/config.json: mllm_config.text_config.\(field): must be between 1 and \(field == "hidden_size" ? 131072 : 1024), got \(value)")
+    }
+
+    /// --max-new-tokens Int.max overflowed "prompt + max new tokens" (a trap).
+    @Test func hugeMaxNewTokens() throws {
+        let e = try E2E.failure(["describe", "--model", Self.model, "--image", "Tests/Fixtures/images/d_rgb_256x192.png",
+                                 "--mask", "Tests/Fixtures/images/d_mask0.png", "--max-new-tokens", String(Int.max)])
+        #expect(e.hasPrefix("Error: the prompt and generation need ") && e.hasSuffix("more than the model's 11520"), "\(e)")
+    }
+
+    /// --fps 1e300 looped 10^300 times, allocating until a 34 GB request trapped.
+    @Test func hugeSamplingRate() throws {
+        let dir = E2E.tempDir("fps")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try E2E.run(["frames", "samples/frames/png_seq", "--folder-fps", "25", "--fps", "1e300", "--out", dir.appendingPathComponent("f").path, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("\"frames\": 12"), "every one of the 12 frames once: \(r.stdout)")
+    }
+
+    // MARK: inputs named, not crashing
+
+    /// A 16-bit 0/65535 mask is a mask: it used to fail as "16-bit label value 65535 is above 255".
+    @Test func sixteenBitMaskRegion() throws {
+        let dir = E2E.tempDir("mask16")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let wide = try Self.sixteenBit(Self.mask, into: dir)
+        func tokens(_ mask: String) throws -> [Int]? {
+            let r = try E2E.run(["ask", "--model", Self.model, "--frames-dir", Self.frames, "--region", "mask=\(mask)",
+                                 "--question", "What is <Prompt0>?", "--frames", "2", "--max-new-tokens", "3", "--json", "--quiet"])
+            #expect(r.status == 0, "\(mask): \(r.stderr)")
+            return try r.json()["token_ids"] as? [Int]
+        }
+        let eight = try tokens(Self.mask), sixteen = try tokens(wide)
+        #expect(eight != nil && eight == sixteen, "the 16-bit copy is the same region")
+        let r = try E2E.run(["describe", "--model", Self.model, "--image", "\(Self.frames)/frame_000.png", "--mask", wide, "--max-new-tokens", "2"])
+        #expect(r.status == 0, "\(r.stderr)")
+    }
+
+    /// An empty image mask used to fail as "the mask is empty …" without naming the file.
+    @Test func emptyImageMaskIsNamed() throws {
+        let dir = E2E.tempDir("emptymask")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let empty = dir.appendingPathComponent("empty.pgm")
+        try (Data("P5\n160 120\n255\n".utf8) + Data(count: 160 * 120)).write(to: empty)
+        let e = try E2E.failure(["describe", "--model", Self.model, "--image", "\(Self.frames)/frame_000.png", "--mask", empty.path])
+        #expect(e == "Error: mask \(empty.path): the mask is empty (no nonzero pixel)")
+    }
+
+    /// A folder frame of another size reached the tracker as "frame 2: size 11x7 does not match …".
+    @Test func frameFolderOfMixedSizes() throws {
+        let dir = E2E.tempDir("mixed")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fm = FileManager.default
+        for k in 0 ..< 3 {
+            try fm.copyItem(atPath: E2E.root.appendingPathComponent("\(Self.frames)/frame_00\(k).png").path, toPath: dir.appendingPathComponent("f\(k).png").path)
+        }
+        try fm.copyItem(atPath: E2E.root.appendingPathComponent("samples/images/rgb.png").path, toPath: dir.appendingPathComponent("f3.png").path)
+        let e = try E2E.failure(["ask", "--model", Self.model, "--frames-dir", dir.path, "--region", "mask=\(Self.mask)",
+                                 "--question", "What is <Prompt0>?", "--max-new-tokens", "2", "--quiet"])
+        #expect(e == "Error: \(dir.path)/f3.png: is 11x7 but the folder's first frame is 160x120 (the frames of a folder must share one size)")
+    }
+}
