@@ -110,4 +110,50 @@ import Testing
                                  "--question", "What is <Prompt0>?", "--max-new-tokens", "2", "--quiet"])
         #expect(e == "Error: \(dir.path)/f3.png: is 11x7 but the folder's first frame is 160x120 (the frames of a folder must share one size)")
     }
+
+    // MARK: outputs
+
+    /// An output that cannot be created used to print Foundation's NSError dump (domain, code,
+    /// userInfo with the temporary path); now one line naming the output.
+    @Test func unwritableOutputIsOneLine() throws {
+        let dir = E2E.tempDir("unwritable")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("file.txt")
+        try Data("x".utf8).write(to: file)
+        let out = file.appendingPathComponent("sub/answer.json").path       // under a regular file
+        let e = try E2E.failure(["probe", "samples/clips/ball.mp4", "--output", out])
+        #expect(e.hasPrefix("error: \(out): ") && !e.contains("Domain") && !e.contains(".tmp-"), "\(e)")
+        let frames = file.appendingPathComponent("frames").path
+        let e2 = try E2E.failure(["frames", "samples/frames/png_seq", "--count", "2", "--out", frames, "--quiet"])
+        #expect(e2.hasPrefix("error: \(frames): ") && !e2.contains("Domain"), "\(e2)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["file.txt"])
+    }
+
+    /// SIGINT / SIGTERM while `gar frames` fills its temporary directory: the process ends by the
+    /// signal and neither the output nor the hidden temporary directory (tens of MB) is left.
+    @Test(arguments: [SIGINT, SIGTERM])
+    func interruptedRunLeavesNothing(signal: Int32) throws {
+        let dir = E2E.tempDir("signal")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try #require(E2E.gar))
+        p.arguments = ["frames", "samples/clips/barcode.mp4", "--every", "1", "--size", "1920x1440", "--out", dir.appendingPathComponent("f").path, "--quiet"]
+        p.currentDirectoryURL = E2E.root
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        // Wait until the temporary directory holds a frame (the work is under way), at most 20 s.
+        let fm = FileManager.default
+        let deadline = Date().addingTimeInterval(20)
+        func tempHasAFrame() -> Bool {
+            let temps = ((try? fm.contentsOfDirectory(atPath: dir.path)) ?? []).filter { $0.hasPrefix(".f.tmp-") }
+            return temps.contains { !((try? fm.contentsOfDirectory(atPath: dir.appendingPathComponent($0).path)) ?? []).isEmpty }
+        }
+        while !tempHasAFrame() && Date() < deadline && p.isRunning { usleep(20_000) }
+        try #require(p.isRunning, "gar frames finished before it could be interrupted")
+        kill(p.processIdentifier, signal)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .uncaughtSignal && p.terminationStatus == signal, "ended by the signal")
+        #expect(try fm.contentsOfDirectory(atPath: dir.path) == [], "no output, no temporary directory")
+    }
 }

@@ -408,7 +408,11 @@ public enum VideoRegionJob {
     /// k+1, borders opaque), written with VideoWriter (the file appears only when complete).
     static func writeOverlay(frames: [RGBImage], labelMaps: [LabelMap], fps: Double, to path: String) throws {
         guard let first = frames.first else { return }
+        let url = URL(fileURLWithPath: path)
+        try AtomicOutput.createDirectory(url.deletingLastPathComponent(), for: url)   // as --output does
         let writer = try VideoWriter(path: path, width: first.width, height: first.height, fps: fps)
+        InterruptCleanup.register(writer.temporaryPath)
+        defer { InterruptCleanup.unregister(writer.temporaryPath) }
         for (img, labels) in zip(frames, labelMaps) {
             try writer.append(TrackJob.overlay(img, labels))
         }
