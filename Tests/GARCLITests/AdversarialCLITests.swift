@@ -156,4 +156,20 @@ import Testing
         #expect(p.terminationReason == .uncaughtSignal && p.terminationStatus == signal, "ended by the signal")
         #expect(try fm.contentsOfDirectory(atPath: dir.path) == [], "no output, no temporary directory")
     }
+
+    // MARK: specs, batch and flags
+
+    /// A bad --set value was reported at "spec.yaml:1"; an empty spec file ran with every default.
+    @Test func specOverridesAndEmptySpec() throws {
+        let dir = E2E.tempDir("spec")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let e = try E2E.failure(["run", "pipelines/temporal-qa.yaml", "--frames-dir", Self.frames, "--region", "mask=\(Self.mask)",
+                                 "--model", Self.model, "--set", "frames.count=eight"])
+        #expect(e == "Error: --set: frames.count: expected a whole number, got 'eight'")
+        let empty = dir.appendingPathComponent("empty.yaml")
+        try Data().write(to: empty)
+        let e2 = try E2E.failure(["run", empty.path, "--frames-dir", Self.frames, "--region", "mask=\(Self.mask)",
+                                  "--model", Self.model, "--question", "What is <Prompt0>?"])
+        #expect(e2 == "Error: \(empty.path): the file is empty")
+    }
 }

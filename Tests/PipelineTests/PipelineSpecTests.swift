@@ -104,6 +104,38 @@ enum Repo {
         #expect(throws: SpecError.self) { try PipelineSpec.parse("", source: "a.yaml", overrides: ["nonsense"]) }
     }
 
+    /// A --set value has no line in the file; its errors used to point at "qa.yaml:1".
+    @Test func overrideErrorsNameTheOverride() throws {
+        let qa = PipelineSpec.BuiltIn.temporalQA.text
+        let cases = [("frames.count=x", "--set: frames.count: expected a whole number, got 'x'"),
+                     ("generation.top_p=0", "--set: generation.top_p: must be > 0, got 0.0"),
+                     ("questions=[1, [2]]", "--set: questions[1]: expected text"),
+                     ("nokey.x=1", "--set: nokey: unknown key (expected one of: version, description")]
+        for (o, message) in cases {
+            do {
+                _ = try PipelineSpec.parse(qa, source: "qa.yaml", overrides: [o])
+                Issue.record("--set \(o) accepted")
+            } catch {
+                #expect("\(error)".hasPrefix(message), "--set \(o): \(error)")
+            }
+        }
+        // A problem in the file itself still names the file and line, overrides or not.
+        #expect(throws: SpecError(source: "x.yaml", line: 2, key: "frames.count", problem: "must be at least 1, got 0")) {
+            try PipelineSpec.parse("frames:\n  count: 0\n", source: "x.yaml", overrides: ["generation.seed=1"])
+        }
+    }
+
+    /// An empty spec file used to run with every default; it is a truncated or wrong file.
+    @Test func emptyFileIsAnError() throws {
+        let dir = Repo.tempDir("empty-spec")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("empty.yaml").path
+        try Data(" \n\n".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(throws: SpecError(source: path, line: nil, key: "", problem: "the file is empty")) {
+            try PipelineSpec.load(path: path)
+        }
+    }
+
     @Test func missingFileIsOneLine() {
         do {
             _ = try PipelineSpec.load(path: "/nonexistent/spec.yaml")

@@ -90,6 +90,16 @@ indirect enum YAMLTree {
         }
     }
 
+    /// The same tree without line numbers: a command-line value has no line in the file, and a
+    /// node without one is reported as coming from `--set` (YAMLMapping.error).
+    var withoutLines: YAMLTree {
+        switch self {
+        case let .scalar(n, _): return .scalar(n, line: nil)
+        case let .sequence(items, _): return .sequence(items.map(\.withoutLines), line: nil)
+        case let .mapping(entries, _): return .mapping(entries.map { ($0.key, nil, $0.value.withoutLines) }, line: nil)
+        }
+    }
+
     /// Sets `value` at the dotted `path` (creating mappings on the way): command-line overrides.
     func setting(_ path: [String], to value: YAMLTree) -> YAMLTree {
         guard let head = path.first else { return value }
@@ -129,7 +139,10 @@ struct YAMLMapping {
     private func full(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     func error(_ key: String, _ problem: String, line: Int? = nil) -> SpecError {
-        SpecError(source: source, line: line ?? entry(key)?.keyLine ?? entry(key)?.value.line ?? self.line, key: full(key), problem: problem)
+        if line == nil, let e = entry(key), e.keyLine == nil, e.value.line == nil {
+            return SpecError(source: "--set", line: nil, key: full(key), problem: problem)   // an override's value
+        }
+        return SpecError(source: source, line: line ?? entry(key)?.keyLine ?? entry(key)?.value.line ?? self.line, key: full(key), problem: problem)
     }
 
     private func entry(_ key: String) -> (key: String, keyLine: Int?, value: YAMLTree)? {
@@ -188,7 +201,7 @@ struct YAMLMapping {
         guard case let .sequence(items, _) = v else { throw error(key, "expected a list of texts") }
         return try items.enumerated().map { i, item in
             guard case let .scalar(n, _) = item, !YAMLMapping.isNull(n), let s = n.string else {
-                throw SpecError(source: source, line: item.line, key: "\(full(key))[\(i)]", problem: "expected text")
+                throw SpecError(source: item.line == nil ? "--set" : source, line: item.line, key: "\(full(key))[\(i)]", problem: "expected text")
             }
             return s
         }
@@ -202,7 +215,8 @@ struct YAMLMapping {
     /// Throws for the first key that no reader asked for.
     func finish() throws {
         for e in entries where !known.contains(e.key) {
-            throw SpecError(source: source, line: e.keyLine ?? e.value.line, key: full(e.key),
+            let line = e.keyLine ?? e.value.line
+            throw SpecError(source: line == nil ? "--set" : source, line: line, key: full(e.key),
                             problem: "unknown key (expected one of: \(known.joined(separator: ", ")))")
         }
     }
