@@ -172,4 +172,49 @@ import Testing
                                   "--model", Self.model, "--question", "What is <Prompt0>?"])
         #expect(e2 == "Error: \(empty.path): the file is empty")
     }
+
+    /// A model that cannot load stops a batch; it used to leave an empty results file behind.
+    /// --threads 0 turned every item into an error line (exit 0); now it is refused up front.
+    @Test func batchBadModelAndBadThreads() throws {
+        let dir = E2E.tempDir("batch")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let list = dir.appendingPathComponent("items.jsonl")
+        let item = ["video": E2E.root.appendingPathComponent(Self.frames).path,
+                    "regions": ["mask=\(E2E.root.appendingPathComponent(Self.mask).path)"]] as [String: Any]
+        try JSONSerialization.data(withJSONObject: item).write(to: list)
+        let out = dir.appendingPathComponent("results.jsonl").path
+        let e = try E2E.failure(["batch", list.path, "--pipeline", "pipelines/temporal-qa.yaml", "--model", "/nonexistent/model", "--out", out, "--quiet"])
+        #expect(e.contains("/nonexistent/model"), "\(e)")
+        #expect(!FileManager.default.fileExists(atPath: out), "no empty results file")
+        let r = try E2E.run(["batch", list.path, "--pipeline", "pipelines/temporal-qa.yaml", "--model", Self.model, "--out", out, "--threads", "0", "--quiet"])
+        #expect(r.status != 0 && r.stderr.hasPrefix("Error: --threads must be at least 1, got 0"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    /// Flags that do nothing in the mode given were silently ignored; errors of the image mode's
+    /// generation settings printed the root command's usage.
+    @Test func contradictoryAndBadFlags() throws {
+        var r = try E2E.run(["ask", "--model", Self.model, "--frames-dir", Self.frames, "--region", "mask=\(Self.mask)",
+                             "--question", "What is <Prompt0>?", "--per-region-boxes"])
+        #expect(r.status != 0 && r.stderr.hasPrefix("Error: --per-region-boxes applies to --image only"), "\(r.stderr)")
+        r = try E2E.run(["ask", "--model", Self.model, "--image", "\(Self.frames)/frame_000.png", "--mask", Self.mask,
+                         "--question", "What is <Prompt0>?", "--temperature", "1", "--top-p", "0"])
+        #expect(r.status != 0 && r.stderr.hasPrefix("Error: top-p must be in (0, 1], got 0.0\nUsage: gar ask "), "\(r.stderr)")
+    }
+
+    /// inspect exited 1 on a mismatched checkpoint with nothing on stderr.
+    @Test func inspectMismatchSaysWhy() throws {
+        let dir = E2E.tempDir("inspect")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let m = try Self.modelWithConfig(dir) { c in
+            var mllm = c["mllm_config"] as! [String: Any]
+            var text = mllm["text_config"] as! [String: Any]
+            text["vocab_size"] = (text["vocab_size"] as! Int) + 1000
+            mllm["text_config"] = text
+            c["mllm_config"] = mllm
+        }
+        let r = try E2E.run(["inspect", m])
+        #expect(r.status == 1 && r.stdout.contains("shape mismatches (1)"))
+        #expect(r.stderr == "error: \(m): the checkpoint does not match its config.json (tensors: 1 with the wrong shape; see the report)\n")
+    }
 }
