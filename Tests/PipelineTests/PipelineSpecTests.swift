@@ -125,6 +125,22 @@ enum Repo {
         }
     }
 
+    /// Nine lines of aliases expand to 10^9 values ("billion laughs"): walking them took minutes and
+    /// 8 GB before the run was killed. Now the walk stops at YAMLTree.maxNodes.
+    @Test func aliasBombIsRefused() throws {
+        var lines = ["version: 1", "questions: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+        for i in 1 ... 8 { lines.append("d\(i): &a\(i) [" + Array(repeating: "*a\(i - 1)", count: 10).joined(separator: ", ") + "]") }
+        do {
+            _ = try PipelineSpec.parse(lines.joined(separator: "\n"), source: "bomb.yaml")
+            Issue.record("the alias bomb was accepted")
+        } catch let e as SpecError {
+            #expect(e.source == "bomb.yaml" && e.problem == "more than 100000 values in the document (aliases expanding without bound?)", "\(e)")
+        }
+        // Aliases that stay small are still YAML.
+        let spec = try PipelineSpec.parse("version: 1\nquestions: &q [What is <Prompt0>?]\n", source: "ok.yaml")
+        #expect(spec.questions == ["What is <Prompt0>?"])
+    }
+
     /// An empty spec file used to run with every default; it is a truncated or wrong file.
     @Test func emptyFileIsAnError() throws {
         let dir = Repo.tempDir("empty-spec")

@@ -46,28 +46,41 @@ indirect enum YAMLTree {
             throw SpecError(source: source, line: nil, key: "", problem: "invalid YAML: \(error)")
         }
         guard let node else { return .mapping([], line: 1) }
-        return try convert(node, source: source, path: "")
+        var budget = maxNodes
+        return try convert(node, source: source, path: "", budget: &budget)
     }
 
-    private static func convert(_ node: Node, source: String, path: String) throws -> YAMLTree {
+    /// At most this many nodes per document: aliases (`*a`) let a few lines expand to billions of
+    /// nodes ("billion laughs"), which would take minutes and gigabytes to walk; a real spec has
+    /// a few hundred.
+    static let maxNodes = 100_000
+
+    private static func convert(_ node: Node, source: String, path: String, budget: inout Int) throws -> YAMLTree {
+        budget -= 1
+        guard budget >= 0 else {
+            throw SpecError(source: source, line: node.mark?.line, key: path,
+                            problem: "more than \(maxNodes) values in the document (aliases expanding without bound?)")
+        }
         switch node {
         case .scalar:
             return .scalar(node, line: node.mark?.line)
         case let .sequence(seq):
-            return .sequence(try seq.enumerated().map { try convert($0.element, source: source, path: "\(path)[\($0.offset)]") },
+            return .sequence(try seq.enumerated().map { try convert($0.element, source: source, path: "\(path)[\($0.offset)]", budget: &budget) },
                              line: node.mark?.line)
         case let .mapping(map):
             var entries: [(key: String, keyLine: Int?, value: YAMLTree)] = []
+            var firstLines: [String: Int?] = [:]
             for (k, v) in map {
                 guard case .scalar = k, let key = k.string else {
                     throw SpecError(source: source, line: k.mark?.line, key: path, problem: "mapping keys must be plain names")
                 }
                 let full = path.isEmpty ? key : "\(path).\(key)"
-                if let first = entries.first(where: { $0.key == key }) {
-                    let where_ = first.keyLine.map { " (first on line \($0))" } ?? ""
+                if let firstLine = firstLines[key] {
+                    let where_ = firstLine.map { " (first on line \($0))" } ?? ""
                     throw SpecError(source: source, line: k.mark?.line, key: full, problem: "key given twice\(where_)")
                 }
-                entries.append((key, k.mark?.line, try convert(v, source: source, path: full)))
+                firstLines[key] = k.mark?.line
+                entries.append((key, k.mark?.line, try convert(v, source: source, path: full, budget: &budget)))
             }
             return .mapping(entries, line: node.mark?.line)
         }
