@@ -217,4 +217,73 @@ import Testing
         #expect(r.status == 1 && r.stdout.contains("shape mismatches (1)"))
         #expect(r.stderr == "error: \(m): the checkpoint does not match its config.json (tensors: 1 with the wrong shape; see the report)\n")
     }
+
+    // MARK: second pass
+
+    /// Values starting with '-' read as options: "--box -10,-10,5,5" failed as "Missing value for
+    /// '--box'"; --fps inf passed validation and failed later as "needs a rate > 0".
+    @Test func negativeAndInfiniteNumbers() throws {
+        let caption = ["caption", "samples/clips/ball.mp4", "--model", Self.model, "--max-new-tokens", "2", "--quiet"]
+        var e = try E2E.failure(caption + ["--box", "-10,-10,5,5"])
+        #expect(e == "Error: <Prompt0> on frame 0 box -10,-10,5,5: is outside the 640x360 frame (valid x 0...639, y 0...359)")
+        e = try E2E.failure(caption + ["--point", "-1,-1"])
+        #expect(e == "Error: <Prompt0> on frame 0 point -1,-1: is outside the 640x360 frame")
+        var r = try E2E.run(caption + ["--box", "1,1,9,9", "--frame", "-1"])
+        #expect(r.status != 0 && r.stderr.hasPrefix("Error: --frame must be >= 0, got -1\n"), "\(r.stderr)")
+        r = try E2E.run(caption + ["--box", "1,1,9,9", "--frames", "-3"])
+        #expect(r.status != 0 && r.stderr.hasPrefix("Error: --frames must be at least 1, got -3\n"), "\(r.stderr)")
+        r = try E2E.run(caption + ["--box", "1,1,9,9", "--fps", "inf"])
+        #expect(r.status != 0 && r.stderr.hasPrefix("Error: --fps must be a finite rate > 0, got inf\n"), "\(r.stderr)")
+        e = try E2E.failure(["frames", "samples/clips/ball.mp4", "--fps", "inf", "--out", "/nonexistent/never-written"])
+        #expect(e == "error: --fps: must be a finite rate > 0, got inf")
+    }
+
+    /// An output that is a directory, or under a regular file, used to fail only after the model
+    /// had run (and printed its answer), as "Is a directory" / "File exists"; now before any work,
+    /// naming the file in the way. A batch --out under a file too.
+    @Test func unwritableDestinationsFailFirst() throws {
+        let dir = E2E.tempDir("dest")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("file.txt")
+        try Data("x".utf8).write(to: file)
+        let ask = ["ask", "--model", Self.model, "--frames-dir", Self.frames, "--region", "mask=\(Self.mask)",
+                   "--question", "What is <Prompt0>?", "--max-new-tokens", "2", "--quiet"]
+        for flag in ["--output", "--overlay"] {
+            let r = try E2E.run(ask + [flag, dir.path])
+            #expect(r.status == 1 && r.stdout.isEmpty && r.stderr == "Error: \(dir.path): is a directory, not a file\n", "\(flag): \(r.stderr)")
+            let under = file.appendingPathComponent("a/out.mp4").path
+            let r2 = try E2E.run(ask + [flag, under])
+            #expect(r2.status == 1 && r2.stdout.isEmpty && r2.stderr == "Error: \(under): \(file.path) is a file, not a folder\n", "\(flag): \(r2.stderr)")
+        }
+        #expect(try E2E.failure(["probe", "samples/clips/ball.mp4", "--output", dir.path]) == "error: \(dir.path): is a directory, not a file")
+        let list = dir.appendingPathComponent("items.txt")
+        try Data((E2E.root.appendingPathComponent(Self.frames).path + "\n").utf8).write(to: list)
+        let results = file.appendingPathComponent("results.jsonl").path
+        let e = try E2E.failure(["batch", list.path, "--pipeline", "pipelines/temporal-qa.yaml", "--model", Self.model, "--out", results, "--quiet"])
+        #expect(e == "Error: \(results): \(file.path) is a file, not a folder")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["file.txt", "items.txt"], "nothing else written")
+    }
+
+    /// A batch list naming a file that does not exist: one error line naming it ("no such file",
+    /// not a complaint about its missing regions), and the batch goes on with the next item.
+    @Test func batchListWithAMissingVideo() throws {
+        let dir = E2E.tempDir("batchmissing")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let missing = dir.appendingPathComponent("nope.mp4").path
+        let good = ["video": E2E.root.appendingPathComponent(Self.frames).path, "id": "good",
+                    "regions": ["mask=\(E2E.root.appendingPathComponent(Self.mask).path)"]] as [String: Any]
+        let lines = try [["video": missing, "id": "missing"], good].map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }
+        let list = dir.appendingPathComponent("items.jsonl")
+        try Data(lines.joined(separator: "\n").utf8).write(to: list)
+        let out = dir.appendingPathComponent("results.jsonl").path
+        let r = try E2E.run(["batch", list.path, "--pipeline", "pipelines/temporal-qa.yaml", "--model", Self.model, "--out", out,
+                             "--set", "generation.max_new_tokens=2", "--set", "frames.count=2", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let records = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        let byID = Dictionary(uniqueKeysWithValues: records.map { ($0["id"] as? String ?? "", $0) })
+        #expect(byID["missing"]?["error"] as? String == "\(missing): no such file")
+        #expect(byID["good"]?["status"] as? String == "ok")
+    }
 }

@@ -23,9 +23,7 @@ public final class JSONLLedger {
         self.path = path
         let fm = FileManager.default
         let dir = (path as NSString).deletingLastPathComponent
-        if !dir.isEmpty {
-            do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch { throw PipelineError.io(path: path, error) }
-        }
+        if !dir.isEmpty { try AtomicOutput.createDirectory(URL(fileURLWithPath: dir), for: URL(fileURLWithPath: path)) }
         var isDir: ObjCBool = false
         if fm.fileExists(atPath: path, isDirectory: &isDir) {
             if isDir.boolValue { throw PipelineError.io(path: path, reason: "is a directory, not a results file") }

@@ -8,6 +8,7 @@ import Foundation
 public enum AtomicOutput {
     /// Writes `data` to `url` through a temporary file in the same directory, then renames it.
     public static func write(_ data: Data, to url: URL) throws {
+        try checkFileDestination(url)
         let dir = url.deletingLastPathComponent()
         try createDirectory(dir, for: url)
         let tmp = temporarySibling(of: url)
@@ -35,6 +36,7 @@ public enum AtomicOutput {
     public static func directory<T>(at url: URL, _ body: (URL) throws -> T) throws -> T {
         let fm = FileManager.default
         try refuseNonDirectory(at: url)   // before the work, not after it
+        try refuseFileAmongFolders(of: url)
         try createDirectory(url.deletingLastPathComponent(), for: url)
         let tmp = temporarySibling(of: url)
         do { try fm.createDirectory(at: tmp, withIntermediateDirectories: false) } catch { throw PipelineError.io(path: url.path, error) }
@@ -62,12 +64,35 @@ public enum AtomicOutput {
         url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))")
     }
 
+    /// Refuses, before any work, a file output that cannot be written: an existing directory of
+    /// that name, or a file where one of its folders should be.
+    public static func checkFileDestination(_ url: URL) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue {
+            throw PipelineError.io(path: url.path, reason: "is a directory, not a file")
+        }
+        try refuseFileAmongFolders(of: url)
+    }
+
     /// Creates the folder an output goes into; a failure names the output.
     static func createDirectory(_ dir: URL, for output: URL) throws {
         do {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         } catch {
+            try refuseFileAmongFolders(of: output)   // says which file is in the way, not "File exists"
             throw PipelineError.io(path: output.path, error)
+        }
+    }
+
+    /// The nearest existing folder above `url` must be a folder, not a file.
+    static func refuseFileAmongFolders(of url: URL) throws {
+        var dir = url.deletingLastPathComponent()
+        var isDir: ObjCBool = false
+        while !FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir) && dir.path != "/" {
+            dir = dir.deletingLastPathComponent()
+        }
+        if !isDir.boolValue {
+            throw PipelineError.io(path: url.path, reason: "\(dir.path) is a file, not a folder")
         }
     }
 
