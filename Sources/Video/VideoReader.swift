@@ -71,7 +71,14 @@ public final class VideoReader {
     let sar: AVRational
     let streamTimeBase: AVRational
 
+    /// Most decoder threads: FFmpeg takes any count (a context per frame thread), and 100000
+    /// threads never finish starting.
+    public static let maxThreads = 64
+
     public init(path: String, threads: Int = 0) throws {
+        guard (0 ... VideoReader.maxThreads).contains(threads) else {
+            throw VideoError.invalidRequest(path: path, reason: "decoder threads must be between 0 (one per core) and \(VideoReader.maxThreads), got \(threads)")
+        }
         let s = try DecodeSession(path: path, decode: true, threads: threads)
         self.path = path
         self.threads = threads

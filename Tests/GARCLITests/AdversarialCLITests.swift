@@ -286,4 +286,14 @@ import Testing
         #expect(byID["missing"]?["error"] as? String == "\(missing): no such file")
         #expect(byID["good"]?["status"] as? String == "ok")
     }
+
+    /// --threads 100000 made gar frames hang starting decoder threads; -1 was "Missing value".
+    @Test(arguments: [["frames", "samples/clips/ball.mp4", "--count", "2", "--out", "/nonexistent/never-written"],
+                      ["probe", "samples/clips/ball.mp4"], ["bench", "decode", "samples/clips/ball.mp4"]])
+    func decoderThreadsBounded(command: [String]) throws {
+        for n in ["100000", "-1"] {
+            let r = try E2E.run(command + ["--threads", n])
+            #expect(r.status == 64 && r.stderr.hasPrefix("Error: --threads must be between 0 (one per core) and 64, got \(n)\n"), "\(command[0]): \(r.stderr)")
+        }
+    }
 }

@@ -154,4 +154,16 @@ import Testing
             #expect(throws: VideoError.self) { try ImageIO.readLabels(p) }
         }
     }
+
+    /// 100000 decoder threads never finished starting (gar frames --threads 100000 hung); the
+    /// count is bounded before FFmpeg sees it.
+    @Test func absurdThreadCountIsRefused() throws {
+        let p = Fixtures.sample("clips/ball.mp4")
+        for threads in [-1, VideoReader.maxThreads + 1, 100_000] {
+            #expect(throws: VideoError.invalidRequest(path: p, reason: "decoder threads must be between 0 (one per core) and 64, got \(threads)")) {
+                try VideoReader(path: p, threads: threads)
+            }
+        }
+        #expect(try VideoReader(path: p, threads: VideoReader.maxThreads).info.width == 640)
+    }
 }
