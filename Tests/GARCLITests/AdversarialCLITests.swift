@@ -296,4 +296,15 @@ import Testing
             #expect(r.status == 64 && r.stderr.hasPrefix("Error: --threads must be between 0 (one per core) and 64, got \(n)\n"), "\(command[0]): \(r.stderr)")
         }
     }
+
+    /// `batch merge` of a file that is one unterminated line (not a results file) merged zero
+    /// records without a word; the dropped bytes are now reported.
+    @Test func mergeSaysWhatItIgnored() throws {
+        let dir = E2E.tempDir("merge")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let part = dir.appendingPathComponent("part.jsonl")
+        try Data([0xFF, 0xFE, 0x20, 0x62, 0x61, 0x64]).write(to: part)
+        let r = try E2E.run(["batch", "merge", part.path, "--out", dir.appendingPathComponent("all.jsonl").path])
+        #expect(r.status == 0 && r.stderr == "warning: \(part.path): ignored a partial last line (6 bytes without a newline)\n", "\(r.stderr)")
+    }
 }

@@ -88,6 +88,10 @@ public final class JSONLLedger {
                     throw PipelineError.io(path: path, reason: "cannot cut the partial last line: \(String(cString: strerror(errno)))")
                 }
                 printErr("warning: \(path): dropped a partial last line (a record cut by an interrupted run)")
+            } else {
+                // Said, not silent: a file that is all one unterminated line (not a results file at
+                // all) would otherwise merge as zero records.
+                printErr("warning: \(path): ignored a partial last line (\(data.count - (cut - data.startIndex)) bytes without a newline)")
             }
         }
         var records: [Record] = []
