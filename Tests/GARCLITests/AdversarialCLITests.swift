@@ -236,6 +236,8 @@ import Testing
         #expect(r.status != 0 && r.stderr.hasPrefix("Error: --fps must be a finite rate > 0, got inf\n"), "\(r.stderr)")
         e = try E2E.failure(["frames", "samples/clips/ball.mp4", "--fps", "inf", "--out", "/nonexistent/never-written"])
         #expect(e == "error: --fps: must be a finite rate > 0, got inf")
+        r = try E2E.run(["track", "samples/clips/ball.mp4", "--box", "1,1,9,9", "--fps", "inf", "--out", "/nonexistent/never-written"])
+        #expect(r.status == 64 && r.stderr.hasPrefix("Error: --fps must be a finite rate > 0, got inf\n"), "\(r.stderr)")
     }
 
     /// An output that is a directory, or under a regular file, used to fail only after the model
