@@ -62,6 +62,11 @@ import Testing
         #expect(throws: TrackingError.self) { try RLE(height: 2, width: 2, counts: [1, 2]) }
         #expect(throws: TrackingError.self) { try RLE(height: 2, width: 2, compressed: "0~") }
         #expect(throws: TrackingError.self) { try RLE(height: 2, width: 2, compressed: "3") }
+        // Hostile sizes and runs: overflow must be an error, not a trap (QA reproducer).
+        #expect(throws: TrackingError.self) { try RLE(height: 1 << 40, width: 1 << 40, counts: [0]) }
+        #expect(throws: TrackingError.self) { try RLE(height: 2, width: 2, counts: [Int.max, Int.max]) }
+        let runaway = String(repeating: "ooooooooooo?", count: 40)
+        #expect(throws: TrackingError.self) { try RLE(height: 120, width: 160, compressed: runaway) }
     }
 }
 

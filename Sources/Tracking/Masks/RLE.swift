@@ -15,13 +15,20 @@ public struct RLE: Equatable, Sendable {
 
     public init(height: Int, width: Int, counts: [Int]) throws {
         guard height >= 0, width >= 0 else { throw TrackingError.badRLE("negative size \(height)x\(width)") }
+        let (area, areaOverflow) = height.multipliedReportingOverflow(by: width)
+        guard !areaOverflow else { throw TrackingError.badRLE("size \(height)x\(width) is too large") }
         var total = 0
         for c in counts {
             guard c >= 0 else { throw TrackingError.badRLE("negative run length \(c)") }
-            total += c
+            let (sum, overflow) = total.addingReportingOverflow(c)
+            // Runs past height*width are an error anyway; stop before the sum can overflow.
+            guard !overflow, sum <= area else {
+                throw TrackingError.badRLE("runs sum to more than height*width = \(area)")
+            }
+            total = sum
         }
-        guard total == height * width else {
-            throw TrackingError.badRLE("runs sum to \(total), expected height*width = \(height * width)")
+        guard total == area else {
+            throw TrackingError.badRLE("runs sum to \(total), expected height*width = \(area)")
         }
         self.height = height; self.width = width; self.counts = counts
     }
@@ -113,7 +120,11 @@ public struct RLE: Equatable, Sendable {
                 p += 1; k += 1
                 if !more && (c & 0x10) != 0 { x |= -1 << (5 * k) }
             }
-            if runs.count > 2 { x += runs[runs.count - 2] }
+            if runs.count > 2 {
+                let (sum, overflow) = x.addingReportingOverflow(runs[runs.count - 2])
+                guard !overflow else { throw TrackingError.badRLE("run length overflows in counts string") }
+                x = sum
+            }
             runs.append(x)
         }
         try self.init(height: height, width: width, counts: runs)
