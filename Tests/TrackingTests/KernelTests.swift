@@ -162,6 +162,21 @@ import Testing
             if g.inSourceSet(j) && !g.inSourceSet(i) { cut += Double(rc) }
         }
         #expect(abs(cut - ref) < 1e-3)
+        // A copy of an arcs-only template (how GrabCut reuses its n-links) solves the same
+        // problem, twice from the same template, which the first solve must not have altered.
+        let template = MaxFlowGraph(nodeCount: n)
+        for e in edges { template.addEdge(e.0, e.1, e.2, e.3) }
+        for _ in 0..<2 {
+            let c = MaxFlowGraph(arcsOf: template)
+            for i in 0..<n { c.setTerminal(i, source: term[i].source, sink: term[i].sink) }
+            #expect(abs(Double(c.maxFlow()) - ref) < 1e-3)
+            #expect((0..<n).allSatisfy { c.inSourceSet($0) == g.inSourceSet($0) })
+        }
+        // No arcs at all: each node goes where its larger terminal capacity pulls it.
+        let bare = MaxFlowGraph(nodeCount: n)
+        for i in 0..<n { bare.setTerminal(i, source: term[i].source, sink: term[i].sink) }
+        bare.maxFlow()
+        #expect((0..<n).allSatisfy { term[$0].source == term[$0].sink || bare.inSourceSet($0) == (term[$0].source > term[$0].sink) })
     }
 
     @Test func similarityRansacIgnoresOutliers() {

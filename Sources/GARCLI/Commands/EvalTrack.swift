@@ -20,12 +20,28 @@ struct EvalTrack: AsyncParsableCommand {
     @Option(help: "Also write the predicted masks (palette PNGs) to this folder.") var save: String?
     @Flag(help: "Print JSON (with per-frame J and F).") var json = false
     @Flag(help: "No progress on stderr.") var quiet = false
+    @Flag(help: "Score prompt → mask instead of tracking: tight box, one click, box + click on the first, middle and last frame of each sequence (IoU and time per prompt).")
+    var prompts = false
 
     func validate() throws {
         if let b = baseline, b != "copy" { throw ValidationError("--baseline must be 'copy' (got '\(b)')") }
+        if prompts && (baseline != nil || save != nil) { throw ValidationError("--prompts takes no --baseline or --save") }
     }
 
     func run() async throws {
+        if prompts {
+            var p = PromptEvalOptions(dataset: dataset)
+            p.sequences = sequences.isEmpty ? nil : sequences
+            p.resolution = res; p.quiet = quiet
+            let r = try PromptEvalJob.run(p)
+            if json {
+                let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try enc.encode(r), as: UTF8.self))
+            } else {
+                print(r.table, terminator: "")
+            }
+            return
+        }
         var o = EvalTrackOptions(dataset: dataset)
         o.sequences = sequences.isEmpty ? nil : sequences
         o.resolution = res; o.baseline = baseline; o.quiet = quiet
