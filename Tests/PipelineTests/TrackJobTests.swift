@@ -138,6 +138,12 @@ import Video
         }
         #expect(r.rows.allSatisfy { ($0.boxIoU == nil) == ($0.kind == "click") && $0.ms >= 0 && $0.cpuMs >= 0 })
         #expect(r.table.contains("| box+click | 6 |"))
+        // The naive GrabCut twin: the same prompts, the same accuracy (the fast one differs on at
+        // most a few boundary pixels: mean IoU within 0.01).
+        o.naiveGrabCut = true
+        let naive = try PromptEvalJob.run(o)
+        #expect(naive.naiveGrabCut && naive.rows.count == 18)
+        for (a, b) in zip(r.summaries, naive.summaries) { #expect(abs(a.meanIoU - b.meanIoU) < 0.01, "\(a.kind)") }
         o.sequences = ["nope"]
         #expect(throws: PipelineError.self) { try PromptEvalJob.run(o) }
     }

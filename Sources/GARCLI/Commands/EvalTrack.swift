@@ -22,17 +22,20 @@ struct EvalTrack: AsyncParsableCommand {
     @Flag(help: "No progress on stderr.") var quiet = false
     @Flag(help: "Score prompt → mask instead of tracking: tight box, one click, box + click on the first, middle and last frame of each sequence (IoU and time per prompt).")
     var prompts = false
+    @Flag(help: "With --prompts: run GrabCut's naive twin (the slow reference) instead of the fast one.")
+    var naiveGrabcut = false
 
     func validate() throws {
         if let b = baseline, b != "copy" { throw ValidationError("--baseline must be 'copy' (got '\(b)')") }
         if prompts && (baseline != nil || save != nil) { throw ValidationError("--prompts takes no --baseline or --save") }
+        if naiveGrabcut && !prompts { throw ValidationError("--naive-grabcut goes with --prompts") }
     }
 
     func run() async throws {
         if prompts {
             var p = PromptEvalOptions(dataset: dataset)
             p.sequences = sequences.isEmpty ? nil : sequences
-            p.resolution = res; p.quiet = quiet
+            p.resolution = res; p.quiet = quiet; p.naiveGrabCut = naiveGrabcut
             let r = try PromptEvalJob.run(p)
             if json {
                 let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]

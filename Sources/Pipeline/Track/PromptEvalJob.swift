@@ -16,6 +16,8 @@ public struct PromptEvalOptions: Sendable {
     public var sequences: [String]? = nil
     public var resolution = "480p"
     public var quiet = false
+    /// Use GrabCut's naive twin (the before/after comparison of the fast one).
+    public var naiveGrabCut = false
     public init(dataset: String) { self.dataset = dataset }
 }
 
@@ -44,6 +46,7 @@ public struct PromptEvalReport: Sendable, Codable {
     public var rows: [PromptEvalRow]
     public var summaries: [PromptEvalSummary]
     public var threads: Int
+    public var naiveGrabCut: Bool
     public var loadBefore: Double?, loadAfter: Double?
 
     public var table: String {
@@ -56,7 +59,7 @@ public struct PromptEvalReport: Sendable, Codable {
             s += String(format: "(the tight box itself as a mask: mean IoU %.3f)\n", b)
         }
         let load = { (v: Double?) in v.map { String(format: "%.2f", $0) } ?? "n/a" }
-        s += "\(threads) threads; load average before \(load(loadBefore)), after \(load(loadAfter))\n"
+        s += "\(naiveGrabCut ? "naive" : "fast") GrabCut, \(threads) threads; load average before \(load(loadBefore)), after \(load(loadAfter))\n"
         return s
     }
 }
@@ -129,7 +132,8 @@ public enum PromptEvalJob {
                         // A segmentation that comes out empty is an error for the user; here it scores 0.
                         var iou = 0.0
                         do {
-                            iou = try PromptSegmenter.mask(for: prompt, on: frame, what: "\(s) frame \(t) object \(k)").iou(truth)
+                            iou = try PromptSegmenter.mask(for: prompt, on: frame, what: "\(s) frame \(t) object \(k)",
+                                                           naiveGrabCut: o.naiveGrabCut).iou(truth)
                         } catch TrackingError.emptyMask {}
                         let ms = Date().timeIntervalSince(t0) * 1000, cpu = EvalTrackJob.cpuMs() - c0
                         rows.append(PromptEvalRow(sequence: s, frame: t, object: k, kind: kind, iou: iou, ms: ms, cpuMs: cpu,
@@ -151,6 +155,6 @@ public enum PromptEvalJob {
                                      meanBoxIoU: boxIoUs.isEmpty ? nil : mean(boxIoUs))
         }
         return PromptEvalReport(dataset: o.dataset, rows: rows, summaries: summaries, threads: Parallel.workers,
-                                loadBefore: loadBefore, loadAfter: EvalTrackJob.loadAverage())
+                                naiveGrabCut: o.naiveGrabCut, loadBefore: loadBefore, loadAfter: EvalTrackJob.loadAverage())
     }
 }
