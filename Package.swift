@@ -65,6 +65,7 @@ let package = Package(
         .target(name: "Pipeline",
                 dependencies: ["Models", "Video", "Tracking", "Tensors", "Checkpoints", "Tokenizers",
                                .product(name: "Yams", package: "Yams")],
+                exclude: ["README.md"],
                 swiftSettings: plainSwift),
         .executableTarget(name: "GARCLI",
                           dependencies: ["Pipeline",

@@ -38,6 +38,8 @@ public struct RequestOptions: Sendable {
     public var featureKey: String?
     /// Video mode: cache key per frame (pixels + that frame's union mask).
     public var frameKeys: [String]?
+    /// Video mode: the user-text template (default: video protocol v1).
+    public var videoTemplate: VideoPromptTemplate = .v1
 
     public init(generation: GenerationOptions = GenerationOptions(), replay: ReplayOptions = ReplayOptions()) {
         self.generation = generation
@@ -199,7 +201,8 @@ public final class GARSession: Sendable {
             tiles.append(model.imageProcessor.singleTile(image: frame, mask: union))
         }
         try checkQuestion(question, regions: masks.count)
-        let prompt = try model.prompts.video(frames: frames.count, visible: visible, question: question, doubleBOS: options.doubleBOS)
+        let prompt = try model.prompts.video(frames: frames.count, visible: visible, question: question,
+                                             template: options.videoTemplate, doubleBOS: options.doubleBOS)
         var spanBoxes: [NormalizedBox] = []
         for span in prompt.spans {
             // The builder makes a span exactly where visible[k][f], i.e. where a box was found.

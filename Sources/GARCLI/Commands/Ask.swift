@@ -1,50 +1,118 @@
 import ArgumentParser
 import Foundation
+import Models
 import Pipeline
 
-/// `gar ask`: a question about regions `<Prompt0>`, `<Prompt1>`, … given by masks in that order
-/// (the reference multi-region prompt). Image mode here; the video mode (a positional VIDEO or
-/// --frames-dir) is added by the pipeline work next to `--image`.
+/// `gar ask`: a question about regions `<Prompt0>`, `<Prompt1>`, … On an image (--image, with
+/// --mask per region: the reference multi-region prompt) or on a video (VIDEO or --frames-dir,
+/// with --region per region, tracked; or --annotation with given masks: video protocol v1).
 struct Ask: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ask",
-        abstract: "Ask a question about regions of an image.",
+        abstract: "Ask a question about regions of an image or a video.",
         discussion: """
-        Name the regions <Prompt0>, <Prompt1>, … in the question; the k-th --mask is <Promptk>. The \
-        text streams to stdout; --json prints one JSON object instead.
+        Name the regions <Prompt0>, <Prompt1>, … in the question.
+
+        Image: --image PATH and one --mask per region (the k-th is <Promptk>).
+
+        Video: VIDEO (or --frames-dir DIR) and one --region per region, tracked through the clip: \
+        --region "mask=PNG", "box=x1,y1,x2,y2", "point=x,y[,neg]" (repeatable inside one region), \
+        "scribble=FILE", with "frame=K" for the prompted frame (default 0), e.g. \
+        --region "box=520,130,609,219 frame=0". A --mask given with a video is a mask region on \
+        frame 0. Or --annotation ANN.json (VideoRefer style) for given masks. Multiple choice: \
+        repeat --choice "(A) ..." and the model is asked to answer with the letter; the JSON then \
+        has "choice" (read by VideoRefer's official rule).
+
+        The text streams to stdout; --json prints one JSON object instead.
         """)
+
+    @Argument(help: ArgumentHelp("Video file (video mode).", valueName: "video"))
+    var video: String?
 
     @OptionGroup var modelOption: ModelDirectoryOption
 
-    @Option(help: ArgumentHelp("Image (PNG or JPEG).", valueName: "path"))
+    @Option(help: ArgumentHelp("Image (PNG or JPEG): image mode.", valueName: "path"))
     var image: String?
 
     @Option(name: .customLong("mask"), help: ArgumentHelp("Region mask, repeated: the k-th is <Promptk>.", valueName: "path"))
     var masks: [String] = []
 
+    @Option(name: .customLong("region"), help: ArgumentHelp("Video: a region to track, repeated: the k-th is <Promptk>.", valueName: "prompt"))
+    var regions: [String] = []
+
     @Option(help: "The question, naming regions as <Prompt0>, <Prompt1>, …")
     var question: String
 
-    @OptionGroup var generation: GenerationArguments
+    @Option(name: .customLong("choice"), help: ArgumentHelp("Video: a multiple-choice option, repeated (e.g. \"(A) A ball\").", valueName: "text"))
+    var choices: [String] = []
+
+    @Flag(name: .customLong("per-region-boxes"), help: "Image: each region's own box instead of the reference's last-mask box for all.")
+    var perRegionBoxes = false
+
+    @Flag(name: .customLong("single-bos"), help: "One BOS token as in training (default: two, as the reference eval path).")
+    var singleBOS = false
+
+    @Flag(name: .customLong("corrected-box-scaling"), help: "Replay the region itself instead of the reference's doubly scaled box (not what the weights were trained with).")
+    var correctedBoxScaling = false
+
+    @OptionGroup var run: VideoRunOptions
 
     @Flag(help: "Print one JSON object instead of streaming text.")
     var json = false
 
+    var isVideo: Bool { video != nil || run.framesDir != nil }
+
     func validate() throws {
-        guard image != nil else { throw ValidationError("--image is required") }
-        guard !masks.isEmpty else { throw ValidationError("at least one --mask is required") }
+        if image != nil && isVideo { throw ValidationError("give --image or a video (VIDEO / --frames-dir), not both") }
+        if !isVideo {
+            guard image != nil else { throw ValidationError("give --image PATH, or a VIDEO / --frames-dir DIR") }
+            guard !masks.isEmpty else { throw ValidationError("at least one --mask is required") }
+            guard regions.isEmpty, choices.isEmpty, run.annotation == nil else {
+                throw ValidationError("--region, --choice and --annotation apply to videos")
+            }
+        } else {
+            if run.annotation != nil && !(regions.isEmpty && masks.isEmpty) {
+                throw ValidationError("give either --region/--mask prompts or --annotation, not both")
+            }
+            if !regions.isEmpty && !masks.isEmpty {
+                throw ValidationError("with a video give the regions either as --region or as --mask, not both (the order would be ambiguous)")
+            }
+            if run.annotation == nil && regions.isEmpty && masks.isEmpty {
+                throw ValidationError("give at least one --region (or --annotation)")
+            }
+        }
     }
 
     func run() async throws {
-        guard let image else { throw ValidationError("--image is required") }
-        try await runImage(image)
+        if let image, !isVideo { try runImage(image) } else { try runVideo() }
     }
 
-    func runImage(_ image: String) async throws {
+    func runImage(_ image: String) throws {
+        var options = RequestOptions()
+        options.generation = GenerationOptions(maxNewTokens: run.maxNewTokens ?? 1024, temperature: run.temperature ?? 0,
+                                               topP: run.topP ?? 1, seed: run.seed ?? 0)
+        options.replay = ReplayOptions(correctedBoxScaling: correctedBoxScaling, perRegionBoxes: perRegionBoxes)
+        options.doubleBOS = !singleBOS
+        do { try options.generation.validate() } catch { throw ValidationError("\(error)") }
         let request = ImageRegionRequest(modelDirectory: modelOption.model, imagePath: image, maskPaths: masks, question: question,
-                                         options: generation.requestOptions, threads: generation.threads)
+                                         options: options, threads: run.threads)
         let onText: ((String) -> Void)? = json ? nil : { streamToStdout($0) }
         let answer = try ImageRegionJob.run(request, onText: onText)
         if json { print(try answer.json()) } else { print("") }
+    }
+
+    func runVideo() throws {
+        var spec = try run.spec(builtIn: .temporalQA)
+        if singleBOS { spec.generation.doubleBOS = false }
+        if correctedBoxScaling { spec.correctedBoxScaling = true }
+        var request = try run.request(input: video, spec: spec)
+        request.modelDirectory = modelOption.model
+        request.questions = [VideoQuestion(question, choices: choices)]
+        let texts = masks.map { "mask=\($0)" } + regions
+        request.regionTexts = texts
+        request.regions = try texts.enumerated().map { try RegionInputs.parseRegion($0.element, index: $0.offset) }
+        let onText: ((String) -> Void)? = json ? nil : { streamToStdout($0) }
+        let answer = try VideoRegionJob.run(request, onText: onText)
+        try run.finish(answer, json: json)
     }
 }

@@ -141,14 +141,14 @@ public struct PromptBuilder: Sendable {
         case crop(region: Int, frame: Int?)
     }
 
-    private func requireRegion(_ k: Int) throws {
+    func requireRegion(_ k: Int) throws {
         guard k < cropTokenIDs.count else { throw ModelError.tooManyRegions(count: k + 1, budget: cropTokenIDs.count) }
         guard tokenizer.id(of: "<Prompt\(k)>") != nil else {
             throw ModelError.invalidInput("the tokenizer has no <Prompt\(k)> token, so region \(k) cannot be named")
         }
     }
 
-    private func build(images: Int, doubleBOS: Bool, pieces: [Piece]) -> PromptLayout {
+    func build(images: Int, doubleBOS: Bool, pieces: [Piece]) -> PromptLayout {
         let trimmed = PromptBuilder.trimEnds(PromptBuilder.mergeTexts(pieces))
         var ids: [Int] = doubleBOS ? specialPrefix : []
         ids += tokenizer.encode(frameHead, addSpecialTokens: false)

@@ -1,0 +1,111 @@
+// Option groups of the video commands (caption, ask on a video, run): the input, the frames the
+// model sees, the pipeline spec and its overrides, generation overrides and the output. Values
+// not given on the command line come from the pipeline spec.
+import ArgumentParser
+import Foundation
+import Pipeline
+
+/// Frames, spec and generation overrides shared by caption / ask VIDEO / run.
+struct VideoRunOptions: ParsableArguments {
+    @Option(name: .customLong("frames-dir"), help: ArgumentHelp("A folder of frames (read in file-name order; frame index = position) instead of a video.", valueName: "dir"))
+    var framesDir: String?
+
+    @Option(name: .customLong("folder-fps"), help: "Frame rate of a --frames-dir folder (needed only for --fps sampling).")
+    var folderFPS: Double?
+
+    @Option(help: ArgumentHelp("VideoRefer-style masks per region and frame (COCO RLE): skips tracking.", valueName: "json"))
+    var annotation: String?
+
+    @Option(help: "Frames the model sees, sampled uniformly (default: the pipeline's, 8).")
+    var frames: Int?
+
+    @Option(help: "Or: frames per second of video for the model.")
+    var fps: Double?
+
+    @Option(help: ArgumentHelp("Pipeline spec to use instead of the built-in one.", valueName: "yaml"))
+    var pipeline: String?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a spec key, e.g. --set frames.rule=videorefer (repeatable).", valueName: "key=value"))
+    var settings: [String] = []
+
+    @Option(name: .customLong("max-new-tokens"), help: "Most tokens to generate (default: the pipeline's).")
+    var maxNewTokens: Int?
+
+    @Option(help: "Sampling temperature; 0 = greedy (default: the pipeline's, 0).")
+    var temperature: Float?
+
+    @Option(name: .customLong("top-p"), help: "Nucleus sampling threshold in (0, 1].")
+    var topP: Float?
+
+    @Option(help: "Seed of the sampling random stream.")
+    var seed: UInt64?
+
+    @Option(help: "Threads for the model (default: all CPUs).")
+    var threads: Int?
+
+    @Option(name: .customLong("overlay"), help: ArgumentHelp("Write the tracked frames with the masks blended in (mp4).", valueName: "out.mp4"))
+    var overlay: String?
+
+    @Option(name: .customLong("output"), help: ArgumentHelp("Also write the JSON answer to this file (atomically).", valueName: "file"))
+    var output: String?
+
+    @Flag(help: "No progress lines on stderr.")
+    var quiet = false
+
+    func validate() throws {
+        if frames != nil && fps != nil { throw ValidationError("give --frames or --fps, not both") }
+        if let frames, frames < 1 { throw ValidationError("--frames must be at least 1, got \(frames)") }
+        if let fps, !(fps > 0) { throw ValidationError("--fps must be > 0, got \(fps)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if let maxNewTokens, maxNewTokens < 1 { throw ValidationError("--max-new-tokens must be at least 1, got \(maxNewTokens)") }
+    }
+
+    /// The spec: --pipeline file or the built-in one, with --set and the flags applied.
+    func spec(builtIn: PipelineSpec.BuiltIn) throws -> PipelineSpec {
+        var spec: PipelineSpec
+        if let pipeline {
+            spec = try PipelineSpec.load(path: pipeline, overrides: settings)
+        } else if settings.isEmpty {
+            spec = PipelineSpec.builtIn(builtIn)
+        } else {
+            spec = try PipelineSpec.parse(builtIn.text, source: "built-in \(builtIn.rawValue)", overrides: settings)
+            spec.model = nil
+        }
+        apply(to: &spec)
+        return spec
+    }
+
+    /// The flags on top of a spec.
+    func apply(to spec: inout PipelineSpec) {
+        if let frames { spec.frames.count = frames; spec.frames.fps = nil }
+        if let fps { spec.frames.fps = fps }
+        if let maxNewTokens { spec.generation.maxNewTokens = maxNewTokens }
+        if let temperature { spec.generation.temperature = temperature }
+        if let topP { spec.generation.topP = topP }
+        if let seed { spec.generation.seed = seed }
+    }
+
+    /// A request for `input` (a video path; --frames-dir wins when given).
+    func request(input: String?, spec: PipelineSpec) throws -> VideoRegionRequest {
+        if input != nil && framesDir != nil { throw ValidationError("give a VIDEO or --frames-dir, not both") }
+        guard let path = framesDir ?? input else { throw ValidationError("give a VIDEO (file) or --frames-dir DIR") }
+        var r = VideoRegionRequest(input: path, spec: spec)
+        r.folderFPS = folderFPS
+        r.annotationPath = annotation
+        r.overlayPath = overlay
+        r.threads = threads
+        r.quiet = quiet
+        return r
+    }
+
+    /// Prints the answer: JSON (one object) or the streamed text's end; --output writes the JSON.
+    func finish(_ answer: VideoAnswer, json: Bool) throws {
+        if let output { try AtomicOutput.write(try answer.json(pretty: true) + "\n", to: URL(fileURLWithPath: output)) }
+        if json {
+            print(try answer.json())
+        } else {
+            print("")
+            for w in answer.warnings { printErr("warning: \(w)") }
+        }
+    }
+}

@@ -1,0 +1,205 @@
+// What `gar batch` processes: a folder of videos, or a list.
+//
+// Folder: every video file (by extension, see `videoExtensions`) and every sub-folder holding
+// .png/.jpg frames is an item; its id is its name. Per item, side files next to it with the same
+// stem give its regions and questions:
+//
+//     clip.mp4
+//     clip.regions            one --region string per line (as `gar ask --region`), # comments
+//     clip.annotation.json    or: VideoRefer-style masks (instead of .regions)
+//     clip.questions          optional: one question per line (else the pipeline's questions)
+//
+// List: a `.jsonl` file, one item per line
+//     {"id": "a", "video": "clips/a.mp4", "regions": ["mask=m/a.png"], "questions": ["..."]}
+// ("id" defaults to "video"; "annotation" instead of "regions"), or any other text file with one
+// video path per line (side files as for a folder). Relative paths — in a list, a side file or
+// a region string — are relative to the file they are written in.
+import Foundation
+
+public struct BatchItem: Sendable, Equatable {
+    public var id: String
+    /// Video file or frames folder.
+    public var input: String
+    /// `--region` strings with paths resolved (empty with an annotation or when none was found).
+    public var regions: [String]
+    public var annotation: String?
+    /// nil = the pipeline's questions.
+    public var questions: [String]?
+}
+
+public enum BatchItems {
+    public static let videoExtensions: Set<String> = ["mp4", "m4v", "mov", "mkv", "webm", "avi", "ts", "mts", "m2ts", "3gp", "mpg", "mpeg", "flv", "wmv", "ogv"]
+
+    /// Items of a folder or list, sorted by id (ids must be unique).
+    public static func discover(_ path: String) throws -> [BatchItem] {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw PipelineError.io(path: path, reason: "no such folder or list file")
+        }
+        let items = isDir.boolValue ? try folder(path) : try list(path)
+        var seen: Set<String> = []
+        for i in items where !seen.insert(i.id).inserted {
+            throw PipelineError.invalidInput(what: path, reason: "item id '\(i.id)' appears twice")
+        }
+        return items.sorted { $0.id < $1.id }
+    }
+
+    static func folder(_ dir: String) throws -> [BatchItem] {
+        let fm = FileManager.default
+        guard let names = try? fm.contentsOfDirectory(atPath: dir) else {
+            throw PipelineError.io(path: dir, reason: "cannot list the folder")
+        }
+        var items: [BatchItem] = []
+        for name in names.sorted() where !name.hasPrefix(".") {
+            let full = (dir as NSString).appendingPathComponent(name)
+            var sub: ObjCBool = false
+            _ = fm.fileExists(atPath: full, isDirectory: &sub)
+            if sub.boolValue {
+                guard isFrameFolder(full) else { continue }
+                items.append(try withSideFiles(id: name, input: full, stemPath: full))
+            } else if videoExtensions.contains((name as NSString).pathExtension.lowercased()) {
+                items.append(try withSideFiles(id: name, input: full, stemPath: (full as NSString).deletingPathExtension))
+            }
+        }
+        if items.isEmpty {
+            throw PipelineError.invalidInput(what: dir, reason: "no video files or frame folders in it (extensions: \(videoExtensions.sorted().joined(separator: ", ")))")
+        }
+        return items
+    }
+
+    static func isFrameFolder(_ dir: String) -> Bool {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        return names.contains { ["png", "jpg", "jpeg"].contains(($0 as NSString).pathExtension.lowercased()) && !$0.hasPrefix(".") }
+    }
+
+    static func list(_ file: String) throws -> [BatchItem] {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw PipelineError.io(path: file, reason: "cannot read the list")
+        }
+        let base = (file as NSString).deletingLastPathComponent
+        var items: [BatchItem] = []
+        let jsonl = file.lowercased().hasSuffix(".jsonl")
+        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let what = "\(file) line \(n + 1)"
+            if !jsonl {
+                let input = resolve(line, base: base)
+                items.append(try withSideFiles(id: line, input: input, stemPath: (input as NSString).deletingPathExtension))
+                continue
+            }
+            guard let obj = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
+                throw PipelineError.invalidInput(what: what, reason: "not a JSON object")
+            }
+            let known: Set<String> = ["id", "video", "regions", "annotation", "questions"]
+            if let bad = obj.keys.sorted().first(where: { !known.contains($0) }) {
+                throw PipelineError.invalidInput(what: what, reason: "unknown key '\(bad)' (expected: id, video, regions, annotation, questions)")
+            }
+            guard let video = obj["video"] as? String else { throw PipelineError.invalidInput(what: what, reason: "needs \"video\": PATH") }
+            let regions: [String]
+            if let r = obj["regions"] {
+                guard let list = r as? [String] else { throw PipelineError.invalidInput(what: what, reason: "\"regions\" must be a list of region strings") }
+                regions = list.map { resolveRegion($0, base: base) }
+            } else {
+                regions = []
+            }
+            var questions: [String]? = nil
+            if let q = obj["questions"] {
+                guard let list = q as? [String] else { throw PipelineError.invalidInput(what: what, reason: "\"questions\" must be a list of texts") }
+                questions = list
+            }
+            var annotation: String? = nil
+            if let a = obj["annotation"] {
+                guard let s = a as? String else { throw PipelineError.invalidInput(what: what, reason: "\"annotation\" must be a path") }
+                annotation = resolve(s, base: base)
+            }
+            items.append(BatchItem(id: (obj["id"] as? String) ?? video, input: resolve(video, base: base), regions: regions,
+                                   annotation: annotation, questions: questions))
+        }
+        if items.isEmpty { throw PipelineError.invalidInput(what: file, reason: "the list has no item") }
+        return items
+    }
+
+    /// An item with its side files (`stem.regions`, `stem.annotation.json`, `stem.questions`).
+    static func withSideFiles(id: String, input: String, stemPath: String) throws -> BatchItem {
+        let fm = FileManager.default
+        let base = (stemPath as NSString).deletingLastPathComponent
+        var item = BatchItem(id: id, input: input, regions: [], annotation: nil, questions: nil)
+        if fm.fileExists(atPath: stemPath + ".regions") {
+            item.regions = try lines(stemPath + ".regions").map { resolveRegion($0, base: base) }
+        }
+        if fm.fileExists(atPath: stemPath + ".annotation.json") { item.annotation = stemPath + ".annotation.json" }
+        if fm.fileExists(atPath: stemPath + ".questions") { item.questions = try lines(stemPath + ".questions") }
+        return item
+    }
+
+    static func lines(_ path: String) throws -> [String] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw PipelineError.io(path: path, reason: "cannot be read")
+        }
+        return text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+    }
+
+    static func resolve(_ p: String, base: String) -> String {
+        p.hasPrefix("/") || base.isEmpty ? p : (base as NSString).appendingPathComponent(p)
+    }
+
+    /// Resolves the paths inside a region string (mask=, scribble= and bare mask paths).
+    static func resolveRegion(_ s: String, base: String) -> String {
+        s.split(separator: " ", omittingEmptySubsequences: true).map { token -> String in
+            let t = String(token)
+            if t.hasPrefix("mask=") { return "mask=" + resolve(String(t.dropFirst(5)), base: base) }
+            if t.hasPrefix("scribble=") { return "scribble=" + resolve(String(t.dropFirst(9)), base: base) }
+            if !t.contains("=") { return resolve(t, base: base) }
+            return t
+        }.joined(separator: " ")
+    }
+}
+
+/// `--shard i/N`: item p (0-based, in id order) belongs to shard p mod N.
+public struct Shard: Sendable, Equatable, CustomStringConvertible {
+    public var index: Int
+    public var count: Int
+
+    public init(index: Int, count: Int) throws {
+        guard count >= 1, index >= 0, index < count else {
+            throw PipelineError.invalidInput(what: "--shard \(index)/\(count)", reason: "expected i/N with 0 <= i < N")
+        }
+        self.index = index
+        self.count = count
+    }
+
+    public var description: String { "\(index)/\(count)" }
+
+    /// "i/N", or "auto": Slurm array (SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN of
+    /// SLURM_ARRAY_TASK_COUNT) or a Kubernetes indexed Job (JOB_COMPLETION_INDEX of GAR_SHARDS,
+    /// which the Job sets to its `completions`).
+    public static func parse(_ s: String, environment env: [String: String] = ProcessInfo.processInfo.environment) throws -> Shard {
+        if s == "auto" {
+            if let id = env["SLURM_ARRAY_TASK_ID"].flatMap(Int.init) {
+                guard let count = env["SLURM_ARRAY_TASK_COUNT"].flatMap(Int.init) else {
+                    throw PipelineError.invalidInput(what: "--shard auto", reason: "SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not")
+                }
+                let min = env["SLURM_ARRAY_TASK_MIN"].flatMap(Int.init) ?? 0
+                return try Shard(index: id - min, count: count)
+            }
+            if let id = env["JOB_COMPLETION_INDEX"].flatMap(Int.init) {
+                guard let count = env["GAR_SHARDS"].flatMap(Int.init) else {
+                    throw PipelineError.invalidInput(what: "--shard auto", reason: "JOB_COMPLETION_INDEX is set but GAR_SHARDS (the Job's completions) is not")
+                }
+                return try Shard(index: id, count: count)
+            }
+            throw PipelineError.invalidInput(what: "--shard auto", reason: "neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX is set")
+        }
+        let parts = s.split(separator: "/")
+        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]) else {
+            throw PipelineError.invalidInput(what: "--shard \(s)", reason: "expected i/N (e.g. 0/4) or auto")
+        }
+        return try Shard(index: i, count: n)
+    }
+
+    /// The items of this shard (items already sorted by id).
+    public func select<T>(_ items: [T]) -> [T] {
+        items.enumerated().filter { $0.offset % count == index }.map(\.element)
+    }
+}

@@ -1,0 +1,217 @@
+// Strict reading of pipeline YAML. Yams parses the text into nodes with line numbers; this file
+// turns them into a small tree that the spec reader walks key by key, so that every problem — invalid
+// YAML, an unknown or repeated key, a value of the wrong type — is reported with the file, the line
+// and the dotted key ("pipelines/x.yaml:7: frames.cout: unknown key (expected one of: count, fps, …)").
+// Codable decoding would silently ignore unknown keys, which is exactly what a typo in a job spec
+// must not do.
+import Foundation
+import Yams
+
+/// A problem in a pipeline spec: one line naming the file, the line, the key and the problem.
+public struct SpecError: Error, CustomStringConvertible, Equatable {
+    /// The YAML file (or "--set" for command-line overrides).
+    public var source: String
+    /// 1-based line, when known.
+    public var line: Int?
+    /// Dotted key path, e.g. `frames.count` (empty for the document itself).
+    public var key: String
+    public var problem: String
+
+    public var description: String {
+        let at = line.map { "\(source):\($0)" } ?? source
+        return key.isEmpty ? "\(at): \(problem)" : "\(at): \(key): \(problem)"
+    }
+}
+
+/// A YAML node with its position: scalars keep Yams' scalar (for its type resolution).
+indirect enum YAMLTree {
+    case scalar(Node, line: Int?)
+    case mapping([(key: String, keyLine: Int?, value: YAMLTree)], line: Int?)
+    case sequence([YAMLTree], line: Int?)
+
+    var line: Int? {
+        switch self {
+        case let .scalar(_, line), let .mapping(_, line), let .sequence(_, line): return line
+        }
+    }
+
+    /// Parses `text`; `source` names it in errors. An empty document is an empty mapping.
+    static func parse(_ text: String, source: String) throws -> YAMLTree {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw SpecError(source: source, line: YAMLTree.line(of: error), key: "", problem: "invalid YAML: \(YAMLTree.problem(of: error))")
+        } catch {
+            throw SpecError(source: source, line: nil, key: "", problem: "invalid YAML: \(error)")
+        }
+        guard let node else { return .mapping([], line: 1) }
+        return try convert(node, source: source, path: "")
+    }
+
+    private static func convert(_ node: Node, source: String, path: String) throws -> YAMLTree {
+        switch node {
+        case .scalar:
+            return .scalar(node, line: node.mark?.line)
+        case let .sequence(seq):
+            return .sequence(try seq.enumerated().map { try convert($0.element, source: source, path: "\(path)[\($0.offset)]") },
+                             line: node.mark?.line)
+        case let .mapping(map):
+            var entries: [(key: String, keyLine: Int?, value: YAMLTree)] = []
+            for (k, v) in map {
+                guard case .scalar = k, let key = k.string else {
+                    throw SpecError(source: source, line: k.mark?.line, key: path, problem: "mapping keys must be plain names")
+                }
+                let full = path.isEmpty ? key : "\(path).\(key)"
+                if let first = entries.first(where: { $0.key == key }) {
+                    let where_ = first.keyLine.map { " (first on line \($0))" } ?? ""
+                    throw SpecError(source: source, line: k.mark?.line, key: full, problem: "key given twice\(where_)")
+                }
+                entries.append((key, k.mark?.line, try convert(v, source: source, path: full)))
+            }
+            return .mapping(entries, line: node.mark?.line)
+        }
+    }
+
+    private static func line(of error: YamlError) -> Int? {
+        switch error {
+        case let .scanner(_, _, mark, _), let .parser(_, _, mark, _), let .composer(_, _, mark, _): return mark.line
+        default: return nil
+        }
+    }
+
+    private static func problem(of error: YamlError) -> String {
+        switch error {
+        case let .scanner(context, problem, _, _), let .parser(context, problem, _, _), let .composer(context, problem, _, _):
+            let c = context.map { "\($0.text) " } ?? ""
+            return (c + problem).trimmingCharacters(in: .whitespaces)
+        default:
+            return "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
+        }
+    }
+
+    /// Sets `value` at the dotted `path` (creating mappings on the way): command-line overrides.
+    func setting(_ path: [String], to value: YAMLTree) -> YAMLTree {
+        guard let head = path.first else { return value }
+        var entries: [(key: String, keyLine: Int?, value: YAMLTree)] = []
+        var line: Int? = nil
+        if case let .mapping(e, l) = self { entries = e; line = l }
+        let rest = Array(path.dropFirst())
+        if let i = entries.firstIndex(where: { $0.key == head }) {
+            entries[i].value = entries[i].value.setting(rest, to: value)
+            entries[i].keyLine = nil
+        } else {
+            entries.append((head, nil, YAMLTree.mapping([], line: nil).setting(rest, to: value)))
+        }
+        return .mapping(entries, line: line)
+    }
+}
+
+/// Walks one mapping of the tree: typed reads that name the key and line on error, and a final
+/// check that every key was read (unknown keys are errors, with the list of known ones).
+struct YAMLMapping {
+    let source: String
+    let path: String
+    let line: Int?
+    private let entries: [(key: String, keyLine: Int?, value: YAMLTree)]
+    private var known: [String] = []
+
+    init(_ tree: YAMLTree, source: String, path: String) throws {
+        self.source = source
+        self.path = path
+        line = tree.line
+        guard case let .mapping(entries, _) = tree else {
+            throw SpecError(source: source, line: tree.line, key: path, problem: "expected a mapping of keys to values")
+        }
+        self.entries = entries
+    }
+
+    private func full(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    func error(_ key: String, _ problem: String, line: Int? = nil) -> SpecError {
+        SpecError(source: source, line: line ?? entry(key)?.keyLine ?? entry(key)?.value.line ?? self.line, key: full(key), problem: problem)
+    }
+
+    private func entry(_ key: String) -> (key: String, keyLine: Int?, value: YAMLTree)? {
+        entries.first { $0.key == key }
+    }
+
+    /// The raw node (nil when absent or null).
+    mutating func node(_ key: String) -> YAMLTree? {
+        known.append(key)
+        guard let e = entry(key) else { return nil }
+        if case let .scalar(n, _) = e.value, YAMLMapping.isNull(n) { return nil }
+        return e.value
+    }
+
+    static func isNull(_ n: Node) -> Bool {
+        guard case let .scalar(s) = n, s.style == .plain || s.style == .any else { return false }
+        return ["", "~", "null", "Null", "NULL"].contains(s.string)
+    }
+
+    mutating func string(_ key: String) throws -> String? {
+        guard let v = node(key) else { return nil }
+        guard case let .scalar(n, _) = v, let s = n.string else { throw error(key, "expected text") }
+        return s
+    }
+
+    mutating func int(_ key: String, min: Int? = nil) throws -> Int? {
+        guard let v = node(key) else { return nil }
+        guard case let .scalar(n, _) = v, let i = n.int else { throw error(key, "expected a whole number, got \(YAMLMapping.show(v))") }
+        if let min, i < min { throw error(key, "must be at least \(min), got \(i)") }
+        return i
+    }
+
+    mutating func double(_ key: String, positive: Bool = false, nonNegative: Bool = false) throws -> Double? {
+        guard let v = node(key) else { return nil }
+        guard case let .scalar(n, _) = v, let d = n.float, d.isFinite else { throw error(key, "expected a number, got \(YAMLMapping.show(v))") }
+        if positive && !(d > 0) { throw error(key, "must be > 0, got \(d)") }
+        if nonNegative && d < 0 { throw error(key, "must be >= 0, got \(d)") }
+        return d
+    }
+
+    mutating func bool(_ key: String) throws -> Bool? {
+        guard let v = node(key) else { return nil }
+        guard case let .scalar(n, _) = v, let b = n.bool else { throw error(key, "expected true or false, got \(YAMLMapping.show(v))") }
+        return b
+    }
+
+    mutating func choice(_ key: String, _ options: [String]) throws -> String? {
+        guard let s = try string(key) else { return nil }
+        guard options.contains(s) else { throw error(key, "expected one of \(options.joined(separator: ", ")), got '\(s)'") }
+        return s
+    }
+
+    mutating func strings(_ key: String) throws -> [String]? {
+        guard let v = node(key) else { return nil }
+        if case let .scalar(n, _) = v, let s = n.string { return [s] }
+        guard case let .sequence(items, _) = v else { throw error(key, "expected a list of texts") }
+        return try items.enumerated().map { i, item in
+            guard case let .scalar(n, _) = item, !YAMLMapping.isNull(n), let s = n.string else {
+                throw SpecError(source: source, line: item.line, key: "\(full(key))[\(i)]", problem: "expected text")
+            }
+            return s
+        }
+    }
+
+    mutating func mapping(_ key: String) throws -> YAMLMapping? {
+        guard let v = node(key) else { return nil }
+        return try YAMLMapping(v, source: source, path: full(key))
+    }
+
+    /// Throws for the first key that no reader asked for.
+    func finish() throws {
+        for e in entries where !known.contains(e.key) {
+            throw SpecError(source: source, line: e.keyLine ?? e.value.line, key: full(e.key),
+                            problem: "unknown key (expected one of: \(known.joined(separator: ", ")))")
+        }
+    }
+
+    private static func show(_ v: YAMLTree) -> String {
+        switch v {
+        case let .scalar(n, _): return "'\(n.string ?? "?")'"
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        }
+    }
+}

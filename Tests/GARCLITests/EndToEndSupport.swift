@@ -1,0 +1,85 @@
+// Running the built `gar` binary from the repository root (so the README's relative paths work)
+// for the end-to-end tests of the video commands.
+import Foundation
+import Testing
+
+enum E2E {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The binary next to the test bundle (swift test builds it), else under .build/.
+    static let gar: String? = {
+        var candidates: [String] = []
+        if let exe = CommandLine.arguments.first {
+            var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+            while dir.path.contains(".xctest") { dir = dir.deletingLastPathComponent() }
+            candidates.append(dir.appendingPathComponent("gar").path)
+        }
+        var dir = Bundle.main.bundleURL
+        for _ in 0 ..< 4 {
+            candidates.append(dir.appendingPathComponent("gar").path)
+            dir = dir.deletingLastPathComponent()
+        }
+        for c in ["debug", "release"] { candidates.append(root.appendingPathComponent(".build/\(c)/gar").path) }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }()
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+
+        /// stdout as one JSON object.
+        func json() throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any], "stdout is not a JSON object: \(stdout.prefix(300)) / \(stderr)")
+        }
+
+        /// The last stderr line (the error of a failed run).
+        var lastErrorLine: String { stderr.split(separator: "\n").last.map(String.init) ?? "" }
+    }
+
+    /// Runs gar with the repository root as working directory; stdout and stderr are drained
+    /// concurrently (a full pipe must never block the child).
+    static func run(_ args: [String], environment: [String: String] = [:]) throws -> Result {
+        let exe = try #require(gar, "gar binary not found next to the tests or in .build/")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = args
+        p.currentDirectoryURL = root
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        nonisolated(unsafe) var errData = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    static func tempDir(_ tag: String) -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("gar-e2e-\(tag)-\(getpid())-\(UInt32.random(in: 0 ... .max))")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// The JSON with every "timings" object removed (what must be identical between two runs).
+    static func withoutTimings(_ v: Any) -> Any {
+        if let d = v as? [String: Any] {
+            var out: [String: Any] = [:]
+            for (k, x) in d where k != "timings" { out[k] = withoutTimings(x) }
+            return out
+        }
+        if let a = v as? [Any] { return a.map(withoutTimings) }
+        return v
+    }
+
+    static func canonical(_ v: Any) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: withoutTimings(v), options: [.sortedKeys]), as: UTF8.self)
+    }
+}

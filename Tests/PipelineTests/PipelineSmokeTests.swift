@@ -1,6 +1,0 @@
-import Testing
-@testable import Pipeline
-
-@Suite struct PipelineSmokeTests {
-    @Test func moduleLoads() { #expect(PipelineModule.name == "Pipeline") }
-}

@@ -1,0 +1,123 @@
+// Pipeline specs: the shipped files equal the built-in texts and parse; strict reading names the
+// file, line and key of every problem; --set overrides; the prompt template is validated.
+import Foundation
+import Models
+import Testing
+@testable import Pipeline
+
+enum Repo {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
+
+    static func tempDir(_ tag: String) -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("gar-\(tag)-\(getpid())-\(UInt32.random(in: 0 ... .max))")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
+
+@Suite struct PipelineSpecTests {
+    @Test(arguments: PipelineSpec.BuiltIn.allCases)
+    func shippedFileEqualsBuiltIn(_ b: PipelineSpec.BuiltIn) throws {
+        let file = try String(contentsOfFile: Repo.path("pipelines/\(b.rawValue).yaml"), encoding: .utf8)
+        #expect(file == b.text, "pipelines/\(b.rawValue).yaml and BuiltInSpecs.swift differ: edit both")
+        let spec = try PipelineSpec.load(path: Repo.path("pipelines/\(b.rawValue).yaml"))
+        // The model path is relative to the spec file.
+        #expect(spec.model == Repo.path("pipelines/../Tests/Fixtures/gar-tiny"))
+        #expect(FileManager.default.fileExists(atPath: spec.model! + "/config.json"))
+        // The shipped template is video protocol v1 exactly.
+        #expect(spec.prompt.template == VideoPromptTemplate.v1)
+        #expect(PipelineSpec.builtIn(b).model == nil)
+    }
+
+    @Test func shippedValues() {
+        let caption = PipelineSpec.builtIn(.captionTrackedObject)
+        #expect(caption.frames.count == 8 && caption.frames.fps == nil && caption.frames.rule == "plm")
+        #expect(caption.questions == ["Describe this masked region in detail."])
+        #expect(caption.tracker.fps == 15 && caption.tracker.maxSide == 854)
+        #expect(caption.generation.maxNewTokens == 1024 && caption.generation.temperature == 0 && caption.generation.doubleBOS)
+        let qa = PipelineSpec.builtIn(.temporalQA)
+        #expect(qa.questions.count == 2 && qa.generation.maxNewTokens == 256)
+        let vr = PipelineSpec.builtIn(.videoReferBenchQ)
+        #expect(vr.frames.count == 16 && vr.frames.rule == "videorefer" && vr.videorefer.maskMode == "multi")
+        #expect(vr.prompt.multipleChoiceSuffix == ". Answer with the option's letter from the given choices directly.")
+    }
+
+    @Test func emptyDocumentGivesDefaults() throws {
+        let spec = try PipelineSpec.parse("", source: "empty.yaml")
+        #expect(spec.frames == PipelineSpec.Frames())
+        #expect(spec.prompt.template == .v1)
+        #expect(spec.questions.isEmpty)
+    }
+
+    /// (YAML, expected file:line, key, words of the problem)
+    static let bad: [(String, Int?, String, String)] = [
+        ("frames:\n  count: 8\n  cout: 3\n", 3, "frames.cout", "unknown key"),
+        ("version: 1\nframe:\n  count: 8\n", 2, "frame", "unknown key"),
+        ("frames:\n  count: eight\n", 2, "frames.count", "whole number"),
+        ("frames:\n  count: 0\n", 2, "frames.count", "at least 1"),
+        ("frames:\n  rule: best\n", 2, "frames.rule", "plm, videorefer"),
+        ("tracker:\n  fps: -1\n", 2, "tracker.fps", ">= 0"),
+        ("generation:\n  top_p: 2\n", 2, "generation.top_p", "(0, 1]"),
+        ("generation:\n  double_bos: maybe\n", 2, "generation.double_bos", "true or false"),
+        ("questions:\n  - a\n  - ''\n", 1, "questions", "empty"),
+        ("frames:\n  count: 8\nframes:\n  count: 9\n", 3, "frames", "twice"),
+        ("frames: [1, 2]\n", 1, "frames", "mapping"),
+        ("frames:\n  count: 8\n   fps: 2\n", 3, "", "invalid YAML"),
+        ("prompt:\n  text: \"no crops here {question}\"\n", 2, "prompt.text", "{region_lines}"),
+        ("prompt:\n  region_line: \"<Prompt{k}>: {crop}\"\n", 2, "prompt.region_line", "unknown placeholder {crop}"),
+        ("version: 2\n", 1, "version", "version 1"),
+    ]
+
+    @Test(arguments: 0 ..< bad.count)
+    func strictErrorsNameFileLineAndKey(_ i: Int) {
+        let (yaml, line, key, words) = Self.bad[i]
+        do {
+            _ = try PipelineSpec.parse(yaml, source: "x.yaml")
+            Issue.record("case \(i) parsed: \(yaml)")
+        } catch let e as SpecError {
+            #expect(e.source == "x.yaml")
+            #expect(e.line == line, "case \(i): \(e)")
+            #expect(e.key == key, "case \(i): \(e)")
+            #expect(e.description.contains(words), "case \(i): \(e)")
+            #expect(!e.description.contains("\n"), "one line: \(e)")
+            if let line { #expect(e.description.hasPrefix("x.yaml:\(line): ")) }
+        } catch {
+            Issue.record("case \(i): unexpected error \(error)")
+        }
+    }
+
+    @Test func overrides() throws {
+        let spec = try PipelineSpec.parse(PipelineSpec.BuiltIn.temporalQA.text, source: "qa.yaml",
+                                          overrides: ["frames.count=3", "questions=[\"What is <Prompt0>?\"]", "generation.seed=7",
+                                                      "prompt.region_separator=' | '"])
+        #expect(spec.frames.count == 3)
+        #expect(spec.questions == ["What is <Prompt0>?"])
+        #expect(spec.generation.seed == 7)
+        #expect(spec.prompt.template.regionSeparator == " | ")
+        #expect(throws: SpecError.self) { try PipelineSpec.parse("", source: "a.yaml", overrides: ["frames.cout=3"]) }
+        do {
+            _ = try PipelineSpec.parse("", source: "a.yaml", overrides: ["frames.cout=3"])
+        } catch let e as SpecError {
+            #expect(e.key == "frames.cout" && e.description.contains("unknown key"))
+        }
+        #expect(throws: SpecError.self) { try PipelineSpec.parse("", source: "a.yaml", overrides: ["nonsense"]) }
+    }
+
+    @Test func missingFileIsOneLine() {
+        do {
+            _ = try PipelineSpec.load(path: "/nonexistent/spec.yaml")
+            Issue.record("loaded a missing file")
+        } catch {
+            #expect("\(error)" == "/nonexistent/spec.yaml: no such pipeline file")
+        }
+    }
+
+    @Test func requestOptionsFollowTheSpec() throws {
+        let spec = try PipelineSpec.parse("generation:\n  max_new_tokens: 5\n  temperature: 0.5\n  seed: 3\n  double_bos: false\nreplay:\n  corrected_box_scaling: true\n",
+                                          source: "g.yaml")
+        let o = spec.requestOptions
+        #expect(o.generation.maxNewTokens == 5 && o.generation.temperature == 0.5 && o.generation.seed == 3)
+        #expect(!o.doubleBOS && o.replay.correctedBoxScaling && !o.replay.perRegionBoxes)
+    }
+}
