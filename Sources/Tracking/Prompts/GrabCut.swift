@@ -7,8 +7,8 @@
 //     becomes a constant terminal capacity (exact: λ = 450 exceeds any pixel's total n-link
 //     weight, 4·50 + 4·50/√2 ≈ 341, so hard pixels never change side);
 //   * computes the n-links and builds the arcs once, copying them for each iteration's cut;
-//   * fits the colour GMMs on every second pixel of every second row (k-means and
-//     re-assignment included), evaluates the t-links in Float on both cores;
+//   * fits the colour GMMs on every second pixel of every second row of grids of 40 000 pixels
+//     or more (k-means and re-assignment included), evaluates the t-links in Float on both cores;
 //   * stops when fewer than 0.1 % of the undecided pixels change label (the twin: none);
 //   * solves large crops coarse to fine (see `segment`).
 //
@@ -229,6 +229,9 @@ public enum GrabCut {
         return out
     }
 
+    /// Fewest colour samples the GMMs are fitted on (see `solve`).
+    static let minGMMSamples = 10_000
+
     /// β = 1 / (2 · mean ‖z_i − z_j‖²) over the 8-neighbour edges of a w×h grid.
     static func contrastBeta(_ z: [SIMD3<Float>], _ w: Int, _ h: Int) -> Float {
         var sumD = 0.0, cntD = 0.0
@@ -271,9 +274,12 @@ public enum GrabCut {
             let (u, hard) = ni >= 0 ? (Int(ni), lab[j]) : (Int(nj), lab[i])
             if hard == Label.foreground.rawValue { constSource[u] += wgt } else { constSink[u] += wgt }
         } } }
-        // GMM samples: every second pixel of every second row.
+        // GMM samples: every second pixel of every second row when that still leaves at least
+        // `minGMMSamples`, else all pixels. (On small crops of flat synthetic colours the quarter
+        // sample fitted a near-singular component off the true colour and lost the object.)
+        let step = n >= 4 * minGMMSamples ? 2 : 1
         var sample: [Int] = []
-        for y in stride(from: 0, to: h, by: 2) { for x in stride(from: 0, to: w, by: 2) { sample.append(y * w + x) } }
+        for y in stride(from: 0, to: h, by: step) { for x in stride(from: 0, to: w, by: step) { sample.append(y * w + x) } }
         func isFg(_ l: UInt8) -> Bool { l == Label.foreground.rawValue || l == Label.probablyForeground.rawValue }
         var fg = GMM(), bg = GMM()
         var source = [Float](repeating: 0, count: m), sink = source
