@@ -19,6 +19,8 @@ public struct EvalTrackOptions: Sendable {
     public var baseline: String? = nil          // nil = gar's tracker; "copy"
     public var saveTo: URL? = nil               // write predicted palette PNGs here
     public var quiet = false
+    /// Ablation: the tracker's flow on the whole frame instead of a region around the objects.
+    public var wholeFrameFlow = false
     public init(dataset: String) { self.dataset = dataset }
 }
 
@@ -127,7 +129,9 @@ public enum EvalTrackJob {
                     let m = maps[0].mask(k)
                     return m.isEmpty ? nil : ObjectPrompt(name: "\(k)", frame: 0, prompt: .mask(m))
                 }
-                let tracks = try Tracker.track(frames: frames, prompts: prompts)
+                var flowOptions = FlowPropagator.Options()
+                flowOptions.flowROI = !o.wholeFrameFlow
+                let tracks = try Tracker.track(frames: frames, prompts: prompts, propagator: FlowPropagator(options: flowOptions))
                 preds = (1...nObj).map { k in
                     if let tr = tracks.objects.first(where: { $0.name == "\(k)" }) {
                         return tr.frames.map { $0.mask ?? Mask(width: W, height: H) }
@@ -161,7 +165,7 @@ public enum EvalTrackJob {
         }
         progress.finish()
         let mJ = objJ.reduce(0, +) / Double(objJ.count), mF = objF.reduce(0, +) / Double(objF.count)
-        return EvalTrackReport(method: o.baseline ?? "gar", dataset: o.dataset, resolution: o.resolution, sequences: rows,
+        return EvalTrackReport(method: o.baseline ?? (o.wholeFrameFlow ? "gar, whole-frame flow" : "gar"), dataset: o.dataset, resolution: o.resolution, sequences: rows,
                                meanJ: mJ, meanF: mF, meanJF: (mJ + mF) / 2, msPerFrame: totalSteps > 0 ? totalMs / Double(totalSteps) : 0,
                                cpuMsPerFrame: totalSteps > 0 ? totalCpu / Double(totalSteps) : 0,
                                loadBefore: loadBefore, loadAfter: loadAverage(), threads: Parallel.workers)
