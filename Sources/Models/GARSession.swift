@@ -220,8 +220,10 @@ public final class GARSession: Sendable {
         try options.generation.validate()
         let L = request.prompt.ids.count
         let limit = model.spec.text.maxPositionEmbeddings
-        guard L + options.generation.maxNewTokens <= limit else {
-            throw ModelError.contextOverflow(needed: L + options.generation.maxNewTokens, limit: limit)
+        // Compared without adding: a huge max_new_tokens must not overflow.
+        guard options.generation.maxNewTokens <= limit - L else {
+            let needed = L.addingReportingOverflow(options.generation.maxNewTokens)
+            throw ModelError.contextOverflow(needed: needed.overflow ? Int.max : needed.partialValue, limit: limit)
         }
         var timings = StageTimings()
         timings.preprocess = preprocessSeconds

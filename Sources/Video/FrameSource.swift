@@ -54,7 +54,8 @@ extension VideoReader: FrameSource {
 }
 
 /// A folder of frames: the .png/.jpg/.jpeg files in it (hidden files skipped), in natural order
-/// of their names (f2.png before f10.png); frame k is the k-th file. Frame k's time is k / fps
+/// of their names (f2.png before f10.png); frame k is the k-th file. All frames must have the
+/// first one's size (reading a frame of another size is an error naming it). Frame k's time is k / fps
 /// (without a rate: k, i.e. one frame per second, and time-based requests are refused).
 public final class FrameFolder: FrameSource {
     public let path: String
@@ -186,6 +187,9 @@ final class FolderFrameProducer: FrameProducer {
         let k = indices[cursor]
         cursor += 1
         var image = try ImageIO.readRGB(folder.filePath(k))
+        guard (image.width, image.height) == folder.frameSize else {
+            throw VideoError.invalidRequest(path: folder.filePath(k), reason: "is \(image.width)x\(image.height) but the folder's first frame is \(folder.frameSize.width)x\(folder.frameSize.height) (the frames of a folder must share one size)")
+        }
         let (w, h) = size.resolve(width: image.width, height: image.height)
         if (w, h) != (image.width, image.height) {
             do {

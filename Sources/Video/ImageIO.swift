@@ -21,6 +21,7 @@
 //   gray+alpha          the gray value (alpha ignored)
 //   RGB / RGBA          255 where any of R, G, B is nonzero, else 0 (alpha ignored)
 //   colour JPEG         the luma plane (JPEG is lossy: store masks as PNG)
+// readMask is readLabels reduced to 0/1 (nonzero = inside), where any 16-bit value counts.
 import CFFmpeg
 import Foundation
 
@@ -91,6 +92,23 @@ public enum ImageIO {
 
     /// Raw single-channel label values (rules in the file header).
     public static func readLabels(_ path: String) throws -> GrayImage {
+        try singleChannel(path) { hi, lo in
+            if hi != 0 {
+                throw VideoError.badImage(path: path, reason: "16-bit label value \(Int(hi) << 8 | Int(lo)) is above 255")
+            }
+            return lo
+        }
+    }
+
+    /// A region mask: 1 where the value `readLabels` reads is nonzero, else 0 — except that a
+    /// 16-bit sample counts as nonzero whatever its size (a 0/65535 mask is a mask, not labels).
+    public static func readMask(_ path: String) throws -> GrayImage {
+        let g = try singleChannel(path) { hi, lo in hi | lo }
+        return GrayImage(width: g.width, height: g.height, pixels: g.pixels.map { $0 != 0 ? 1 : 0 })
+    }
+
+    /// One value per pixel (rules of readLabels); `wide` maps a 16-bit sample (high, low byte).
+    private static func singleChannel(_ path: String, wide: @escaping (UInt8, UInt8) throws -> UInt8) throws -> GrayImage {
         try withDecodedImage(path) { f in
             let w = Int(f.pointee.width), h = Int(f.pointee.height)
             let fmt = AVPixelFormat(rawValue: f.pointee.format)
@@ -101,12 +119,6 @@ public enum ImageIO {
                     let row = src + y * stride
                     for x in 0..<w { out[y * w + x] = try value(row, x) }
                 }
-            }
-            func wide(_ hi: UInt8, _ lo: UInt8) throws -> UInt8 {
-                if hi != 0 {
-                    throw VideoError.badImage(path: path, reason: "16-bit label value \(Int(hi) << 8 | Int(lo)) is above 255")
-                }
-                return lo
             }
             switch fmt {
             case AV_PIX_FMT_PAL8, AV_PIX_FMT_GRAY8: each { row, x in row[x] }

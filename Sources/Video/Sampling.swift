@@ -114,7 +114,8 @@ public enum FrameSelection {
             lo = times.firstIndex { $0 >= window.lowerBound - 1e-6 } ?? n
             hi = (times.lastIndex { $0 <= window.upperBound + 1e-6 } ?? -1) + 1
             if lo >= hi {
-                throw VideoError.invalidRequest(path: path, reason: "no frame lies in the window \(window.lowerBound)...\(window.upperBound) s (the video lasts \(fmt(duration)) s)")
+                let shown = window.upperBound < 1e300 ? "\(window.lowerBound)...\(window.upperBound) s" : "from \(window.lowerBound) s on"
+                throw VideoError.invalidRequest(path: path, reason: "no frame lies in the window \(shown) (the video lasts \(fmt(duration)) s)")
             }
         }
         let m = hi - lo
@@ -134,14 +135,22 @@ public enum FrameSelection {
             let end = min(window?.upperBound ?? .infinity, times[n - 1])
             let windowTimes = Array(times[lo..<hi])
             var out: [Int] = []
-            var j = 0
+            // Sample j is at start + j/r. Rather than visiting every sample (a rate far above the
+            // frame rate would mean billions of them), jump from a frame to the last sample
+            // before the next frame can be on screen. j is a Double: a huge rate exceeds Int.
+            var j = 0.0
             while true {
-                let t = start + Double(j) / r
+                let t = start + j / r
                 if t > end + 1e-6 { break }
-                out.append(lo + frameOnScreen(at: t, times: windowTimes))
-                j += 1
+                let k = frameOnScreen(at: t, times: windowTimes)
+                if out.last != lo + k { out.append(lo + k) }
+                guard k + 1 < windowTimes.count else { break }
+                // First j with start + j/r + 1e-6 >= time of frame k+1, minus one against rounding.
+                let next = ((windowTimes[k + 1] - 1e-6 - start) * r).rounded(.up) - 1
+                let after = max(j + 1, next)
+                j = after > j ? after : j.nextUp   // past 2^53, j + 1 == j
             }
-            return dedupSorted(out)
+            return out
         case let .indices(list):
             guard !list.isEmpty else { throw VideoError.invalidRequest(path: path, reason: "no frame indices given") }
             for i in list {

@@ -71,11 +71,23 @@ public final class VideoReader {
     let sar: AVRational
     let streamTimeBase: AVRational
 
+    /// Most decoder threads: FFmpeg takes any count (a context per frame thread), and 100000
+    /// threads never finish starting.
+    public static let maxThreads = 64
+
     public init(path: String, threads: Int = 0) throws {
+        guard (0 ... VideoReader.maxThreads).contains(threads) else {
+            throw VideoError.invalidRequest(path: path, reason: "decoder threads must be between 0 (one per core) and \(VideoReader.maxThreads), got \(threads)")
+        }
         let s = try DecodeSession(path: path, decode: true, threads: threads)
         self.path = path
         self.threads = threads
         info = VideoInfo(session: s)
+        // FFmpeg leaves the size at 0 when it cannot parse the stream header (or refuses its
+        // size, e.g. a 100000x100000 PNG); nothing could be decoded from such a stream.
+        guard info.width > 0, info.height > 0 else {
+            throw VideoError.cannotOpen(path: path, reason: "the video stream has no valid picture size (damaged header or an impossible size)")
+        }
         sar = av_guess_sample_aspect_ratio(s.fmt, s.stream, nil)
         streamTimeBase = s.stream.pointee.time_base
     }

@@ -24,6 +24,8 @@ public final class VideoWriter {
     /// Codec used ("libx264" or "mpeg4").
     public let codecName: String
 
+    /// The hidden file written until `finish()` renames it to `path`.
+    public var temporaryPath: String { tmpPath }
     private let tmpPath: String
     private var fmt: UnsafeMutablePointer<AVFormatContext>?
     private var enc: UnsafeMutablePointer<AVCodecContext>?

@@ -12,12 +12,15 @@ import Tensors
         return try GARConfig.load(dir.url.path)
     }
 
+    /// `message` names the file as "config.json"; the error names it by its path in the directory.
     func expectConfigError(_ json: String, _ message: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        guard let dir = try? TempDir() else { Issue.record("no temp dir", sourceLocation: sourceLocation); return }
         do {
-            _ = try load(json)
+            try dir.write("config.json", json)
+            _ = try GARConfig.load(dir.url.path)
             Issue.record("accepted (expected \(message))", sourceLocation: sourceLocation)
         } catch {
-            #expect("\(error)" == message, sourceLocation: sourceLocation)
+            #expect("\(error)" == dir.url.path + "/" + message, sourceLocation: sourceLocation)
         }
     }
 
@@ -85,15 +88,36 @@ import Tensors
                           "config.json: mllm_config.vision_config.model_args.img_size: 450×450 is not a multiple of patch size 14")
     }
 
+    /// Absurd sizes used to build a 10^12-entry key schema (memory exhaustion), overflow
+    /// `width × width` (a trap) or trap in `Array.prefix(-1)`; they are config errors now.
+    @Test func absurdSizesAreConfigErrors() {
+        var p = GARConfigParams()
+        p.layers = 1_000_000_000_000
+        expectConfigError(p.json, "config.json: mllm_config.text_config.num_hidden_layers: must be between 1 and 1024, got 1000000000000")
+        p = GARConfigParams(); p.depth = 1_000_000_000_000
+        expectConfigError(p.json, "config.json: mllm_config.vision_config.model_args.depth: must be between 1 and 1024, got 1000000000000")
+        p = GARConfigParams(); p.hidden = 1 << 40
+        expectConfigError(p.json, "config.json: mllm_config.text_config.hidden_size: must be between 1 and 131072, got 1099511627776")
+        p = GARConfigParams(); p.intermediate = 1 << 62
+        expectConfigError(p.json, "config.json: mllm_config.text_config.intermediate_size: must be between 1 and 131072, got 4611686018427387904")
+        p = GARConfigParams(); p.vocab = 1 << 62
+        expectConfigError(p.json, "config.json: mllm_config.text_config.vocab_size: must be between 1 and 16777216, got 4611686018427387904")
+        p = GARConfigParams(); p.imgSize = 14 << 30
+        expectConfigError(p.json, "config.json: mllm_config.vision_config.model_args.img_size: expected one or two sizes between 1 and 16384")
+        p = GARConfigParams(); p.extraModelArgs = ", \"mlp_ratio\": 1e30"
+        expectConfigError(p.json, "config.json: mllm_config.vision_config.model_args.mlp_ratio: must be in (0, 64], got 1e+30")
+        let good = GARConfigParams().json
+        expectConfigError(good.replacingOccurrences(of: "\"prompt_numbers\": 5", with: "\"prompt_numbers\": -1"),
+                          "config.json: prompt_numbers: must be between 1 and 1024, got -1")
+    }
+
     @Test func tinyConfigWithSmallIds() throws {
         let (_, spec) = try load(GARConfigParams.tiny.json)
         #expect(spec.vision.numHeads == 4 && spec.vision.headDim == 8 && spec.text.vocabSize == 300)
         #expect(spec.cropTokenIds == [260, 261, 262, 263, 264] && spec.imageTokenId == 258)
         var bad = GARConfigParams.tiny
         bad.cropIds = [260, 261, 262, 263, 900]
-        #expect(throws: CheckpointError.config(file: "config.json", field: "crop_tokens_ids[4]", problem: "900 is outside the vocabulary (300)")) {
-            try load(bad.json)
-        }
+        expectConfigError(bad.json, "config.json: crop_tokens_ids[4]: 900 is outside the vocabulary (300)")
     }
 
     @Test func preprocessorAndGenerationConfigs() throws {
@@ -107,11 +131,11 @@ import Tensors
         #expect(p.maxNumTiles == 16 && p.tileSize == 448 && p.resample == 3 && p.imageMean == [0.5, 0.5, 0.5])
         #expect(p.visionInputType == "thumb+tile")
         try dir.write("preprocessor_config.json", #"{"max_num_tiles": "many"}"#)
-        #expect(throws: CheckpointError.config(file: "preprocessor_config.json", field: "max_num_tiles", problem: "expected an integer")) {
+        #expect(throws: CheckpointError.config(file: dir.url.appendingPathComponent("preprocessor_config.json").path, field: "max_num_tiles", problem: "expected an integer")) {
             try PreprocessorConfig.load(dir.url.path)
         }
         try dir.write("preprocessor_config.json", #"{"resample": 0}"#)
-        #expect(throws: CheckpointError.config(file: "preprocessor_config.json", field: "resample", problem: "0 is not supported (expected 3 = BICUBIC)")) {
+        #expect(throws: CheckpointError.config(file: dir.url.appendingPathComponent("preprocessor_config.json").path, field: "resample", problem: "0 is not supported (expected 3 = BICUBIC)")) {
             try PreprocessorConfig.load(dir.url.path)
         }
         #expect(try GenerationConfig.loadIfPresent(dir.url.path) == nil)
@@ -120,7 +144,7 @@ import Tensors
         try dir.write("generation_config.json", #"{"eos_token_id": 128009}"#)
         #expect(try GenerationConfig.loadIfPresent(dir.url.path)?.eosTokenIds == [128009])
         try dir.write("generation_config.json", #"{"eos_token_id": "x"}"#)
-        #expect(throws: CheckpointError.config(file: "generation_config.json", field: "eos_token_id", problem: "expected an integer")) {
+        #expect(throws: CheckpointError.config(file: dir.url.appendingPathComponent("generation_config.json").path, field: "eos_token_id", problem: "expected an integer")) {
             try GenerationConfig.loadIfPresent(dir.url.path)
         }
     }

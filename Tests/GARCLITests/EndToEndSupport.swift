@@ -62,6 +62,14 @@ enum E2E {
         return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
     }
 
+    /// Runs a command that must fail: non-zero exit and exactly one line on stderr, returned.
+    static func failure(_ args: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        let r = try run(args)
+        #expect(r.status != 0, "expected a failure: \(r.stdout.prefix(200))", sourceLocation: sourceLocation)
+        #expect(r.stderr.split(separator: "\n").count == 1, "one line expected: \(r.stderr)", sourceLocation: sourceLocation)
+        return r.lastErrorLine
+    }
+
     static func tempDir(_ tag: String) -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("gar-e2e-\(tag)-\(getpid())-\(UInt32.random(in: 0 ... .max))")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

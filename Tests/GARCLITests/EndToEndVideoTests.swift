@@ -226,47 +226,39 @@ import Testing
 
     // MARK: bad inputs
 
-    func failure(_ args: [String]) throws -> String {
-        let r = try E2E.run(args)
-        #expect(r.status != 0, "expected a failure: \(r.stdout.prefix(200))")
-        let lines = r.stderr.split(separator: "\n")
-        #expect(lines.count == 1, "one line expected: \(r.stderr)")
-        return r.lastErrorLine
-    }
-
     @Test func badInputs() throws {
         let ball = "samples/clips/ball.mp4"
         // Missing video.
-        var e = try failure(["caption", "missing/clip.mp4", "--model", Self.model, "--mask", "samples/masks/ball_f0.png", "--quiet"])
+        var e = try E2E.failure(["caption", "missing/clip.mp4", "--model", Self.model, "--mask", "samples/masks/ball_f0.png", "--quiet"])
         #expect(e.hasPrefix("Error: missing/clip.mp4: "), "\(e)")
         // Not a video.
-        e = try failure(["caption", "samples/bad/not_video.mp4", "--model", Self.model, "--box", "1,1,9,9", "--quiet"])
+        e = try E2E.failure(["caption", "samples/bad/not_video.mp4", "--model", Self.model, "--box", "1,1,9,9", "--quiet"])
         #expect(e.hasPrefix("Error: samples/bad/not_video.mp4: "), "\(e)")
         // Mask of the wrong size.
-        e = try failure(["caption", ball, "--model", Self.model, "--mask", "Tests/Fixtures/images/a_mask.png", "--quiet"])
+        e = try E2E.failure(["caption", ball, "--model", Self.model, "--mask", "Tests/Fixtures/images/a_mask.png", "--quiet"])
         #expect(e == "Error: mask Tests/Fixtures/images/a_mask.png (<Prompt0>): 640×320 does not match the video frames (640×360)", "\(e)")
         // Bad YAML key: the file, line and key.
         let dir = E2E.tempDir("bad")
         defer { try? FileManager.default.removeItem(at: dir) }
         let yaml = dir.appendingPathComponent("spec.yaml")
         try "version: 1\nframes:\n  count: 8\n  cout: 3\n".write(to: yaml, atomically: true, encoding: .utf8)
-        e = try failure(["run", yaml.path, "--video", ball, "--region", "box=1,1,9,9", "--model", Self.model])
+        e = try E2E.failure(["run", yaml.path, "--video", ball, "--region", "box=1,1,9,9", "--model", Self.model])
         #expect(e == "Error: \(yaml.path):4: frames.cout: unknown key (expected one of: count, fps, rule, from_annotation, fit_context)", "\(e)")
         try "frames: {count: 8\n".write(to: yaml, atomically: true, encoding: .utf8)
-        e = try failure(["run", yaml.path, "--video", ball, "--region", "box=1,1,9,9"])
+        e = try E2E.failure(["run", yaml.path, "--video", ball, "--region", "box=1,1,9,9"])
         #expect(e.hasPrefix("Error: \(yaml.path):2: invalid YAML"), "\(e)")
         // A region with no mask on the sampled frames (the annotation's second region is all empty).
         let ann = dir.appendingPathComponent("ann.json")
         let full = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: E2E.root.appendingPathComponent(Self.fAnnotation))) as? [Any])
         try JSONSerialization.data(withJSONObject: [full[0], ["1": ["segmentation": ["size": [120, 160], "counts": [19200]]]]]).write(to: ann)
-        e = try failure(["ask", "--model", Self.model, "--frames-dir", Self.fFrames, "--annotation", ann.path, "--question", Self.fQuestion, "--quiet"])
+        e = try E2E.failure(["ask", "--model", Self.model, "--frames-dir", Self.fFrames, "--annotation", ann.path, "--question", Self.fQuestion, "--quiet"])
         #expect(e == "Error: region <Prompt1>: no mask on any of the 4 sampled frames (the annotation has no non-empty mask for it on the sampled frames)", "\(e)")
         // The question names a region without a mask.
-        e = try failure(["ask", "--model", Self.model, "--frames-dir", Self.fFrames, "--annotation", Self.fAnnotation,
+        e = try E2E.failure(["ask", "--model", Self.model, "--frames-dir", Self.fFrames, "--annotation", Self.fAnnotation,
                          "--question", "Is <Prompt3> here?", "--quiet"])
         #expect(e == "Error: the question names <Prompt3>, but only <Prompt0>…<Prompt1> have masks", "\(e)")
         // A model directory that does not exist.
-        e = try failure(["ask", "--model", "/nonexistent/model", "--frames-dir", Self.fFrames, "--annotation", Self.fAnnotation,
+        e = try E2E.failure(["ask", "--model", "/nonexistent/model", "--frames-dir", Self.fFrames, "--annotation", Self.fAnnotation,
                          "--question", Self.fQuestion, "--quiet"])
         #expect(e.contains("/nonexistent/model"), "\(e)")
         // Usage errors exit non-zero with the reason first.

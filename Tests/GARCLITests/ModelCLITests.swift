@@ -4,56 +4,13 @@
 import Foundation
 import Testing
 
-/// Runs the `gar` binary built next to this test bundle.
-struct GarBinary {
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    static var path: String? {
-        var dir = Bundle.main.bundleURL
-        for _ in 0 ..< 4 {
-            let candidate = dir.appendingPathComponent("gar")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate.path }
-            dir = dir.deletingLastPathComponent()
-        }
-        for config in ["debug", "release"] {
-            let candidate = repositoryRoot.appendingPathComponent(".build/\(config)/gar")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate.path }
-        }
-        return nil
-    }
-
+/// Fixtures of the model commands; the binary runs through E2E (EndToEndSupport.swift).
+enum GarBinary {
     static func fixture(_ relative: String) -> String {
-        repositoryRoot.appendingPathComponent("Tests/Fixtures").appendingPathComponent(relative).path
+        E2E.root.appendingPathComponent("Tests/Fixtures").appendingPathComponent(relative).path
     }
 
-    struct Output {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    static func run(_ arguments: [String]) throws -> Output {
-        guard let path else { throw CLIError("the gar binary was not found next to the tests (build it with swift build)") }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env["GAR_TEST_CHILD"] = "1"
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-    }
-
-    struct CLIError: Error, CustomStringConvertible {
-        var description: String
-        init(_ d: String) { description = d }
-    }
+    static func run(_ arguments: [String]) throws -> E2E.Result { try E2E.run(arguments) }
 }
 
 func goldenManifest(_ name: String) throws -> [String: Any] {

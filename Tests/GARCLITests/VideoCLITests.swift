@@ -7,50 +7,8 @@ import Testing
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static func sample(_ p: String) -> String { root.appendingPathComponent("samples/\(p)").path }
 
-    /// The `gar` binary next to the test bundle (swift test builds it), else under .build/.
-    static let gar: String? = {
-        var candidates: [String] = []
-        if let exe = CommandLine.arguments.first {
-            var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
-            if dir.lastPathComponent.hasSuffix(".xctest") || dir.path.contains(".xctest/") {
-                while dir.path.contains(".xctest") { dir = dir.deletingLastPathComponent() }
-            }
-            candidates.append(dir.appendingPathComponent("gar").path)
-        }
-        for c in ["debug", "release"] { candidates.append(root.appendingPathComponent(".build/\(c)/gar").path) }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }()
-
-    struct Result { var status: Int32; var stdout: String; var stderr: String }
-
-    static func run(_ args: [String]) throws -> Result {
-        let exe = try #require(gar, "gar binary not found next to the tests or in .build/")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        nonisolated(unsafe) var errData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
-    }
-
-    static func tempDir() -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("gar-cli-\(getpid())-\(UInt32.random(in: 0 ... .max))")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-
     @Test func probePrintsJSON() throws {
-        let r = try Self.run(["probe", Self.sample("clips/hevc10.mkv"), "--count-frames"])
+        let r = try E2E.run(["probe", Self.sample("clips/hevc10.mkv"), "--count-frames"])
         #expect(r.status == 0, "\(r.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         #expect(json["codec"] as? String == "hevc")
@@ -60,17 +18,17 @@ import Testing
         #expect(json["frameCount"] as? Int == 50)
         #expect(json["width"] as? Int == 320 && json["height"] as? Int == 240)
         #expect(json["fps"] as? Double == 25)
-        let rot = try Self.run(["probe", Self.sample("clips/rotated90.mp4")])
+        let rot = try E2E.run(["probe", Self.sample("clips/rotated90.mp4")])
         let rj = try #require(try JSONSerialization.jsonObject(with: Data(rot.stdout.utf8)) as? [String: Any])
         #expect(rj["rotation"] as? Double == 90 && rj["width"] as? Int == 240 && rj["codedWidth"] as? Int == 320)
         #expect(rj["frameCount"] == nil, "no count without --count-frames")
     }
 
     @Test func framesWritesPNGsAndManifest() throws {
-        let dir = Self.tempDir()
+        let dir = E2E.tempDir("cli")
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("frames").path
-        let r = try Self.run(["frames", Self.sample("clips/barcode.mp4"), "--count", "5", "--start", "2", "--end", "10",
+        let r = try E2E.run(["frames", Self.sample("clips/barcode.mp4"), "--count", "5", "--start", "2", "--end", "10",
                               "--max-side", "160", "--out", out, "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
         let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/frames.json"))) as? [String: Any])
@@ -87,9 +45,9 @@ import Testing
     }
 
     @Test func framesFromAFolderAndByTime() throws {
-        let dir = Self.tempDir()
+        let dir = E2E.tempDir("cli")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let r = try Self.run(["frames", Self.sample("frames/png_seq"), "--times", "0.1,0.41", "--folder-fps", "10",
+        let r = try E2E.run(["frames", Self.sample("frames/png_seq"), "--times", "0.1,0.41", "--folder-fps", "10",
                               "--out", dir.appendingPathComponent("a").path, "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("a").path).sorted()
@@ -114,13 +72,13 @@ import Testing
         (["clips/ball.mp4", "--start", "9", "--end", "12"], "no frame lies in the window"),
     ])
     func badInputs(args: [String], cause: String) throws {
-        let dir = Self.tempDir()
+        let dir = E2E.tempDir("cli")
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("out")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         try Data("keep".utf8).write(to: out.appendingPathComponent("marker.txt"))
         let input = Self.sample(args[0])
-        let r = try Self.run(["frames", input] + args.dropFirst() + ["--out", out.path, "--quiet"])
+        let r = try E2E.run(["frames", input] + args.dropFirst() + ["--out", out.path, "--quiet"])
         #expect(r.status == 1)
         let lines = r.stderr.split(separator: "\n")
         #expect(lines.count == 1, "stderr: \(r.stderr)")
@@ -132,17 +90,17 @@ import Testing
 
     @Test func probeBadInputs() throws {
         for (name, cause) in [("bad/empty.mp4", "empty"), ("clips", "is a directory"), ("bad/audio_only.m4a", "no video stream")] {
-            let r = try Self.run(["probe", Self.sample(name)])
+            let r = try E2E.run(["probe", Self.sample(name)])
             #expect(r.status == 1 && r.stdout.isEmpty)
             #expect(r.stderr.contains(Self.sample(name)) && r.stderr.contains(cause) && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
         }
     }
 
     @Test func allowPartialKeepsTheDecodableFrames() throws {
-        let dir = Self.tempDir()
+        let dir = E2E.tempDir("cli")
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("out").path
-        let r = try Self.run(["frames", Self.sample("bad/corrupt.mp4"), "--every", "10", "--allow-partial", "--out", out, "--quiet"])
+        let r = try E2E.run(["frames", Self.sample("bad/corrupt.mp4"), "--every", "10", "--allow-partial", "--out", out, "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
         let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/frames.json"))) as? [String: Any])
         let missing = try #require(manifest["missingFrames"] as? [Int])
@@ -153,7 +111,7 @@ import Testing
 
     /// The benchmark runs end to end on a small clip (smoke test only: no timing is checked).
     @Test func benchDecodeRuns() throws {
-        let r = try Self.run(["bench", "decode", Self.sample("clips/h264.mkv"), "--reps", "1", "--samples", "2", "--threads", "1"])
+        let r = try E2E.run(["bench", "decode", Self.sample("clips/h264.mkv"), "--reps", "1", "--samples", "2", "--threads", "1"])
         #expect(r.status == 0, "\(r.stderr)")
         for row in ["ffmpeg decode", "gar decode", "ffmpeg decode+rgb", "gar decode+rgb", "gar sample 2", "ffmpeg sample 2"] {
             #expect(r.stdout.contains("| \(row) |"), "missing row \(row)")

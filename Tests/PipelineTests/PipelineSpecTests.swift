@@ -104,6 +104,54 @@ enum Repo {
         #expect(throws: SpecError.self) { try PipelineSpec.parse("", source: "a.yaml", overrides: ["nonsense"]) }
     }
 
+    /// A --set value has no line in the file; its errors used to point at "qa.yaml:1".
+    @Test func overrideErrorsNameTheOverride() throws {
+        let qa = PipelineSpec.BuiltIn.temporalQA.text
+        let cases = [("frames.count=x", "--set: frames.count: expected a whole number, got 'x'"),
+                     ("generation.top_p=0", "--set: generation.top_p: must be > 0, got 0.0"),
+                     ("questions=[1, [2]]", "--set: questions[1]: expected text"),
+                     ("nokey.x=1", "--set: nokey: unknown key (expected one of: version, description")]
+        for (o, message) in cases {
+            do {
+                _ = try PipelineSpec.parse(qa, source: "qa.yaml", overrides: [o])
+                Issue.record("--set \(o) accepted")
+            } catch {
+                #expect("\(error)".hasPrefix(message), "--set \(o): \(error)")
+            }
+        }
+        // A problem in the file itself still names the file and line, overrides or not.
+        #expect(throws: SpecError(source: "x.yaml", line: 2, key: "frames.count", problem: "must be at least 1, got 0")) {
+            try PipelineSpec.parse("frames:\n  count: 0\n", source: "x.yaml", overrides: ["generation.seed=1"])
+        }
+    }
+
+    /// Nine lines of aliases expand to 10^9 values ("billion laughs"): walking them took minutes and
+    /// 8 GB before the run was killed. Now the walk stops at YAMLTree.maxNodes.
+    @Test func aliasBombIsRefused() throws {
+        var lines = ["version: 1", "questions: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+        for i in 1 ... 8 { lines.append("d\(i): &a\(i) [" + Array(repeating: "*a\(i - 1)", count: 10).joined(separator: ", ") + "]") }
+        do {
+            _ = try PipelineSpec.parse(lines.joined(separator: "\n"), source: "bomb.yaml")
+            Issue.record("the alias bomb was accepted")
+        } catch let e as SpecError {
+            #expect(e.source == "bomb.yaml" && e.problem == "more than 100000 values in the document (aliases expanding without bound?)", "\(e)")
+        }
+        // Aliases that stay small are still YAML.
+        let spec = try PipelineSpec.parse("version: 1\nquestions: &q [What is <Prompt0>?]\n", source: "ok.yaml")
+        #expect(spec.questions == ["What is <Prompt0>?"])
+    }
+
+    /// An empty spec file used to run with every default; it is a truncated or wrong file.
+    @Test func emptyFileIsAnError() throws {
+        let dir = Repo.tempDir("empty-spec")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("empty.yaml").path
+        try Data(" \n\n".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(throws: SpecError(source: path, line: nil, key: "", problem: "the file is empty")) {
+            try PipelineSpec.load(path: path)
+        }
+    }
+
     @Test func missingFileIsOneLine() {
         do {
             _ = try PipelineSpec.load(path: "/nonexistent/spec.yaml")

@@ -259,6 +259,17 @@ import Video
         #expect(engine.session.tilesEncodedTotal == 0, "every bad input is refused before the vision tower runs")
     }
 
+    /// An annotation RLE of size [2^32, 2^32], or runs near Int.max, trapped on an overflow in
+    /// the RLE's size/sum check; both are refused at the JSON boundary now.
+    @Test func annotationRLEBounds() throws {
+        func error(_ seg: [String: Any]) -> String {
+            Self.errorText { _ = try RegionAnnotation.parse([["0": ["segmentation": seg]]], source: "a.json") }
+        }
+        #expect(error(["size": [1 << 32, 1 << 32], "counts": [100]]) == "a.json region 0 frame 0: RLE size [4294967296, 4294967296] is not a picture size (each side 0...65536)")
+        #expect(error(["size": [120, 160], "counts": [Int.max, Int.max]]) == "a.json region 0 frame 0: bad RLE: run length \(Int.max) is more than the 120x160 mask's pixels")
+        #expect(error(["size": [2, 2], "counts": [1, 3]]) == "no error", "a valid RLE still parses")
+    }
+
     @Test func regionStrings() throws {
         let a = try RegionInputs.parseRegion("box=10,20,50,60 point=30,40 point=12,22,neg frame=7", index: 2)
         #expect(a.name == "<Prompt2>" && a.prompts.count == 1)

@@ -119,10 +119,51 @@ import Testing
         #expect(Self.failure(p, .times([3.99])) == nil)
     }
 
+    /// A PNG whose header claims 100000x100000 (FFmpeg refuses the size and reports 0x0): it used
+    /// to open as a 0x0 video, so a prompt failed with "outside the 0x0 frame".
+    @Test func impossiblePictureSizeCannotOpen() throws {
+        let dir = Fixtures.tempDir("hugepng")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let p = dir.appendingPathComponent("huge.png").path
+        try Self.pngHeaderOnly(width: 100_000, height: 100_000).write(to: URL(fileURLWithPath: p))
+        Self.expectOneLine(Self.failure(p), naming: p, "no valid picture size")
+    }
+
+    /// PNG signature + IHDR (8-bit gray) + IEND, no image data.
+    static func pngHeaderOnly(width: UInt32, height: UInt32) -> Data {
+        func crc32(_ bytes: [UInt8]) -> UInt32 {
+            var c: UInt32 = 0xFFFF_FFFF
+            for b in bytes {
+                c ^= UInt32(b)
+                for _ in 0 ..< 8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+            }
+            return ~c
+        }
+        func be(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+        func chunk(_ type: String, _ body: [UInt8]) -> [UInt8] {
+            let typed = Array(type.utf8) + body
+            return be(UInt32(body.count)) + typed + be(crc32(typed))
+        }
+        let ihdr = be(width) + be(height) + [8, 0, 0, 0, 0]
+        return Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", ihdr) + chunk("IEND", []))
+    }
+
     @Test func badImagesForLabels() throws {
         for name in ["bad/empty.mp4", "bad/not_video.mp4", "bad/audio_only.m4a"] {
             let p = Fixtures.sample(name)
             #expect(throws: VideoError.self) { try ImageIO.readLabels(p) }
         }
+    }
+
+    /// 100000 decoder threads never finished starting (gar frames --threads 100000 hung); the
+    /// count is bounded before FFmpeg sees it.
+    @Test func absurdThreadCountIsRefused() throws {
+        let p = Fixtures.sample("clips/ball.mp4")
+        for threads in [-1, VideoReader.maxThreads + 1, 100_000] {
+            #expect(throws: VideoError.invalidRequest(path: p, reason: "decoder threads must be between 0 (one per core) and 64, got \(threads)")) {
+                try VideoReader(path: p, threads: threads)
+            }
+        }
+        #expect(try VideoReader(path: p, threads: VideoReader.maxThreads).info.width == 640)
     }
 }

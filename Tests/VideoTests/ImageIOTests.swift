@@ -119,6 +119,26 @@ import Testing
         #expect(abs(area - 5027) < 200, "a disc of radius 40 has area ~5027, got \(area)")
     }
 
+    /// readMask is readLabels' nonzero pixels, and also reads a 16-bit 0/65535 mask (which
+    /// readLabels refuses as labels above 255; region masks used to be read that way).
+    @Test func readMaskIsNonzeroAtAnyDepth() throws {
+        let path = Fixtures.sample("masks/ball_f0.png")
+        let expected = try ImageIO.readLabels(path).pixels.map { UInt8($0 != 0 ? 1 : 0) }
+        #expect(try ImageIO.readMask(path).pixels == expected)
+        let dir = Fixtures.tempDir("mask16")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let wide = dir.appendingPathComponent("ball16.png").path
+        let (status, _, err) = try Fixtures.run(Fixtures.ffmpeg, ["-v", "error", "-i", path, "-pix_fmt", "gray16be", wide])
+        try #require(status == 0, "ffmpeg: \(err)")
+        #expect(throws: VideoError.self) { try ImageIO.readLabels(wide) }
+        let mask = try ImageIO.readMask(wide)
+        #expect(mask.width == 640 && mask.height == 360 && mask.pixels == expected)
+        for name in ["palette.png", "rgba.png", "rgb16.png", "bw_1bit.png", "labels16.png"] {
+            let p = Fixtures.sample("images/" + name)
+            #expect(try ImageIO.readMask(p).pixels == ImageIO.readLabels(p).pixels.map { $0 != 0 ? 1 : 0 }, "\(name)")
+        }
+    }
+
     @Test func twoObjectMasksAreDisjoint() throws {
         let ball = try ImageIO.readLabels(Fixtures.sample("masks/two_objects_f0_ball.png"))
         let square = try ImageIO.readLabels(Fixtures.sample("masks/two_objects_f0_square.png"))

@@ -66,6 +66,50 @@ import Testing
         #expect(try Self.resolve(.fps(10), times: times) == [0, 2, 4])
     }
 
+    /// The fps rule sample by sample, as written in SamplingPolicy.fps (the naive twin of the
+    /// jumping loop in FrameSelection.resolve).
+    static func naiveFPS(_ r: Double, times: [Double], window: ClosedRange<Double>?) -> [Int] {
+        let lo = window.map { w in times.firstIndex { $0 >= w.lowerBound - 1e-6 } ?? times.count } ?? 0
+        let hi = window.map { w in (times.lastIndex { $0 <= w.upperBound + 1e-6 } ?? -1) + 1 } ?? times.count
+        let start = window?.lowerBound ?? 0
+        let end = min(window?.upperBound ?? .infinity, times[times.count - 1])
+        var out: [Int] = []
+        var j = 0
+        while start + Double(j) / r <= end + 1e-6 {
+            out.append(lo + FrameSelection.frameOnScreen(at: start + Double(j) / r, times: Array(times[lo..<hi])))
+            j += 1
+        }
+        return FrameSelection.dedupSorted(out)
+    }
+
+    @Test func fpsMatchesTheSampleBySampleRule() throws {
+        // A VFR timeline with short and long gaps (2 ms … 90 ms) and rates below, at and above it.
+        let gaps = [0.002, 0.02, 0.04, 0.04, 0.09, 0.04, 0.033]
+        var times = [0.0]
+        for i in 0 ..< 199 { times.append(times.last! + gaps[(i * i + 3 * i) % gaps.count]) }
+        for r in [0.3, 1, 7.5, 24.999, 25, 25.001, 60, 333, 1000] {
+            for w: ClosedRange<Double>? in [nil, 0.5...2.25, 1.0...100] {
+                #expect(try Self.resolve(.fps(r), w, times: times) == Self.naiveFPS(r, times: times, window: w), "fps \(r) window \(String(describing: w))")
+            }
+        }
+    }
+
+    /// A rate of 1e300 used to loop 4e300 times (an allocation trap after 34 GB); 1e9 meant 4e9
+    /// samples. Every frame is on screen at some sample, once each.
+    @Test func hugeRatesTakeEveryFrameQuickly() throws {
+        for r in [1e9, 1e17, 1e300] {
+            #expect(try Self.resolve(.fps(r)) == Array(0 ..< 100), "fps \(r)")
+            #expect(try Self.resolve(.fps(r), 1.0...2.0) == Array(25 ... 50), "fps \(r) in a window")
+        }
+    }
+
+    /// `--start` without `--end` is an open window; its message used to print 1.797e308 as the end.
+    @Test func openWindowPastTheEndNamesItsStart() {
+        #expect(throws: VideoError.invalidRequest(path: "clip.mp4", reason: "no frame lies in the window from 100.0 s on (the video lasts 4.000 s)")) {
+            try Self.resolve(.all, 100.0 ... Double.greatestFiniteMagnitude)
+        }
+    }
+
     @Test func badRequestsThrow() {
         let cases: [(SamplingPolicy, ClosedRange<Double>?)] = [
             (.indices([100]), nil), (.indices([-1]), nil), (.indices([]), nil), (.times([4.5]), nil),

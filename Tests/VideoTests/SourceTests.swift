@@ -49,6 +49,22 @@ import Testing
         #expect(throws: VideoError.fileNotFound(path: dir.path + "/nope")) { try FrameFolder(path: dir.path + "/nope") }
     }
 
+    /// A frame of another size used to reach the tracker as "frame 2: size 11x7 does not match
+    /// the frame size 160x120" (no file named); now reading it names the file.
+    @Test func folderFrameOfAnotherSizeIsNamed() throws {
+        let dir = Fixtures.tempDir("mixedsizes")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (name, source) in [("f1.png", "frames/png_seq/f1.png"), ("f2.png", "frames/png_seq/f2.png"), ("f3.png", "images/rgb.png")] {
+            try FileManager.default.copyItem(atPath: Fixtures.sample(source), toPath: dir.appendingPathComponent(name).path)
+        }
+        let folder = try FrameFolder(path: dir.path)
+        #expect(try folder.allFrames(.indices([0, 1])).count == 2)
+        let bad = dir.appendingPathComponent("f3.png").path
+        #expect(throws: VideoError.invalidRequest(path: bad, reason: "is 11x7 but the folder's first frame is 160x120 (the frames of a folder must share one size)")) {
+            try folder.allFrames(.all)
+        }
+    }
+
     @Test func singleFrameAccess() throws {
         let video: any FrameSource = try VideoReader(path: Fixtures.clip("barcode.mp4"))
         #expect(Fixtures.barcode(try video.frame(123).image) == 123)

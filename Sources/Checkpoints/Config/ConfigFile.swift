@@ -1,5 +1,5 @@
-// Decoding Hugging Face JSON config files with errors that name the file and the field:
-// "config.json: mllm_config.text_config.hidden_size: missing".
+// Decoding Hugging Face JSON config files with errors that name the file (its path as given)
+// and the field: "models/GAR-1B/config.json: mllm_config.text_config.hidden_size: missing".
 import Foundation
 
 /// Helpers shared by the config types.
@@ -7,13 +7,12 @@ public enum ConfigFile {
     /// Reads and decodes `T` from `path`. Syntax errors are located by byte offset (StrictJSON
     /// also rejects duplicate keys); type errors name the dotted field path.
     public static func decode<T: Decodable>(_ type: T.Type, path: String) throws -> T {
-        let name = URL(fileURLWithPath: path).lastPathComponent
         guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError.io(path: path, reason: "no such file") }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw CheckpointError.io(path: path, reason: "cannot read: \((error as NSError).localizedDescription)")
         }
-        return try decode(type, data: data, fileName: name)
+        return try decode(type, data: data, fileName: path)
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, data: Data, fileName: String) throws -> T {

@@ -26,7 +26,7 @@ public struct GARConfig: Decodable, Sendable {
     public static func load(_ path: String) throws -> (config: GARConfig, spec: GARSpec) {
         let file = ConfigFile.resolveFile(path, defaultName: "config.json")
         let config = try ConfigFile.decode(GARConfig.self, path: file)
-        return (config, try GARSpec(config, fileName: URL(fileURLWithPath: file).lastPathComponent))
+        return (config, try GARSpec(config, fileName: file))
     }
 }
 

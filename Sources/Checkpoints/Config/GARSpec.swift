@@ -77,6 +77,12 @@ public struct GARSpec: Sendable, Equatable {
     /// Resolves and checks `config` (`fileName` is used in error messages).
     public init(_ config: GARConfig, fileName: String = "config.json") throws {
         func fail(_ field: String, _ problem: String) -> CheckpointError { .config(file: fileName, field: field, problem: problem) }
+        // Sizes far beyond any real checkpoint come from a damaged or hostile file: refuse them
+        // before they size allocations or overflow in products (width × width, vocab × width).
+        func check(_ field: String, _ value: Int, atMost limit: Int) throws {
+            guard value >= 1, value <= limit else { throw fail(field, "must be between 1 and \(limit), got \(value)") }
+        }
+        let maxWidth = 1 << 17, maxLayers = 1024, maxVocab = 1 << 24, maxImage = 1 << 14
         guard config.modelType == "GAR" else { throw fail("model_type", "is \"\(config.modelType)\", expected \"GAR\"") }
         let m = config.mllmConfig
         let vc = m.visionConfig
@@ -91,21 +97,24 @@ public struct GARSpec: Sendable, Equatable {
         let heads = a?.numHeads ?? reg.numHeads
         let patch = a?.patchSize ?? reg.patchSize
         let img = a?.imgSize?.values ?? [reg.imgSize]
-        guard embed > 0 else { throw fail("\(ap).embed_dim", "must be positive, got \(embed)") }
+        try check("\(ap).embed_dim", embed, atMost: maxWidth)
         guard heads > 0, embed % heads == 0 else { throw fail("\(ap).num_heads", "\(heads) does not divide embed_dim \(embed)") }
         guard (embed / heads) % 4 == 0 else { throw fail("\(ap).num_heads", "head dim \(embed / heads) is not a multiple of 4 (2-D RoPE)") }
-        guard img.count == 1 || img.count == 2, img.allSatisfy({ $0 > 0 }) else { throw fail("\(ap).img_size", "expected one or two positive sizes") }
+        guard img.count == 1 || img.count == 2, img.allSatisfy({ $0 > 0 && $0 <= maxImage }) else {
+            throw fail("\(ap).img_size", "expected one or two sizes between 1 and \(maxImage)")
+        }
         let (imgH, imgW) = (img[0], img.count == 2 ? img[1] : img[0])
         guard patch > 0, imgH % patch == 0, imgW % patch == 0 else {
             throw fail("\(ap).img_size", "\(imgH)×\(imgW) is not a multiple of patch size \(patch)")
         }
         let depth = a?.depth ?? reg.depth
-        guard depth > 0 else { throw fail("\(ap).depth", "must be positive") }
+        try check("\(ap).depth", depth, atMost: maxLayers)
         let globalPool = a?.globalPool ?? reg.globalPool
         guard globalPool == "" || globalPool == "avg" || globalPool == "token" else {
             throw fail("\(ap).global_pool", "\"\(globalPool)\" adds a pooling head GAR does not use; expected \"\"")
         }
         let ratio = a?.mlpRatio ?? reg.mlpRatio
+        guard ratio > 0, ratio <= 64 else { throw fail("\(ap).mlp_ratio", "must be in (0, 64], got \(ratio)") }
         let fcNorm = a?.useFcNorm ?? reg.useFcNorm ?? (globalPool == "avg")
         let postNorm = a?.usePostTransformerNorm ?? reg.usePostTransformerNorm ?? !fcNorm
         guard (a?.numRegTokens ?? 0) == 0 else { throw fail("\(ap).num_reg_tokens", "register tokens are not supported") }
@@ -127,20 +136,21 @@ public struct GARSpec: Sendable, Equatable {
 
         let t = m.textConfig
         let tp = "mllm_config.text_config"
-        guard t.hiddenSize > 0 else { throw fail("\(tp).hidden_size", "must be positive") }
-        guard t.numHiddenLayers > 0 else { throw fail("\(tp).num_hidden_layers", "must be positive") }
-        guard t.numAttentionHeads > 0 else { throw fail("\(tp).num_attention_heads", "must be positive") }
+        try check("\(tp).hidden_size", t.hiddenSize, atMost: maxWidth)
+        try check("\(tp).num_hidden_layers", t.numHiddenLayers, atMost: maxLayers)
+        try check("\(tp).num_attention_heads", t.numAttentionHeads, atMost: maxWidth)
         let kv = t.numKeyValueHeads ?? t.numAttentionHeads
         guard kv > 0, t.numAttentionHeads % kv == 0 else {
             throw fail("\(tp).num_key_value_heads", "\(kv) does not divide num_attention_heads \(t.numAttentionHeads)")
         }
         let headDim = t.headDim ?? t.hiddenSize / t.numAttentionHeads
-        guard headDim > 0, headDim % 2 == 0 else { throw fail("\(tp).head_dim", "must be positive and even, got \(headDim)") }
+        guard headDim > 0, headDim <= maxWidth, headDim % 2 == 0 else { throw fail("\(tp).head_dim", "must be even and between 2 and \(maxWidth), got \(headDim)") }
         if t.headDim == nil, t.hiddenSize % t.numAttentionHeads != 0 {
             throw fail("\(tp).num_attention_heads", "\(t.numAttentionHeads) does not divide hidden_size \(t.hiddenSize)")
         }
-        guard t.intermediateSize > 0 else { throw fail("\(tp).intermediate_size", "must be positive") }
-        guard t.vocabSize > 0 else { throw fail("\(tp).vocab_size", "must be positive") }
+        try check("\(tp).intermediate_size", t.intermediateSize, atMost: maxWidth)
+        try check("\(tp).vocab_size", t.vocabSize, atMost: maxVocab)
+        if let n = t.maxPositionEmbeddings { try check("\(tp).max_position_embeddings", n, atMost: 1 << 24) }
         if let act = t.hiddenAct, act != "silu" { throw fail("\(tp).hidden_act", "\"\(act)\" is not supported (expected \"silu\")") }
         var scaling = TextModelSpec.RopeScaling.none
         if let rs = t.ropeScaling {
@@ -176,6 +186,7 @@ public struct GARSpec: Sendable, Equatable {
         guard kernel.allSatisfy({ $0 == kernel[0] }), kernel[0] > 0 else { throw fail("kernel_size", "must be square and positive") }
         guard kernel[0] == patch else { throw fail("kernel_size", "\(kernel[0]) differs from the patch size \(patch)") }
         let prompts = config.promptNumbers ?? 5
+        try check("prompt_numbers", prompts, atMost: 1024)
         let crops = config.cropTokensIds ?? [128004, 128005, 128008, 128010, 128011]
         guard crops.count >= prompts else { throw fail("crop_tokens_ids", "has \(crops.count) ids for \(prompts) prompts") }
         for (i, id) in crops.enumerated() where id < 0 || id >= t.vocabSize {

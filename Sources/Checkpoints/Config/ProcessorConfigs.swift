@@ -46,7 +46,8 @@ public struct PreprocessorConfig: Decodable, Sendable {
     public func resolved(fileName: String = "preprocessor_config.json") throws -> Resolved {
         func fail(_ field: String, _ problem: String) -> CheckpointError { .config(file: fileName, field: field, problem: problem) }
         let tiles = maxNumTiles ?? 36
-        guard tiles > 0 else { throw fail("max_num_tiles", "must be positive, got \(tiles)") }
+        // The tile-grid search enumerates every grid of at most `tiles` tiles (PLM uses 36).
+        guard tiles > 0, tiles <= 1024 else { throw fail("max_num_tiles", "must be between 1 and 1024, got \(tiles)") }
         let tile = tileSize ?? 448
         guard tile > 0 else { throw fail("tile_size", "must be positive, got \(tile)") }
         let mean = imageMean ?? [0.5, 0.5, 0.5], std = imageStd ?? [0.5, 0.5, 0.5]
@@ -65,7 +66,7 @@ public struct PreprocessorConfig: Decodable, Sendable {
 
     public static func load(_ path: String) throws -> Resolved {
         let file = ConfigFile.resolveFile(path, defaultName: "preprocessor_config.json")
-        return try ConfigFile.decode(PreprocessorConfig.self, path: file).resolved(fileName: URL(fileURLWithPath: file).lastPathComponent)
+        return try ConfigFile.decode(PreprocessorConfig.self, path: file).resolved(fileName: file)
     }
 }
 

@@ -70,7 +70,9 @@ struct Ask: AsyncParsableCommand {
             guard regions.isEmpty, choices.isEmpty, run.annotation == nil else {
                 throw ValidationError("--region, --choice and --annotation apply to videos")
             }
+            do { try imageOptions.generation.validate() } catch { throw ValidationError("\(error)") }
         } else {
+            if perRegionBoxes { throw ValidationError("--per-region-boxes applies to --image only") }
             if run.annotation != nil && !(regions.isEmpty && masks.isEmpty) {
                 throw ValidationError("give either --region/--mask prompts or --annotation, not both")
             }
@@ -87,15 +89,19 @@ struct Ask: AsyncParsableCommand {
         if let image, !isVideo { try runImage(image) } else { try runVideo() }
     }
 
-    func runImage(_ image: String) throws {
+    /// Image mode: the reference's defaults unless given.
+    var imageOptions: RequestOptions {
         var options = RequestOptions()
         options.generation = GenerationOptions(maxNewTokens: run.maxNewTokens ?? 1024, temperature: run.temperature ?? 0,
                                                topP: run.topP ?? 1, seed: run.seed ?? 0)
         options.replay = ReplayOptions(correctedBoxScaling: correctedBoxScaling, perRegionBoxes: perRegionBoxes)
         options.doubleBOS = !singleBOS
-        do { try options.generation.validate() } catch { throw ValidationError("\(error)") }
+        return options
+    }
+
+    func runImage(_ image: String) throws {
         let request = ImageRegionRequest(modelDirectory: modelOption.model, imagePath: image, maskPaths: masks, question: question,
-                                         options: options, threads: run.threads)
+                                         options: imageOptions, threads: run.threads)
         let onText: ((String) -> Void)? = json ? nil : { streamToStdout($0) }
         let answer = try ImageRegionJob.run(request, onText: onText)
         if json { print(try answer.json()) } else { print("") }

@@ -55,6 +55,10 @@ struct BatchRun: AsyncParsableCommand {
     @Flag(help: "No progress lines on stderr.")
     var quiet = false
 
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
     func run() async throws {
         var o = BatchOptions(items: items, spec: try PipelineSpec.load(path: pipeline, overrides: settings), out: out)
         o.shard = try shard.map { try Shard.parse($0) }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Pipeline
+import Video
 
 /// `gar bench decode VIDEO`: decode throughput and sampling cost vs the ffmpeg CLI (Pipeline.BenchDecodeJob).
 struct BenchDecode: AsyncParsableCommand {
@@ -12,7 +13,7 @@ struct BenchDecode: AsyncParsableCommand {
     @Argument(help: "Video file.")
     var video: String
 
-    @Option(help: "Decoder threads for gar and ffmpeg (0 = one per core).")
+    @Option(parsing: .unconditional, help: "Decoder threads for gar and ffmpeg (0 = one per core).")
     var threads = 0
 
     @Option(help: "Repetitions of every measurement.")
@@ -26,6 +27,12 @@ struct BenchDecode: AsyncParsableCommand {
 
     @Option(name: .shortAndLong, help: "Also write the report to this file.")
     var output: String?
+
+    func validate() throws {
+        guard (0 ... VideoReader.maxThreads).contains(threads) else {
+            throw ValidationError("--threads must be between 0 (one per core) and \(VideoReader.maxThreads), got \(threads)")
+        }
+    }
 
     func run() async throws {
         do {

@@ -24,16 +24,18 @@ struct Caption: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Mask of the region on the prompted frame (PNG, the frame's size; nonzero = inside).", valueName: "png"))
     var mask: String?
 
-    @Option(help: ArgumentHelp("Box of the region, inclusive pixel corners.", valueName: "x1,y1,x2,y2"))
+    // .unconditional: a value may start with '-' ("--box -10,-10,5,5" is a box outside the frame, and
+    // is reported as one, not as ArgumentParser's "Missing value").
+    @Option(parsing: .unconditional, help: ArgumentHelp("Box of the region, inclusive pixel corners.", valueName: "x1,y1,x2,y2"))
     var box: String?
 
-    @Option(name: .customLong("point"), help: ArgumentHelp("A click on the region (repeatable; ',neg' for background).", valueName: "x,y[,neg]"))
+    @Option(name: .customLong("point"), parsing: .unconditionalSingleValue, help: ArgumentHelp("A click on the region (repeatable; ',neg' for background).", valueName: "x,y[,neg]"))
     var points: [String] = []
 
     @Option(help: ArgumentHelp("Scribble file (one stroke per line: 'pos|neg WIDTH x,y x,y ...').", valueName: "file"))
     var scribble: String?
 
-    @Option(help: "Frame the prompt is drawn on (frame index in the video).")
+    @Option(parsing: .unconditional, help: "Frame the prompt is drawn on (frame index in the video).")
     var frame: Int = 0
 
     @OptionGroup var run: VideoRunOptions

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Pipeline
+import Video
 
 /// `gar frames VIDEO ... --out DIR`: sampled frames as PNGs + frames.json (Pipeline.FramesJob).
 struct Frames: AsyncParsableCommand {
@@ -53,7 +54,7 @@ struct Frames: AsyncParsableCommand {
     @Option(help: "Output folder (replaced atomically).")
     var out: String
 
-    @Option(help: "Decoder threads (0 = one per core).")
+    @Option(parsing: .unconditional, help: "Decoder threads (0 = one per core).")
     var threads = 0
 
     @Option(name: .customLong("folder-fps"), help: "Frame rate of a frame folder (for time-based options).")
@@ -64,6 +65,12 @@ struct Frames: AsyncParsableCommand {
 
     @Flag(help: "No progress on stderr.")
     var quiet = false
+
+    func validate() throws {
+        guard (0 ... VideoReader.maxThreads).contains(threads) else {
+            throw ValidationError("--threads must be between 0 (one per core) and \(VideoReader.maxThreads), got \(threads)")
+        }
+    }
 
     func run() async throws {
         do {

@@ -24,6 +24,9 @@ struct Inspect: AsyncParsableCommand {
     func run() async throws {
         let report = try InspectReport.build(directory: modelDir, includeKeys: keys)
         print(json ? try report.json() : report.text(listKeys: keys))
-        if !report.matches { throw ExitCode(1) }
+        if let line = report.mismatchLine {
+            printErr("error: \(line)")
+            throw ExitCode(1)
+        }
     }
 }

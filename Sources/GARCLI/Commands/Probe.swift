@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Pipeline
+import Video
 
 /// `gar probe VIDEO`: stream facts as JSON (thin shell over Pipeline.ProbeJob).
 struct Probe: AsyncParsableCommand {
@@ -17,11 +18,17 @@ struct Probe: AsyncParsableCommand {
     @Flag(help: "Also count frames by decoding every one (slow; a cross-check).")
     var decode = false
 
-    @Option(help: "Decoder threads (0 = one per core).")
+    @Option(parsing: .unconditional, help: "Decoder threads (0 = one per core).")
     var threads = 0
 
     @Option(name: .shortAndLong, help: "Write the JSON to this file (atomically) instead of stdout.")
     var output: String?
+
+    func validate() throws {
+        guard (0 ... VideoReader.maxThreads).contains(threads) else {
+            throw ValidationError("--threads must be between 0 (one per core) and \(VideoReader.maxThreads), got \(threads)")
+        }
+    }
 
     func run() async throws {
         do {

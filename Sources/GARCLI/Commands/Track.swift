@@ -41,7 +41,7 @@ struct Track: AsyncParsableCommand {
     func validate() throws {
         if count != nil && fps != nil { throw ValidationError("give --count or --fps, not both") }
         if let c = count, c < 1 { throw ValidationError("--count must be at least 1") }
-        if let f = fps, !(f > 0) { throw ValidationError("--fps must be positive") }
+        if let f = fps, !(f > 0 && f.isFinite) { throw ValidationError("--fps must be a finite rate > 0, got \(f)") }
         if maxSide < 64 { throw ValidationError("--max-side must be at least 64") }
     }
 

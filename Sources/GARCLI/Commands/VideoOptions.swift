@@ -16,7 +16,9 @@ struct VideoRunOptions: ParsableArguments {
     @Option(help: ArgumentHelp("VideoRefer-style masks per region and frame (COCO RLE): skips tracking.", valueName: "json"))
     var annotation: String?
 
-    @Option(help: "Frames the model sees, sampled uniformly (default: the pipeline's, 8).")
+    // .unconditional: "--frames -3" reaches validate() ("must be at least 1") instead of ArgumentParser's
+    // misleading "Missing value" (a leading '-' reads as an option).
+    @Option(parsing: .unconditional, help: "Frames the model sees, sampled uniformly (default: the pipeline's, 8).")
     var frames: Int?
 
     @Option(help: "Or: frames per second of video for the model.")
@@ -55,7 +57,7 @@ struct VideoRunOptions: ParsableArguments {
     func validate() throws {
         if frames != nil && fps != nil { throw ValidationError("give --frames or --fps, not both") }
         if let frames, frames < 1 { throw ValidationError("--frames must be at least 1, got \(frames)") }
-        if let fps, !(fps > 0) { throw ValidationError("--fps must be > 0, got \(fps)") }
+        if let fps, !(fps > 0 && fps.isFinite) { throw ValidationError("--fps must be a finite rate > 0, got \(fps)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if let maxNewTokens, maxNewTokens < 1 { throw ValidationError("--max-new-tokens must be at least 1, got \(maxNewTokens)") }
     }
@@ -89,6 +91,8 @@ struct VideoRunOptions: ParsableArguments {
     func request(input: String?, spec: PipelineSpec) throws -> VideoRegionRequest {
         if input != nil && framesDir != nil { throw ValidationError("give a VIDEO or --frames-dir, not both") }
         guard let path = framesDir ?? input else { throw ValidationError("give a VIDEO (file) or --frames-dir DIR") }
+        // Outputs that cannot be written fail now, not after the model has run.
+        for out in [output, overlay].compactMap({ $0 }) { try AtomicOutput.checkFileDestination(URL(fileURLWithPath: out)) }
         var r = VideoRegionRequest(input: path, spec: spec)
         r.folderFPS = folderFPS
         r.annotationPath = annotation

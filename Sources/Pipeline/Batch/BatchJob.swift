@@ -52,15 +52,21 @@ public enum BatchJob {
     public static func run(_ o: BatchOptions, engine given: VideoRegionEngine? = nil) throws -> BatchSummary {
         let all = try BatchItems.discover(o.items)
         let mine = o.shard?.select(all) ?? all
+        let existed = FileManager.default.fileExists(atPath: o.out)
         let ledger = try JSONLLedger(path: o.out, resume: o.resume)
         // The model loads once, before the first item; a model that cannot load stops the batch
-        // (no item could succeed), unlike an item's own errors.
+        // (no item could succeed), unlike an item's own errors — and leaves no empty results file.
         var engine = given
         if engine == nil && mine.contains(where: { !ledger.finished.contains($0.id) }) {
-            guard let dir = o.modelDirectory ?? o.spec.model else {
-                throw PipelineError.invalidInput(what: "--model", reason: "no model directory given (and the pipeline \(o.spec.source) names none)")
+            do {
+                guard let dir = o.modelDirectory ?? o.spec.model else {
+                    throw PipelineError.invalidInput(what: "--model", reason: "no model directory given (and the pipeline \(o.spec.source) names none)")
+                }
+                engine = try VideoRegionEngine(modelDirectory: dir)
+            } catch {
+                if !existed { try? FileManager.default.removeItem(atPath: o.out) }
+                throw error
             }
-            engine = try VideoRegionEngine(modelDirectory: dir)
         }
         var summary = BatchSummary(items: all.count, shardItems: mine.count, skipped: 0, ok: 0, failed: 0, out: o.out)
         let progress = Progress("batch\(o.shard.map { " shard \($0)" } ?? "")", total: mine.count, quiet: o.quiet)
@@ -94,6 +100,7 @@ public enum BatchJob {
         r.quiet = true
         r.annotationPath = item.annotation
         if item.annotation == nil {
+            guard FileManager.default.fileExists(atPath: item.input) else { throw PipelineError.io(path: item.input, reason: "no such file") }
             guard !item.regions.isEmpty else {
                 throw PipelineError.invalidInput(what: item.input, reason: "no regions: add a side file with its stem and .regions (one --region string per line) or .annotation.json")
             }

@@ -23,7 +23,7 @@ public final class JSONLLedger {
         self.path = path
         let fm = FileManager.default
         let dir = (path as NSString).deletingLastPathComponent
-        if !dir.isEmpty { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        if !dir.isEmpty { try AtomicOutput.createDirectory(URL(fileURLWithPath: dir), for: URL(fileURLWithPath: path)) }
         var isDir: ObjCBool = false
         if fm.fileExists(atPath: path, isDirectory: &isDir) {
             if isDir.boolValue { throw PipelineError.io(path: path, reason: "is a directory, not a results file") }
@@ -88,6 +88,10 @@ public final class JSONLLedger {
                     throw PipelineError.io(path: path, reason: "cannot cut the partial last line: \(String(cString: strerror(errno)))")
                 }
                 printErr("warning: \(path): dropped a partial last line (a record cut by an interrupted run)")
+            } else {
+                // Said, not silent: a file that is all one unterminated line (not a results file at
+                // all) would otherwise merge as zero records.
+                printErr("warning: \(path): ignored a partial last line (\(data.count - (cut - data.startIndex)) bytes without a newline)")
             }
         }
         var records: [Record] = []

@@ -71,11 +71,11 @@ public enum ImageRegionJob {
         return ImageU8(width: im.width, height: im.height, channels: 3, pixels: im.pixels)
     }
 
-    /// Reads a region mask: any nonzero label is inside (PNG masks 0/255 or 0/1, palette masks by
-    /// index, RGB masks where any channel is nonzero).
+    /// Reads a region mask: any nonzero label is inside (PNG masks 0/255, 0/1 or 16-bit, palette
+    /// masks by index, RGB masks where any channel is nonzero).
     public static func readMask(_ path: String) throws -> ImageU8 {
-        let im = try ImageIO.readLabels(path)
-        return ImageU8(width: im.width, height: im.height, channels: 1, pixels: im.pixels.map { $0 != 0 ? 1 : 0 })
+        let im = try ImageIO.readMask(path)
+        return ImageU8(width: im.width, height: im.height, channels: 1, pixels: im.pixels)
     }
 
     /// Runs the request. `onText` receives the answer's text as it is generated.
@@ -95,9 +95,14 @@ public enum ImageRegionJob {
         // Inputs first: a bad path fails fast, before the model loads.
         let image = try readImage(r.imagePath)
         let masks = try r.maskPaths.map(readMask)
-        for (k, (mask, path)) in zip(masks, r.maskPaths).enumerated() where mask.width != image.width || mask.height != image.height {
+        for (k, (mask, path)) in zip(masks, r.maskPaths).enumerated() {
             let name = r.question == nil ? "mask \(path)" : "mask \(path) (<Prompt\(k)>)"
-            throw PipelineError.invalidInput(what: name, reason: "\(mask.width)×\(mask.height) does not match the image \(r.imagePath) (\(image.width)×\(image.height))")
+            if mask.width != image.width || mask.height != image.height {
+                throw PipelineError.invalidInput(what: name, reason: "\(mask.width)×\(mask.height) does not match the image \(r.imagePath) (\(image.width)×\(image.height))")
+            }
+            if !mask.pixels.contains(where: { $0 != 0 }) {
+                throw PipelineError.invalidInput(what: name, reason: "the mask is empty (no nonzero pixel)")
+            }
         }
         let t0 = Date()
         let model = try preloaded ?? GARModel.load(directory: r.modelDirectory)

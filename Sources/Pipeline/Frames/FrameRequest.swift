@@ -25,7 +25,7 @@ public enum FrameRequest {
             return .every(every)
         }
         if let fps {
-            guard fps > 0, fps.isFinite else { throw PipelineError.invalidInput(what: "--fps", reason: "must be > 0, got \(fps)") }
+            guard fps > 0, fps.isFinite else { throw PipelineError.invalidInput(what: "--fps", reason: "must be a finite rate > 0, got \(fps)") }
             return .fps(fps)
         }
         if let indices {

@@ -89,7 +89,7 @@ public enum FramesJob {
                                     warning: stream.damageNote, missingFrames: missing.isEmpty ? nil : missing)
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            try enc.encode(manifest).write(to: tmp.appendingPathComponent("frames.json"))
+            do { try enc.encode(manifest).write(to: tmp.appendingPathComponent("frames.json")) } catch { throw PipelineError.io(path: out.path, error) }
             if let note = stream.damageNote, !r.quiet { printErr("warning: \(r.input): \(note)") }
             return manifest
         }

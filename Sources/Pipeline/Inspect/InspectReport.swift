@@ -55,6 +55,14 @@ public struct InspectReport: Codable, Sendable {
 
     public var matches: Bool { missing.isEmpty && unused.isEmpty && mismatched.isEmpty && unreadable.isEmpty }
 
+    /// One line for stderr when the checkpoint does not match (nil when it does).
+    public var mismatchLine: String? {
+        guard !matches else { return nil }
+        let parts = [(missing.count, "missing"), (mismatched.count, "with the wrong shape"), (unused.count, "unused"), (unreadable.count, "unreadable")]
+            .filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }
+        return "\(directory): the checkpoint does not match its config.json (tensors: \(parts.joined(separator: ", ")); see the report)"
+    }
+
     /// Reads config.json (required), preprocessor_config.json and generation_config.json (if
     /// present) and the safetensors files of `directory`.
     public static func build(directory: String, includeKeys: Bool) throws -> InspectReport {

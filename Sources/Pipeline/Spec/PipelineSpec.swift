@@ -100,6 +100,10 @@ extension PipelineSpec {
         guard let text = String(data: data, encoding: .utf8) else {
             throw SpecError(source: path, line: nil, key: "", problem: "not UTF-8 text")
         }
+        // An empty file is a truncated or wrong file, not "every default".
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw SpecError(source: path, line: nil, key: "", problem: "the file is empty")
+        }
         var spec = try parse(text, source: path, overrides: overrides)
         if let m = spec.model, !m.hasPrefix("/") {
             let dir = (path as NSString).deletingLastPathComponent
@@ -117,7 +121,7 @@ extension PipelineSpec {
             }
             let key = String(o[..<eq]).trimmingCharacters(in: .whitespaces)
             let value = try YAMLTree.parse(String(o[o.index(after: eq)...]), source: "--set \(key)")
-            tree = tree.setting(key.split(separator: ".").map(String.init), to: value)
+            tree = tree.setting(key.split(separator: ".").map(String.init), to: value.withoutLines)
         }
         var spec = try read(tree, source: source)
         spec.source = source

@@ -46,28 +46,41 @@ indirect enum YAMLTree {
             throw SpecError(source: source, line: nil, key: "", problem: "invalid YAML: \(error)")
         }
         guard let node else { return .mapping([], line: 1) }
-        return try convert(node, source: source, path: "")
+        var budget = maxNodes
+        return try convert(node, source: source, path: "", budget: &budget)
     }
 
-    private static func convert(_ node: Node, source: String, path: String) throws -> YAMLTree {
+    /// At most this many nodes per document: aliases (`*a`) let a few lines expand to billions of
+    /// nodes ("billion laughs"), which would take minutes and gigabytes to walk; a real spec has
+    /// a few hundred.
+    static let maxNodes = 100_000
+
+    private static func convert(_ node: Node, source: String, path: String, budget: inout Int) throws -> YAMLTree {
+        budget -= 1
+        guard budget >= 0 else {
+            throw SpecError(source: source, line: node.mark?.line, key: path,
+                            problem: "more than \(maxNodes) values in the document (aliases expanding without bound?)")
+        }
         switch node {
         case .scalar:
             return .scalar(node, line: node.mark?.line)
         case let .sequence(seq):
-            return .sequence(try seq.enumerated().map { try convert($0.element, source: source, path: "\(path)[\($0.offset)]") },
+            return .sequence(try seq.enumerated().map { try convert($0.element, source: source, path: "\(path)[\($0.offset)]", budget: &budget) },
                              line: node.mark?.line)
         case let .mapping(map):
             var entries: [(key: String, keyLine: Int?, value: YAMLTree)] = []
+            var firstLines: [String: Int?] = [:]
             for (k, v) in map {
                 guard case .scalar = k, let key = k.string else {
                     throw SpecError(source: source, line: k.mark?.line, key: path, problem: "mapping keys must be plain names")
                 }
                 let full = path.isEmpty ? key : "\(path).\(key)"
-                if let first = entries.first(where: { $0.key == key }) {
-                    let where_ = first.keyLine.map { " (first on line \($0))" } ?? ""
+                if let firstLine = firstLines[key] {
+                    let where_ = firstLine.map { " (first on line \($0))" } ?? ""
                     throw SpecError(source: source, line: k.mark?.line, key: full, problem: "key given twice\(where_)")
                 }
-                entries.append((key, k.mark?.line, try convert(v, source: source, path: full)))
+                firstLines[key] = k.mark?.line
+                entries.append((key, k.mark?.line, try convert(v, source: source, path: full, budget: &budget)))
             }
             return .mapping(entries, line: node.mark?.line)
         }
@@ -87,6 +100,16 @@ indirect enum YAMLTree {
             return (c + problem).trimmingCharacters(in: .whitespaces)
         default:
             return "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
+        }
+    }
+
+    /// The same tree without line numbers: a command-line value has no line in the file, and a
+    /// node without one is reported as coming from `--set` (YAMLMapping.error).
+    var withoutLines: YAMLTree {
+        switch self {
+        case let .scalar(n, _): return .scalar(n, line: nil)
+        case let .sequence(items, _): return .sequence(items.map(\.withoutLines), line: nil)
+        case let .mapping(entries, _): return .mapping(entries.map { ($0.key, nil, $0.value.withoutLines) }, line: nil)
         }
     }
 
@@ -129,7 +152,10 @@ struct YAMLMapping {
     private func full(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     func error(_ key: String, _ problem: String, line: Int? = nil) -> SpecError {
-        SpecError(source: source, line: line ?? entry(key)?.keyLine ?? entry(key)?.value.line ?? self.line, key: full(key), problem: problem)
+        if line == nil, let e = entry(key), e.keyLine == nil, e.value.line == nil {
+            return SpecError(source: "--set", line: nil, key: full(key), problem: problem)   // an override's value
+        }
+        return SpecError(source: source, line: line ?? entry(key)?.keyLine ?? entry(key)?.value.line ?? self.line, key: full(key), problem: problem)
     }
 
     private func entry(_ key: String) -> (key: String, keyLine: Int?, value: YAMLTree)? {
@@ -188,7 +214,7 @@ struct YAMLMapping {
         guard case let .sequence(items, _) = v else { throw error(key, "expected a list of texts") }
         return try items.enumerated().map { i, item in
             guard case let .scalar(n, _) = item, !YAMLMapping.isNull(n), let s = n.string else {
-                throw SpecError(source: source, line: item.line, key: "\(full(key))[\(i)]", problem: "expected text")
+                throw SpecError(source: item.line == nil ? "--set" : source, line: item.line, key: "\(full(key))[\(i)]", problem: "expected text")
             }
             return s
         }
@@ -202,7 +228,8 @@ struct YAMLMapping {
     /// Throws for the first key that no reader asked for.
     func finish() throws {
         for e in entries where !known.contains(e.key) {
-            throw SpecError(source: source, line: e.keyLine ?? e.value.line, key: full(e.key),
+            let line = e.keyLine ?? e.value.line
+            throw SpecError(source: line == nil ? "--set" : source, line: line, key: full(e.key),
                             problem: "unknown key (expected one of: \(known.joined(separator: ", ")))")
         }
     }

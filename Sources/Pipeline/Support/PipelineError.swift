@@ -13,3 +13,18 @@ public enum PipelineError: Error, CustomStringConvertible, Equatable {
         }
     }
 }
+
+extension PipelineError {
+    /// A file-system error (Foundation's or a POSIX one) as one line naming `path`, e.g.
+    /// "out/answer.json: Permission denied" — not Foundation's multi-field NSError text.
+    static func io(path: String, _ error: Error) -> PipelineError {
+        if let e = error as? PipelineError { return e }
+        let ns = error as NSError
+        if ns.domain == NSPOSIXErrorDomain { return .io(path: path, reason: String(cString: strerror(Int32(ns.code)))) }
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? Error {
+            let posix = underlying as NSError
+            if posix.domain == NSPOSIXErrorDomain { return .io(path: path, reason: String(cString: strerror(Int32(posix.code)))) }
+        }
+        return .io(path: path, reason: ns.localizedDescription)
+    }
+}

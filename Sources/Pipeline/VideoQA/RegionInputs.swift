@@ -53,12 +53,12 @@ public enum RegionInputs {
         for p in object.prompts {
             var rp = RegionPrompt(box: p.box, points: p.points)
             if let path = p.maskPath {
-                let labels = try ImageIO.readLabels(path)
-                guard labels.width == width, labels.height == height else {
+                let bits = try ImageIO.readMask(path)
+                guard bits.width == width, bits.height == height else {
                     throw PipelineError.invalidInput(what: "mask \(path) (\(object.name))",
-                                                     reason: "\(labels.width)×\(labels.height) does not match the video frames (\(width)×\(height))")
+                                                     reason: "\(bits.width)×\(bits.height) does not match the video frames (\(width)×\(height))")
                 }
-                let mask = Mask(width: labels.width, height: labels.height, bits: labels.pixels.map { $0 != 0 ? 1 : 0 })
+                let mask = Mask(width: bits.width, height: bits.height, bits: bits.pixels)
                 guard !mask.isEmpty else {
                     throw PipelineError.invalidInput(what: "mask \(path) (\(object.name))", reason: "the mask is empty (no nonzero pixel)")
                 }
@@ -134,6 +134,9 @@ public struct RegionAnnotation: Sendable {
         return RegionAnnotation(regions: regions, source: source)
     }
 
+    /// Largest side of an annotation mask (FFmpeg's decoders stop at 16384).
+    static let maxRLESide = 65_536
+
     /// A COCO RLE from JSON: {"size": [h, w], "counts": "compressed" | [runs]}.
     static func rle(_ seg: Any, what: String) throws -> RLE {
         if seg is [Any] {
@@ -141,6 +144,13 @@ public struct RegionAnnotation: Sendable {
         }
         guard let d = seg as? [String: Any], let size = d["size"] as? [Int], size.count == 2 else {
             throw PipelineError.invalidInput(what: what, reason: "expected a COCO RLE {\"size\": [h, w], \"counts\": ...}")
+        }
+        // Bounds first, so that height * width and the sum of the runs cannot overflow (a trap).
+        guard size.allSatisfy({ (0 ... maxRLESide).contains($0) }) else {
+            throw PipelineError.invalidInput(what: what, reason: "RLE size [\(size[0]), \(size[1])] is not a picture size (each side 0...\(maxRLESide))")
+        }
+        if let c = d["counts"] as? [Int], let bad = c.first(where: { $0 > size[0] * size[1] }) {
+            throw PipelineError.invalidInput(what: what, reason: "bad RLE: run length \(bad) is more than the \(size[0])x\(size[1]) mask's pixels")
         }
         do {
             if let s = d["counts"] as? String { return try RLE(height: size[0], width: size[1], compressed: s) }

@@ -332,7 +332,10 @@ public enum VideoRegionJob {
     /// every frame).
     static func trackingStep(videoFPS: Double?, trackerFPS: Double) -> Int {
         guard trackerFPS > 0, let fps = videoFPS, fps > 0 else { return 1 }
-        return max(1, Int((fps / trackerFPS).rounded()))
+        // A tiny rate means "only the sampled and prompted frames"; capped so that the
+        // arithmetic on it cannot overflow.
+        let step = (fps / trackerFPS).rounded()
+        return step < Double(1 << 31) ? max(1, Int(step)) : 1 << 31
     }
 
     /// Most frames whose prompt fits the context when every region is visible on every frame:
@@ -345,7 +348,9 @@ public enum VideoRegionJob {
                                                  template: options.videoTemplate, doubleBOS: options.doubleBOS)
             text = max(text, layout.ids.count)
         }
-        let room = model.spec.text.maxPositionEmbeddings - options.generation.maxNewTokens - text
+        let limit = model.spec.text.maxPositionEmbeddings
+        guard options.generation.maxNewTokens <= limit else { return 0 }   // (and no overflow below)
+        let room = limit - options.generation.maxNewTokens - text
         return room / (model.tokensPerTile * (1 + regions))
     }
 
@@ -403,7 +408,11 @@ public enum VideoRegionJob {
     /// k+1, borders opaque), written with VideoWriter (the file appears only when complete).
     static func writeOverlay(frames: [RGBImage], labelMaps: [LabelMap], fps: Double, to path: String) throws {
         guard let first = frames.first else { return }
+        let url = URL(fileURLWithPath: path)
+        try AtomicOutput.createDirectory(url.deletingLastPathComponent(), for: url)   // as --output does
         let writer = try VideoWriter(path: path, width: first.width, height: first.height, fps: fps)
+        InterruptCleanup.register(writer.temporaryPath)
+        defer { InterruptCleanup.unregister(writer.temporaryPath) }
         for (img, labels) in zip(frames, labelMaps) {
             try writer.append(TrackJob.overlay(img, labels))
         }
