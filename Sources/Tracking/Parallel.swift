@@ -42,6 +42,25 @@ public enum Parallel {
             if lo < hi { body(lo..<hi) }
         }
     }
+
+    /// `forBands` for in-place row stencils: row y reads rows y − 1 and y + 1, and its vector
+    /// stores rewrite (unchanged) values those rows read (red-black SOR). Each band runs without
+    /// its first row; the held-back first rows run after all bands have finished. So no row is
+    /// read by one band while another band writes it: a band's rows only touch rows of the same
+    /// band, and a held-back row's neighbours belong to bands that are done.
+    public static func forBandsFirstRowsLast(_ count: Int, minBand: Int = 8, _ body: @Sendable (Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let bands = min(workers * 4, max(1, count / max(2, minBand)))
+        if bands <= 1 || workers == 1 { body(0..<count); return }
+        DispatchQueue.concurrentPerform(iterations: bands) { b in
+            let lo = b * count / bands, hi = (b + 1) * count / bands
+            if lo + 1 < hi { body((lo + 1)..<hi) }
+        }
+        for b in 0..<bands {
+            let lo = b * count / bands
+            if lo < (b + 1) * count / bands { body(lo..<(lo + 1)) }
+        }
+    }
 }
 
 #if canImport(Glibc)

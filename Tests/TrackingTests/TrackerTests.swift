@@ -109,6 +109,45 @@ import Video
         #expect(m.iou(truth) > 0.8)
     }
 
+    /// The fast GrabCut (graph over the undecided pixels only, Float t-links, early stop) against
+    /// its naive twin, with hard labels from a click and a negative stroke, on three paths:
+    /// "crop" the box + 20 px (under 40 000 pixels: GMMs fitted on every pixel, single scale);
+    /// "frame" the whole 320×192 frame (GMMs on a quarter of the pixels, single scale);
+    /// "coarse" the whole frame coarse to fine (its default above 40 000 pixels).
+    /// The frame's contrast is halved and uniform noise (±40) added so that the cut is not trivial.
+    @Test(arguments: ["crop", "frame", "coarse"]) func grabCutMatchesNaiveTwin(path: String) {
+        var f = Self.clip.frames[0]
+        let W = f.width, H = f.height
+        var rng = SplitMix64(seed: 7)
+        for i in f.pixels.indices {
+            let v = 64 + Int(f.pixels[i]) / 2 + Int(rng.next() % 81) - 40
+            f.pixels[i] = UInt8(max(0, min(255, v)))
+        }
+        let truth = Self.clip.masks[0][0], b = truth.boundingBox!
+        var labels = [UInt8](repeating: GrabCut.Label.background.rawValue, count: W * H)
+        for y in b.y...b.y2 { for x in b.x...b.x2 { labels[y * W + x] = GrabCut.Label.probablyForeground.rawValue } }
+        let cx = b.x + b.width / 2, cy = b.y + b.height / 2
+        for y in (cy - 3)...(cy + 3) { for x in (cx - 3)...(cx + 3) { labels[y * W + x] = GrabCut.Label.foreground.rawValue } }
+        for x in b.x...(b.x + 12) { labels[b.y * W + x] = GrabCut.Label.background.rawValue }
+        let crop = path == "crop" ? PixelBox(x: b.x - 20, y: b.y - 20, width: b.width + 40, height: b.height + 40)
+            : PixelBox(x: 0, y: 0, width: W, height: H)
+        #expect((crop.width * crop.height < 4 * GrabCut.minGMMSamples) == (path == "crop"))
+        let fast = GrabCut.segment(rgb: f.pixels, width: W, height: H, labels: labels, crop: crop,
+                                   coarseAbove: path == "coarse" ? 40_000 : Int.max)
+        let naive = GrabCut.segmentNaive(rgb: f.pixels, width: W, height: H, labels: labels, crop: crop)
+        func mask(_ l: [UInt8]) -> Mask {
+            Mask(width: W, height: H, bits: l.map { $0 == GrabCut.Label.foreground.rawValue || $0 == GrabCut.Label.probablyForeground.rawValue ? 1 : 0 })
+        }
+        let iou = mask(fast).iou(mask(naive))
+        print("grabcut fast (\(path)) vs naive: IoU \(iou); with the truth: fast \(mask(fast).iou(truth)), naive \(mask(naive).iou(truth))")
+        // Same energy up to the Float t-links and the early stop at < 0.1 % label changes: a few
+        // boundary pixels may go the other way (IoU ≥ 0.99). The quarter-sample GMM fit and the
+        // coarse-to-fine cut (all but a 3-pixel band around the half-resolution boundary decided at
+        // half resolution) may move a boundary by a pixel or so (≥ 0.97).
+        #expect(iou >= (path == "crop" ? 0.99 : 0.97))
+        #expect(mask(naive).iou(truth) > 0.9)
+    }
+
     @Test func scribbleFileErrorsNameTheLine() {
         #expect(throws: TrackingError.badScribble(path: "f", line: 2, reason: "expected 'pos' or 'neg', got 'yes'")) {
             try ScribbleFile.parse("pos 3 1,1\nyes 3 1,1", path: "f")

@@ -38,14 +38,15 @@ def chain(frames, first, flow_fn):
     prev = first.astype(np.float32)
     out = [first]
     grays = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for t in range(1, len(frames)):
         fb = flow_fn(grays[t], grays[t - 1])
         warped = cv2.remap(prev, xs + fb[..., 0], ys + fb[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         m = warped > 0.5
         out.append(m); prev = m.astype(np.float32)
     ms = (time.perf_counter() - t0) * 1000 / max(1, len(frames) - 1)
-    return out, ms
+    cpu = (time.process_time() - c0) * 1000 / max(1, len(frames) - 1)   # all threads of the process
+    return out, ms, cpu
 
 
 def main():
@@ -67,20 +68,21 @@ def main():
         frames, gts = load(a.root, a.res, s)
         for m in a.methods:
             if m == "copy":
-                preds, ms = [gts[0]] * len(gts), 0.0
+                preds, ms, cpu = [gts[0]] * len(gts), 0.0, 0.0
             else:
-                preds, ms = chain(frames, gts[0], methods[m])
+                preds, ms, cpu = chain(frames, gts[0], methods[m])
             J = [iou(g, p) for g, p in zip(gts[1:-1], preds[1:-1])]
             F = [f_measure(p, g) for g, p in zip(gts[1:-1], preds[1:-1])]
-            table[m].append((s, float(np.mean(J)), float(np.mean(F)), ms))
-            print(f"{m:10s} {s:20s} J {np.mean(J):.3f} F {np.mean(F):.3f} J&F {(np.mean(J) + np.mean(F)) / 2:.3f} {ms:6.1f} ms/frame", flush=True)
+            table[m].append((s, float(np.mean(J)), float(np.mean(F)), ms, cpu, len(frames)))
+            print(f"{m:10s} {s:20s} J {np.mean(J):.3f} F {np.mean(F):.3f} J&F {(np.mean(J) + np.mean(F)) / 2:.3f} {ms:6.1f} ms/frame (CPU {cpu:.1f})", flush=True)
     print()
     for m in a.methods:
         jm = np.mean([r[1] for r in table[m]]); fm = np.mean([r[2] for r in table[m]]); ms = np.mean([r[3] for r in table[m]])
         print(f"MEAN {m:10s} J {jm:.3f} F {fm:.3f} J&F {(jm + fm) / 2:.3f}  {ms:.1f} ms/frame")
     if a.json:
         with open(a.json, "w") as fh:
-            json.dump({m: [{"sequence": s, "J": j, "F": f, "ms": ms} for s, j, f, ms in rows] for m, rows in table.items()}, fh, indent=1)
+            json.dump({m: [{"sequence": s, "J": j, "F": f, "ms": ms, "cpu_ms": cpu, "frames": n} for s, j, f, ms, cpu, n in rows]
+                       for m, rows in table.items()}, fh, indent=1)
 
 
 if __name__ == "__main__":

@@ -20,15 +20,37 @@ struct EvalTrack: AsyncParsableCommand {
     @Option(help: "Also write the predicted masks (palette PNGs) to this folder.") var save: String?
     @Flag(help: "Print JSON (with per-frame J and F).") var json = false
     @Flag(help: "No progress on stderr.") var quiet = false
+    @Flag(help: "Score prompt → mask instead of tracking: tight box, one click, box + click on the first, middle and last frame of each sequence (IoU and time per prompt).")
+    var prompts = false
+    @Flag(help: "Ablation: compute the tracker's flow on the whole frame instead of a region around the objects.")
+    var wholeFrameFlow = false
+    @Flag(help: "With --prompts: run GrabCut's naive twin (the slow reference) instead of the fast one.")
+    var naiveGrabcut = false
 
     func validate() throws {
         if let b = baseline, b != "copy" { throw ValidationError("--baseline must be 'copy' (got '\(b)')") }
+        if prompts && (baseline != nil || save != nil) { throw ValidationError("--prompts takes no --baseline or --save") }
+        if wholeFrameFlow && (prompts || baseline != nil) { throw ValidationError("--whole-frame-flow goes with the tracker (no --prompts or --baseline)") }
+        if naiveGrabcut && !prompts { throw ValidationError("--naive-grabcut goes with --prompts") }
     }
 
     func run() async throws {
+        if prompts {
+            var p = PromptEvalOptions(dataset: dataset)
+            p.sequences = sequences.isEmpty ? nil : sequences
+            p.resolution = res; p.quiet = quiet; p.naiveGrabCut = naiveGrabcut
+            let r = try PromptEvalJob.run(p)
+            if json {
+                let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try enc.encode(r), as: UTF8.self))
+            } else {
+                print(r.table, terminator: "")
+            }
+            return
+        }
         var o = EvalTrackOptions(dataset: dataset)
         o.sequences = sequences.isEmpty ? nil : sequences
-        o.resolution = res; o.baseline = baseline; o.quiet = quiet
+        o.resolution = res; o.baseline = baseline; o.quiet = quiet; o.wholeFrameFlow = wholeFrameFlow
         o.saveTo = save.map { URL(fileURLWithPath: $0) }
         let r = try EvalTrackJob.run(o)
         if json {

@@ -19,6 +19,8 @@ public struct EvalTrackOptions: Sendable {
     public var baseline: String? = nil          // nil = gar's tracker; "copy"
     public var saveTo: URL? = nil               // write predicted palette PNGs here
     public var quiet = false
+    /// Ablation: the tracker's flow on the whole frame instead of a region around the objects.
+    public var wholeFrameFlow = false
     public init(dataset: String) { self.dataset = dataset }
 }
 
@@ -30,6 +32,8 @@ public struct EvalTrackSequence: Sendable, Codable {
     public var F: Double
     public var JF: Double
     public var msPerFrame: Double
+    /// Process CPU time (all threads) of the tracking per frame step.
+    public var cpuMsPerFrame: Double
     /// Per object, per evaluated frame.
     public var perFrameJ: [[Double]]
     public var perFrameF: [[Double]]
@@ -40,19 +44,40 @@ public struct EvalTrackReport: Sendable, Codable {
     public var dataset: String
     public var resolution: String
     public var sequences: [EvalTrackSequence]
-    public var meanJ: Double, meanF: Double, meanJF: Double, msPerFrame: Double
+    public var meanJ: Double, meanF: Double, meanJF: Double, msPerFrame: Double, cpuMsPerFrame: Double
+    /// 1-minute load average of the machine before and after the run (/proc/loadavg; nil
+    /// where unavailable): the wall times depend on what else ran.
+    public var loadBefore: Double?, loadAfter: Double?
+    public var threads: Int
 
     public var table: String {
-        var s = "| sequence | objects | frames | J | F | J&F | ms/frame |\n|---|---|---|---|---|---|---|\n"
+        var s = "| sequence | objects | frames | J | F | J&F | ms/frame | CPU ms/frame |\n|---|---|---|---|---|---|---|---|\n"
         for q in sequences {
-            s += String(format: "| %@ | %d | %d | %.3f | %.3f | %.3f | %.1f |\n", q.name as NSString, q.objects, q.frames, q.J, q.F, q.JF, q.msPerFrame)
+            s += String(format: "| %@ | %d | %d | %.3f | %.3f | %.3f | %.1f | %.1f |\n", q.name as NSString, q.objects, q.frames,
+                        q.J, q.F, q.JF, q.msPerFrame, q.cpuMsPerFrame)
         }
-        s += String(format: "| **mean (%@)** | | | %.3f | %.3f | %.3f | %.1f |\n", method as NSString, meanJ, meanF, meanJF, msPerFrame)
+        s += String(format: "| **mean (%@)** | | | %.3f | %.3f | %.3f | %.1f | %.1f |\n", method as NSString, meanJ, meanF, meanJF,
+                    msPerFrame, cpuMsPerFrame)
+        let load = { (v: Double?) in v.map { String(format: "%.2f", $0) } ?? "n/a" }
+        s += "\(threads) threads; load average before \(load(loadBefore)), after \(load(loadAfter))\n"
         return s
     }
 }
 
 public enum EvalTrackJob {
+    /// Process CPU time (all threads) in milliseconds.
+    static func cpuMs() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) * 1000 + Double(ts.tv_nsec) / 1e6
+    }
+
+    /// The 1-minute load average (first field of /proc/loadavg), nil where there is none.
+    static func loadAverage() -> Double? {
+        guard let s = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return nil }
+        return s.split(separator: " ").first.flatMap { Double($0) }
+    }
+
     public static func run(_ o: EvalTrackOptions) throws -> EvalTrackReport {
         let fm = FileManager.default
         let root = URL(fileURLWithPath: o.dataset)
@@ -74,7 +99,8 @@ public enum EvalTrackJob {
         let progress = Progress("eval-track", total: seqs.count, quiet: o.quiet)
         var rows: [EvalTrackSequence] = []
         var objJ: [Double] = [], objF: [Double] = []
-        var totalMs = 0.0, totalSteps = 0
+        var totalMs = 0.0, totalCpu = 0.0, totalSteps = 0
+        let loadBefore = loadAverage()
         for s in seqs {
             let frameNames = try fm.contentsOfDirectory(atPath: img.appendingPathComponent(s).path)
                 .filter { let l = $0.lowercased(); return l.hasSuffix(".jpg") || l.hasSuffix(".jpeg") || l.hasSuffix(".png") }
@@ -95,7 +121,7 @@ public enum EvalTrackJob {
             let nObj = maps[0].maxLabel
             guard nObj > 0 else { throw PipelineError.invalidInput(what: "sequence \(s)", reason: "the first annotation has no object") }
             var preds: [[Mask]]
-            let t0 = Date()
+            let t0 = Date(), c0 = cpuMs()
             if o.baseline == "copy" {
                 preds = (1...nObj).map { k in Array(repeating: maps[0].mask(k), count: frames.count) }
             } else {
@@ -103,7 +129,9 @@ public enum EvalTrackJob {
                     let m = maps[0].mask(k)
                     return m.isEmpty ? nil : ObjectPrompt(name: "\(k)", frame: 0, prompt: .mask(m))
                 }
-                let tracks = try Tracker.track(frames: frames, prompts: prompts)
+                var flowOptions = FlowPropagator.Options()
+                flowOptions.flowROI = !o.wholeFrameFlow
+                let tracks = try Tracker.track(frames: frames, prompts: prompts, propagator: FlowPropagator(options: flowOptions))
                 preds = (1...nObj).map { k in
                     if let tr = tracks.objects.first(where: { $0.name == "\(k)" }) {
                         return tr.frames.map { $0.mask ?? Mask(width: W, height: H) }
@@ -111,8 +139,9 @@ public enum EvalTrackJob {
                     return Array(repeating: Mask(width: W, height: H), count: frames.count)
                 }
             }
-            let ms = frames.count > 1 ? Date().timeIntervalSince(t0) * 1000 / Double(frames.count - 1) : 0
-            totalMs += ms * Double(max(0, frames.count - 1)); totalSteps += max(0, frames.count - 1)
+            let steps = max(1, frames.count - 1)
+            let ms = Date().timeIntervalSince(t0) * 1000 / Double(steps), cpu = (cpuMs() - c0) / Double(steps)
+            totalMs += ms * Double(frames.count - 1); totalCpu += cpu * Double(frames.count - 1); totalSteps += frames.count - 1
             if let dir = o.saveTo {
                 let sd = dir.appendingPathComponent(s)
                 try fm.createDirectory(at: sd, withIntermediateDirectories: true)
@@ -131,12 +160,14 @@ public enum EvalTrackJob {
             let J = pj.map { DAVISMetrics.statistics($0).mean }.reduce(0, +) / Double(nObj)
             let F = pf.map { DAVISMetrics.statistics($0).mean }.reduce(0, +) / Double(nObj)
             rows.append(EvalTrackSequence(name: s, objects: nObj, frames: frames.count, J: J, F: F, JF: (J + F) / 2,
-                                          msPerFrame: ms, perFrameJ: pj, perFrameF: pf))
+                                          msPerFrame: ms, cpuMsPerFrame: cpu, perFrameJ: pj, perFrameF: pf))
             progress.advance(note: String(format: "%@ J&F %.3f", s, (J + F) / 2))
         }
         progress.finish()
         let mJ = objJ.reduce(0, +) / Double(objJ.count), mF = objF.reduce(0, +) / Double(objF.count)
-        return EvalTrackReport(method: o.baseline ?? "gar", dataset: o.dataset, resolution: o.resolution, sequences: rows,
-                               meanJ: mJ, meanF: mF, meanJF: (mJ + mF) / 2, msPerFrame: totalSteps > 0 ? totalMs / Double(totalSteps) : 0)
+        return EvalTrackReport(method: o.baseline ?? (o.wholeFrameFlow ? "gar, whole-frame flow" : "gar"), dataset: o.dataset, resolution: o.resolution, sequences: rows,
+                               meanJ: mJ, meanF: mF, meanJF: (mJ + mF) / 2, msPerFrame: totalSteps > 0 ? totalMs / Double(totalSteps) : 0,
+                               cpuMsPerFrame: totalSteps > 0 ? totalCpu / Double(totalSteps) : 0,
+                               loadBefore: loadBefore, loadAfter: loadAverage(), threads: Parallel.workers)
     }
 }

@@ -1,7 +1,7 @@
 // `gar bench track`: per-frame cost of the weight-free tracker at a given size, on the committed
 // synthetic generator (no data needed), with the cost of one DIS flow measured in the same run as
-// the baseline (the part a classical flow-warp tracker also pays), and the Tier A / DIS-fast
-// variants.
+// the baseline (the part a classical flow-warp tracker also pays), and the whole-frame-flow (no
+// ROI), Tier A and DIS-fast variants.
 import Foundation
 import Tracking
 
@@ -74,9 +74,10 @@ public enum TrackBench {
         }
         var fast = FlowPropagator.Options(); fast.flow = .fast
         var tierA = FlowPropagator.Options(); tierA.forwardFlow = true
+        var fullFrame = FlowPropagator.Options(); fullFrame.flowROI = false
         var jf = 0.0
-        for (name, opts) in [("tracker (default)", FlowPropagator.Options()), ("tracker, Tier A (2 flows + FB check)", tierA),
-                             ("tracker, DIS fast", fast)] {
+        for (name, opts) in [("tracker (default)", FlowPropagator.Options()), ("tracker, flow on the whole frame (no ROI)", fullFrame),
+                             ("tracker, Tier A (2 flows + FB check)", tierA), ("tracker, DIS fast", fast)] {
             measure(name) {
                 let p = FlowPropagator(options: opts)
                 var preds = [[Mask]](repeating: [], count: o.objects)

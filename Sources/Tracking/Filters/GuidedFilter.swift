@@ -7,36 +7,88 @@
 // The filter runs on a rectangular region of interest only; outside it q = p.
 
 public enum GuidedFilter {
-    /// Box mean of radius r over a W×H row-major plane (separable running sums).
+    /// Box mean of radius r over a W×H row-major plane (separable running sums), each window
+    /// divided by its number of in-image pixels. `tmp` holds W×H floats of scratch.
     static func boxMean(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ w: Int, _ h: Int, _ r: Int,
                         _ tmp: UnsafeMutablePointer<Float>) {
-        // Horizontal sums into tmp.
-        for y in 0..<h {
-            let row = src + y * w, out = tmp + y * w
-            var s: Float = 0
-            for x in 0...min(r, w - 1) { s += row[x] }
-            for x in 0..<w {
-                out[x] = s
-                let add = x + r + 1, sub = x - r
-                if add < w { s += row[add] }
-                if sub >= 0 { s -= row[sub] }
-            }
+        // Horizontal window sums into tmp, four rows at a time: four independent running sums
+        // (a single one is a chain of dependent adds, one per pixel).
+        var y = 0
+        while y + 4 <= h {
+            rowSums4(src + y * w, tmp + y * w, w, r)
+            y += 4
         }
-        // Vertical running sums, row by row (cache-friendly), divided by the in-image window area.
-        let col = UnsafeMutablePointer<Float>.allocate(capacity: w)
+        while y < h { rowSums(src + y * w, tmp + y * w, w, r); y += 1 }
+        // Vertical running sums of the row sums, row by row (contiguous, SIMD8), times the
+        // reciprocal window area.
+        let col = UnsafeMutablePointer<Float>.allocate(capacity: 2 * w)
         defer { col.deallocate() }
+        let icx = col + w
         col.initialize(repeating: 0, count: w)
-        for y in 0...min(r, h - 1) { let row = tmp + y * w; for x in 0..<w { col[x] += row[x] } }
+        for x in 0..<w { icx[x] = 1 / Float(min(x + r, w - 1) - max(x - r, 0) + 1) }
+        for y in 0...min(r, h - 1) { addRow(col, tmp + y * w, w, 1) }
         for y in 0..<h {
-            let cy = Float(min(y + r, h - 1) - max(y - r, 0) + 1)
+            let icy = 1 / Float(min(y + r, h - 1) - max(y - r, 0) + 1)
             let out = dst + y * w
-            for x in 0..<w {
-                let cx = Float(min(x + r, w - 1) - max(x - r, 0) + 1)
-                out[x] = col[x] / (cx * cy)
+            var x = 0
+            let vy = SIMD8<Float>(repeating: icy)
+            while x + 8 <= w {
+                store8(out, x, load8(UnsafePointer(col), x) * load8(UnsafePointer(icx), x) * vy)
+                x += 8
             }
+            while x < w { out[x] = col[x] * icx[x] * icy; x += 1 }
             let add = y + r + 1, sub = y - r
-            if add < h { let row = tmp + add * w; for x in 0..<w { col[x] += row[x] } }
-            if sub >= 0 { let row = tmp + sub * w; for x in 0..<w { col[x] -= row[x] } }
+            if add < h { addRow(col, tmp + add * w, w, 1) }
+            if sub >= 0 { addRow(col, tmp + sub * w, w, -1) }
+        }
+    }
+
+    /// col[x] += sign · row[x].
+    @inline(__always) static func addRow(_ col: UnsafeMutablePointer<Float>, _ row: UnsafePointer<Float>, _ w: Int, _ sign: Float) {
+        var x = 0
+        let s = SIMD8<Float>(repeating: sign)
+        while x + 8 <= w { store8(col, x, load8(UnsafePointer(col), x) + s * load8(row, x)); x += 8 }
+        while x < w { col[x] += sign * row[x]; x += 1 }
+    }
+
+    /// out[x] = Σ row[x − r ... x + r] (in-image terms only) for one row.
+    @inline(__always) static func rowSums(_ row: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ w: Int, _ r: Int) {
+        var s: Float = 0
+        for x in 0...min(r, w - 1) { s += row[x] }
+        for x in 0..<w {
+            out[x] = s
+            let add = x + r + 1, sub = x - r
+            if add < w { s += row[add] }
+            if sub >= 0 { s -= row[sub] }
+        }
+    }
+
+    /// `rowSums` of four consecutive rows (stride w) in one pass: four independent running
+    /// sums, branch-free in the middle part of the row.
+    @inline(__always) static func rowSums4(_ row: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ w: Int, _ r: Int) {
+        guard w > 2 * r + 1 else {
+            for i in 0..<4 { rowSums(row + i * w, out + i * w, w, r) }
+            return
+        }
+        let r0 = row, r1 = row + w, r2 = row + 2 * w, r3 = row + 3 * w
+        let o0 = out, o1 = out + w, o2 = out + 2 * w, o3 = out + 3 * w
+        var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+        for x in 0...r { s0 += r0[x]; s1 += r1[x]; s2 += r2[x]; s3 += r3[x] }
+        // x < r: only the entering pixel; r ≤ x < w − r − 1: entering and leaving; then leaving only.
+        for x in 0..<r {
+            o0[x] = s0; o1[x] = s1; o2[x] = s2; o3[x] = s3
+            let a = x + r + 1
+            s0 += r0[a]; s1 += r1[a]; s2 += r2[a]; s3 += r3[a]
+        }
+        for x in r..<(w - r - 1) {
+            o0[x] = s0; o1[x] = s1; o2[x] = s2; o3[x] = s3
+            let a = x + r + 1, b = x - r
+            s0 += r0[a] - r0[b]; s1 += r1[a] - r1[b]; s2 += r2[a] - r2[b]; s3 += r3[a] - r3[b]
+        }
+        for x in (w - r - 1)..<w {
+            o0[x] = s0; o1[x] = s1; o2[x] = s2; o3[x] = s3
+            let b = x - r
+            s0 -= r0[b]; s1 -= r1[b]; s2 -= r2[b]; s3 -= r3[b]
         }
     }
 

@@ -117,6 +117,19 @@ func bilinear(_ p: UnsafePointer<Float>, _ w: Int, _ h: Int, _ x: Float, _ y: Fl
     return (a + (b - a) * ax) * (1 - ay) + (c + (d - c) * ax) * ay
 }
 
+/// `bilinear` of two planes of the same size at the same point (one set of weights).
+@inline(__always)
+func bilinear2(_ p: UnsafePointer<Float>, _ q: UnsafePointer<Float>, _ w: Int, _ h: Int, _ x: Float, _ y: Float) -> (Float, Float) {
+    let cx = min(max(x, 0), Float(w - 1)), cy = min(max(y, 0), Float(h - 1))
+    let x0 = min(Int(cx), w - 2 < 0 ? 0 : w - 2), y0 = min(Int(cy), h - 2 < 0 ? 0 : h - 2)
+    let ax = cx - Float(x0), ay = cy - Float(y0)
+    let x1 = min(x0 + 1, w - 1), y1 = min(y0 + 1, h - 1)
+    let i00 = y0 * w + x0, i01 = y0 * w + x1, i10 = y1 * w + x0, i11 = y1 * w + x1
+    let pa = (p[i00] + (p[i01] - p[i00]) * ax) * (1 - ay) + (p[i10] + (p[i11] - p[i10]) * ax) * ay
+    let qa = (q[i00] + (q[i01] - q[i00]) * ax) * (1 - ay) + (q[i10] + (q[i11] - q[i10]) * ax) * ay
+    return (pa, qa)
+}
+
 /// A dense flow field: pixel (x, y) of image A moves to (x + u, y + v) in image B
 /// (`I_A(x) ≈ I_B(x + F(x))`). Row-major, same size as A.
 public struct FlowField: Sendable {

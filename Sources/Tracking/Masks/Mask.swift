@@ -61,24 +61,46 @@ public struct Mask: Equatable, Sendable {
     /// Tight bounding box of the pixels inside, or nil for an empty mask. Equals pycocotools'
     /// `toBbox` (which is pixel-exact) as integers.
     public var boundingBox: PixelBox? {
-        var x0 = width, y0 = height, x1 = -1, y1 = -1
-        bits.withUnsafeBufferPointer { p in
-            for y in 0..<height {
-                let row = y * width
-                var first = -1, last = -1
-                for x in 0..<width where p[row + x] != 0 {
-                    if first < 0 { first = x }
-                    last = x
-                }
-                if first >= 0 {
-                    if y0 == height { y0 = y }
-                    y1 = y
-                    x0 = min(x0, first); x1 = max(x1, last)
-                }
+        let w = width, h = height
+        guard w > 0 && h > 0 else { return nil }
+        return bits.withUnsafeBufferPointer { buf -> PixelBox? in
+            let p = buf.baseAddress!
+            /// Any nonzero byte in row y (8 bytes at a time).
+            func rowHasAny(_ y: Int) -> Bool {
+                let r = UnsafeRawPointer(p + y * w)
+                var x = 0
+                while x + 8 <= w { if r.loadUnaligned(fromByteOffset: x, as: UInt64.self) != 0 { return true }; x += 8 }
+                while x < w { if p[y * w + x] != 0 { return true }; x += 1 }
+                return false
             }
+            var y0 = 0
+            while y0 < h && !rowHasAny(y0) { y0 += 1 }
+            guard y0 < h else { return nil }
+            var y1 = h - 1
+            while !rowHasAny(y1) { y1 -= 1 }
+            // Columns: each row only needs scanning left of the leftmost and right of the
+            // rightmost column found so far.
+            var x0 = w, x1 = -1
+            for y in y0...y1 {
+                let r = p + y * w
+                var x = 0
+                while x < x0 && r[x] == 0 { x += 1 }
+                if x < x0 { x0 = x }
+                var z = w - 1
+                while z > x1 && r[z] == 0 { z -= 1 }
+                if z > x1 { x1 = z }
+            }
+            return PixelBox(x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1)
         }
-        guard x1 >= 0 else { return nil }
-        return PixelBox(x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1)
+    }
+
+    /// Naive twin of `boundingBox`: every pixel tested.
+    func boundingBoxNaive() -> PixelBox? {
+        var x0 = width, y0 = height, x1 = -1, y1 = -1
+        for y in 0..<height { for x in 0..<width where bits[y * width + x] != 0 {
+            x0 = min(x0, x); x1 = max(x1, x); y0 = min(y0, y); y1 = max(y1, y)
+        } }
+        return x1 < 0 ? nil : PixelBox(x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1)
     }
 
     /// Intersection over union. Two empty masks have IoU 1 (DAVIS' convention for J).

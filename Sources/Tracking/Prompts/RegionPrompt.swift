@@ -78,8 +78,9 @@ public enum PromptSegmenter {
         }
     }
 
-    /// The object's mask on `frame`.
-    public static func mask(for p: RegionPrompt, on frame: RGBImage, what: String = "prompt") throws -> Mask {
+    /// The object's mask on `frame`. `naiveGrabCut` runs GrabCut's naive twin instead of the fast
+    /// one (for benchmarks: `gar eval-track --prompts --naive-grabcut`).
+    public static func mask(for p: RegionPrompt, on frame: RGBImage, what: String = "prompt", naiveGrabCut: Bool = false) throws -> Mask {
         let W = frame.width, H = frame.height
         try validate(p, width: W, height: H, what: what)
         if let m = p.mask { return m }
@@ -101,7 +102,9 @@ public enum PromptSegmenter {
         }
         let margin = max(10, max(region.width, region.height) / 5)
         let crop = PixelBox(x: region.x - margin, y: region.y - margin, width: region.width + 2 * margin, height: region.height + 2 * margin)
-        let out = GrabCut.segment(rgb: frame.pixels, width: W, height: H, labels: labels, crop: crop, iterations: iterations)
+        let out = naiveGrabCut
+            ? GrabCut.segmentNaive(rgb: frame.pixels, width: W, height: H, labels: labels, crop: crop, iterations: iterations)
+            : GrabCut.segment(rgb: frame.pixels, width: W, height: H, labels: labels, crop: crop, iterations: iterations)
         var m = Mask(width: W, height: H)
         for i in 0..<(W * H) where out[i] == GrabCut.Label.foreground.rawValue || out[i] == GrabCut.Label.probablyForeground.rawValue {
             m.bits[i] = 1

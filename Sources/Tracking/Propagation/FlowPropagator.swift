@@ -1,6 +1,7 @@
 // The weight-free default tracker (TRACKING.md §2.1 "Tier A", measured and changed where
 // measurements said so: Sources/Tracking/README.md). Per frame pair (t−1 → t), shared by all objects:
-//   * DIS flow on grey levels, backward: Fb = flow(t → t−1) (`forwardFlow` adds Ff = flow(t−1 → t));
+//   * DIS flow on grey levels, backward: Fb = flow(t → t−1) (`forwardFlow` adds Ff = flow(t−1 → t)),
+//     computed only on a region of interest around the objects (`Options.flowROI`);
 //   * reliability: |I_t(x) − I_t−1(x + Fb(x))| < 10 (with Ff: the forward–backward check);
 //   * 16³-bin colour index of every pixel.
 // Per object:
@@ -49,6 +50,14 @@ public final class FlowPropagator: MaskPropagator {
         public var reacquire = true
         public var reacquirePosterior: Float = 0.7
         public var reacquireMatch: Float = 0.7
+        /// Compute the flow only on a region of interest around the tracked objects: their
+        /// previous boxes grown by the expected motion (twice the object motion of the previous
+        /// frame pair, at least `minMotionMargin`) plus `nearRadius` + 2. Object motion = the
+        /// 99th percentile of |Fb| over the previous boxes (the largest vector is often a wild
+        /// one). When the measured motion outgrows the margin, the flow is recomputed on a
+        /// larger region.
+        public var flowROI = true
+        public var minMotionMargin: Float = 24
         public init() {}
     }
 
@@ -72,19 +81,21 @@ public final class FlowPropagator: MaskPropagator {
     let dis: DISFlow
     var previous: FrameData?
     var objects: [Int: ObjectState] = [:]
+    /// Object motion of the previous frame pair (ROI margin prediction; see `flowROI`).
+    var lastMotion: Float = 0
 
     public init(options: Options = Options()) {
         self.options = options
         dis = DISFlow(options.flow)
     }
 
-    public func reset() { previous = nil; objects = [:] }
+    public func reset() { previous = nil; objects = [:]; lastMotion = 0 }
 
     public func step(frame: RGBImage, prompts: [Int: Mask]) -> [Int: PropagationResult] {
         let w = frame.width, h = frame.height
         let gray = Plane(grayFromRGB: frame.pixels, width: w, height: h)
         let levels = FlowPyramid.levelCount(width: w, height: h, patchSize: options.flow.patchSize)
-        let cur = FrameData(rgb: frame, pyramid: FlowPyramid(gray, levels: levels),
+        let cur = FrameData(rgb: frame, pyramid: FlowPyramid(gray, levels: levels, gradientsFrom: options.flow.finestScale),
                             colors: ColorModel.indices(frame.pixels, count: w * h))
         if let p = previous, p.rgb.width != w || p.rgb.height != h { reset() }
 
@@ -94,7 +105,28 @@ public final class FlowPropagator: MaskPropagator {
         let needFlow = tracked.contains { !objects[$0]!.lost }
         var motion: PairMotion? = nil
         if needFlow, let prev = previous {
-            motion = PairMotion(prev: prev, cur: cur, dis: dis, forward: options.forwardFlow, tolerance: options.photometricTolerance)
+            let boxes = tracked.compactMap { objects[$0]!.lost ? nil : objects[$0]!.prev.boundingBox }
+            func motionOn(_ margin: Float) -> PairMotion {
+                // (No box: the objects' masks are empty and nothing reads the flow; a 1-pixel roi.)
+                let roi = options.flowROI ? Self.region(boxes, grownBy: Int(margin.rounded(.up)), width: w, height: h)
+                    ?? PixelBox(x: 0, y: 0, width: 1, height: 1) : nil
+                return PairMotion(prev: prev, cur: cur, dis: dis, forward: options.forwardFlow,
+                                  tolerance: options.photometricTolerance, roi: roi)
+            }
+            // Margin: the expected object motion plus the fusion neighbourhood (`propagate`
+            // reads the flow up to the motion + 2 + nearRadius around the previous box; pixels
+            // outside the roi have no flow, so they cannot be pulled into the mask either).
+            let extra = Float(options.nearRadius + 2)
+            let margin = max(options.minMotionMargin, 2 * lastMotion) + extra
+            var m = motionOn(margin)
+            let core = Self.region(boxes, grownBy: 0, width: w, height: h)
+            var objectMotion = core.map { m.motionQuantile(0.99, in: $0) } ?? 0
+            if options.flowROI && objectMotion + extra > margin {
+                m = motionOn(2 * objectMotion + extra)
+                objectMotion = core.map { m.motionQuantile(0.99, in: $0) } ?? 0
+            }
+            lastMotion = objectMotion
+            motion = m
         }
 
         for id in tracked {
@@ -147,13 +179,19 @@ public final class FlowPropagator: MaskPropagator {
         let fb: FlowField          // current → previous
         let ff: FlowField?         // previous → current (nil in single-flow mode)
         let reliable: [UInt8]      // per current pixel
-        let maxBackward: Float     // largest |Fb| in the frame
+        let maxBackward: Float     // largest |Fb| in the roi
+        /// Where the flow was computed (the whole frame without a roi); outside it the flow is
+        /// 0 and no pixel is reliable.
+        let roi: PixelBox
 
-        init(prev: FrameData, cur: FrameData, dis: DISFlow, forward: Bool, tolerance: Float) {
-            fb = dis.flow(from: cur.pyramid, to: prev.pyramid)
-            ff = forward ? dis.flow(from: prev.pyramid, to: cur.pyramid) : nil
-            let w = fb.width, h = fb.height
+        init(prev: FrameData, cur: FrameData, dis: DISFlow, forward: Bool, tolerance: Float, roi: PixelBox?) {
+            let w = cur.rgb.width, h = cur.rgb.height
+            let box = roi ?? PixelBox(x: 0, y: 0, width: w, height: h)
+            self.roi = box
+            fb = dis.flow(from: cur.pyramid, to: prev.pyramid, roi: box)
+            ff = forward ? dis.flow(from: prev.pyramid, to: cur.pyramid, roi: box) : nil
             var rel = [UInt8](repeating: 0, count: w * h)
+            let rows = box.y..<(box.y + box.height), cols = box.x..<(box.x + box.width)
             let fbu = fb.u, fbv = fb.v
             if let ff {
                 // Forward–backward consistency (Sundaram et al. 2010).
@@ -161,9 +199,9 @@ public final class FlowPropagator: MaskPropagator {
                 rel.withUnsafeMutableBufferPointer { R in
                     let fu = SendableConstPointer(FU.baseAddress!), fv = SendableConstPointer(FV.baseAddress!)
                     let r = SendablePointer(R.baseAddress!)
-                    Parallel.forBands(h) { rows in
-                        for y in rows {
-                            for x in 0..<w {
+                    Parallel.forBands(rows.count) { band in
+                        for y in band.lowerBound + rows.lowerBound..<band.upperBound + rows.lowerBound {
+                            for x in cols {
                                 let k = y * w + x
                                 let bu = fbu[k], bv = fbv[k]
                                 let px = Float(x) + bu, py = Float(y) + bv
@@ -181,13 +219,17 @@ public final class FlowPropagator: MaskPropagator {
                 let g0 = prev.pyramid.levels[0].data, g1 = cur.pyramid.levels[0].data
                 g0.withUnsafeBufferPointer { G0 in rel.withUnsafeMutableBufferPointer { R in
                     let p0 = SendableConstPointer(G0.baseAddress!), r = SendablePointer(R.baseAddress!)
-                    Parallel.forBands(h) { rows in
-                        for y in rows {
-                            for x in 0..<w {
+                    Parallel.forBands(rows.count) { band in
+                        for y in band.lowerBound + rows.lowerBound..<band.upperBound + rows.lowerBound {
+                            for x in cols {
                                 let k = y * w + x
                                 let px = Float(x) + fbu[k], py = Float(y) + fbv[k]
-                                let inside = px >= 0 && py >= 0 && px <= Float(w - 1) && py <= Float(h - 1)
-                                r[k] = inside && abs(bilinear(p0.p, w, h, px, py) - g1[k]) < tolerance ? 1 : 0
+                                guard px >= 0 && py >= 0 && px <= Float(w - 1) && py <= Float(h - 1) else { r[k] = 0; continue }
+                                // Bilinear I_t−1(x + Fb(x)) (inside, so no clamping).
+                                let x0 = min(Int(px), w - 2), y0 = min(Int(py), h - 2)
+                                let ax = px - Float(x0), ay = py - Float(y0), o = y0 * w + x0
+                                let top = p0[o] + (p0[o + 1] - p0[o]) * ax, bot = p0[o + w] + (p0[o + w + 1] - p0[o + w]) * ax
+                                r[k] = abs(top + (bot - top) * ay - g1[k]) < tolerance ? 1 : 0
                             }
                         }
                     }
@@ -195,9 +237,32 @@ public final class FlowPropagator: MaskPropagator {
             }
             reliable = rel
             var mx: Float = 0
-            for k in 0..<(w * h) { mx = max(mx, fbu[k] * fbu[k] + fbv[k] * fbv[k]) }
+            for y in rows { for x in cols { let k = y * w + x; mx = max(mx, fbu[k] * fbu[k] + fbv[k] * fbv[k]) } }
             maxBackward = mx.squareRoot()
         }
+
+        /// The q-quantile of |Fb| over the pixels of `box` (histogram of ½-pixel bins up to 1024 px).
+        func motionQuantile(_ q: Float, in box: PixelBox) -> Float {
+            let bins = 2048, w = fb.width
+            var hist = [Int](repeating: 0, count: bins)
+            for y in box.y...box.y2 { for x in box.x...box.x2 {
+                let k = y * w + x
+                let m = (fb.u[k] * fb.u[k] + fb.v[k] * fb.v[k]).squareRoot()
+                hist[min(bins - 1, Int(2 * m))] += 1
+            } }
+            let target = min(box.area - 1, max(0, Int(q * Float(box.area))))
+            var seen = 0
+            for b in 0..<bins { seen += hist[b]; if seen > target { return Float(b + 1) / 2 } }
+            return Float(bins) / 2
+        }
+    }
+
+    /// The union of `boxes` each grown by `g` pixels, clamped to the frame (nil: no box).
+    static func region(_ boxes: [PixelBox], grownBy g: Int, width w: Int, height h: Int) -> PixelBox? {
+        guard !boxes.isEmpty else { return nil }
+        let x0 = max(0, boxes.map(\.x).min()! - g), y0 = max(0, boxes.map(\.y).min()! - g)
+        let x1 = min(w - 1, boxes.map(\.x2).max()! + g), y1 = min(h - 1, boxes.map(\.y2).max()! + g)
+        return PixelBox(x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1)
     }
 
     /// Steps 1–4 for one object: (mask, soft map, confidence, fraction of reliable mask pixels).
@@ -220,8 +285,8 @@ public final class FlowPropagator: MaskPropagator {
             }
         }
         let grow = m.maxBackward + 2
-        let rx0 = max(0, Int(bx0 - grow)), ry0 = max(0, Int(by0 - grow))
-        let rx1 = min(w - 1, Int(bx1 + grow)), ry1 = min(h - 1, Int(by1 + grow))
+        let rx0 = max(m.roi.x, Int(bx0 - grow)), ry0 = max(m.roi.y, Int(by0 - grow))
+        let rx1 = min(m.roi.x2, Int(bx1 + grow)), ry1 = min(m.roi.y2, Int(by1 + grow))
         guard rx0 <= rx1 && ry0 <= ry1 else { return (mask, P, 0, 0) }
         // 1–2. Pull-warp prior mixed with the similarity prior.
         let pw = inv == nil ? 1 : o.pullWeight
