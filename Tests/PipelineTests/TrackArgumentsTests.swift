@@ -38,5 +38,8 @@ import Tracking
         #expect(err(["--object", "a", "--box", "1,1,2,2", "--object", "a", "--box", "1,1,2,2"]).contains("used twice"))
         #expect(err(["--box"]).contains("missing value"))
         #expect(err(["--colour", "red"]).contains("unknown option"))
+        // A --frame after the last prompt of an object applies to nothing: an error, not ignored.
+        #expect(err(["--box", "1,1,2,2", "--frame", "500"]).contains("--frame 500: no prompt follows it"))
+        #expect(err(["--object", "a", "--frame", "3", "--object", "b", "--box", "1,1,2,2"]).contains("--frame 3: no prompt follows it"))
     }
 }

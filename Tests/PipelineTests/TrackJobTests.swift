@@ -74,6 +74,15 @@ import Video
         #expect(err(["--frame", "9", "--box", "1,1,20,20"]).contains("past the end"))
         // Nothing was left behind by the failed runs.
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("o").path))
+        // An --out that is a file is refused before any work: the input is not even opened.
+        let file = root.appendingPathComponent("a-file")
+        try Data("x".utf8).write(to: file)
+        var o = TrackJobOptions(input: root.appendingPathComponent("no-such-video.mp4").path,
+                                objects: try TrackArguments.parse(["--box", "1,1,20,20"]), out: file)
+        o.quiet = true
+        let message: String
+        do { _ = try TrackJob.run(o); message = "no error" } catch { message = "\(error)" }
+        #expect(message.contains("a-file") && message.contains("not a directory"), "\(message)")
     }
 
     @Test func evalTrackOnDavisLayout() throws {

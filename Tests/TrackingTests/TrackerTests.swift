@@ -95,6 +95,17 @@ import Video
         #expect(m.iou(truth) > 0.9)
     }
 
+    @Test func boxWithNothingInsideIsAClearError() {
+        // A flat frame: inside and outside the box look the same, so the cut keeps nothing.
+        let flat = RGBImage(width: 64, height: 48, pixels: [UInt8](repeating: 128, count: 64 * 48 * 3))
+        do {
+            let m = try PromptSegmenter.mask(for: .box(PixelBox(x: 10, y: 10, width: 20, height: 20)), on: flat, what: "object 'a' on frame 0")
+            Issue.record("expected an error, got a mask of area \(m.area)")
+        } catch {
+            #expect("\(error)".hasPrefix("object 'a' on frame 0: the segmenter found no object"), "\(error)")
+        }
+    }
+
     @Test func clicksAndScribbleSegmentObject() throws {
         let truth = Self.clip.masks[1][0], b = truth.boundingBox!
         let cx = b.x + b.width / 2, cy = b.y + b.height / 2

@@ -57,7 +57,9 @@ struct Track: AsyncParsableCommand {
             print(String(decoding: try enc.encode(s), as: UTF8.self))
         } else {
             print(String(format: "tracked %d frames, %d object(s), %.1f ms/frame -> %@", s.frames, s.objects.count, s.msPerFrame, s.out))
-            for n in s.objects { print("  \(n): visible on \(s.visibleFrames[n] ?? 0) frames, lost on \(s.lostFrames[n] ?? 0)") }
+            for n in s.objects {
+                print("  \(n): visible on \(s.visibleFrames[n] ?? 0) of \(s.frames) frames, lost on \(s.lostFrames[n] ?? 0) (the rest: empty or out of view)")
+            }
         }
     }
 }

@@ -74,6 +74,13 @@ public enum AtomicOutput {
         try refuseFileAmongFolders(of: url)
     }
 
+    /// Refuses, before any work, a directory output that cannot be written: an existing file of
+    /// that name, or a file where one of its folders should be.
+    public static func checkDirectoryDestination(_ url: URL) throws {
+        try refuseNonDirectory(at: url)
+        try refuseFileAmongFolders(of: url)
+    }
+
     /// Creates the folder an output goes into; a failure names the output.
     static func createDirectory(_ dir: URL, for output: URL) throws {
         do {

@@ -42,6 +42,12 @@ public enum TrackArguments {
             }
         }
         func bad(_ what: String, _ why: String) -> PipelineError { .invalidInput(what: what, reason: why) }
+        var danglingFrame: String? = nil   // a --frame no prompt has followed yet
+        func refuseDanglingFrame() throws {
+            if let k = danglingFrame {
+                throw bad("--frame \(k)", "no prompt follows it (put --frame K before the --mask/--box/--point/--scribble it applies to)")
+            }
+        }
         var i = 0
         while i < args.count {
             let flag = args[i]
@@ -53,6 +59,7 @@ public enum TrackArguments {
             i += 2
             switch flag {
             case "--object":
+                try refuseDanglingFrame()
                 finishObject()
                 guard !v.isEmpty, !v.hasPrefix("--") else { throw bad("--object", "needs a name") }
                 if objects.contains(where: { $0.name == v }) { throw bad("--object \(v)", "this name is used twice") }
@@ -61,6 +68,8 @@ public enum TrackArguments {
                 guard let k = Int(v), k >= 0 else { throw bad("--frame \(v)", "expected a frame index >= 0") }
                 if !cur.prompts[cur.prompts.count - 1].isEmpty { cur.prompts.append(PromptSpec()) }
                 cur.prompts[cur.prompts.count - 1].frame = k
+                danglingFrame = v
+                continue
             case "--mask", "--box":
                 let last = cur.prompts[cur.prompts.count - 1]
                 if !named && (last.maskPath != nil || last.box != nil) {
@@ -80,7 +89,9 @@ public enum TrackArguments {
                 }
                 cur.prompts[cur.prompts.count - 1].scribblePath = v
             }
+            danglingFrame = nil   // a prompt followed (the --frame case `continue`s past this)
         }
+        try refuseDanglingFrame()
         finishObject()
         if objects.isEmpty { throw bad("prompt", "give at least one of --mask PNG, --box x1,y1,x2,y2, --point x,y[,neg], --scribble FILE") }
         return objects

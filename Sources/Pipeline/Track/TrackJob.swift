@@ -35,6 +35,7 @@ public struct TrackJobSummary: Sendable, Codable {
 
 public enum TrackJob {
     public static func run(_ o: TrackJobOptions) throws -> TrackJobSummary {
+        try AtomicOutput.checkDirectoryDestination(o.out)   // before decoding and tracking, not after
         let source = try FrameSources.open(o.input)
         let (W, H) = source.frameSize
         // Prompts: read the files; coordinates stay in the source's frame size.

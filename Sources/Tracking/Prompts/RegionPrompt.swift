@@ -110,7 +110,11 @@ public enum PromptSegmenter {
             m.bits[i] = 1
         }
         m = refine(m, frame: frame, crop: crop, keep: hard, exclude: hardNeg)
-        if m.isEmpty { throw TrackingError.emptyMask(what: "\(what): the segmentation of the prompt") }
+        if m.isEmpty {
+            throw TrackingError.badPrompt(what: what, reason: "the segmenter found no object in the prompted region "
+                + "(too small, or no colour contrast with its surroundings): draw the box around the whole object, "
+                + "add a positive point on it, or give a mask")
+        }
         return m
     }
 
