@@ -37,6 +37,19 @@ public final class VideoWriter {
     private var nextPts: Int64 = 0
     private var finished = false
 
+    /// Throws unless FFmpeg has a muxer for `path`'s extension (none: mp4) that takes the codec
+    /// the writer uses (libx264, else mpeg4) —
+    /// lets a command refuse `--overlay out.xyz` before any work instead of after it.
+    public static func checkContainer(path: String) throws {
+        _ = ffmpegLogSetup
+        let ext = URL(fileURLWithPath: path).pathExtension
+        let codec = avcodec_find_encoder_by_name("libx264") ?? avcodec_find_encoder(AV_CODEC_ID_MPEG4)
+        guard let format = av_guess_format(nil, "x.\(ext.isEmpty ? "mp4" : ext)", nil), let codec,
+              avformat_query_codec(format, codec.pointee.id, FF_COMPLIANCE_NORMAL) == 1 else {
+            throw VideoError.writeFailed(path: path, reason: "cannot write a video with the extension '.\(ext)' (use .mp4, .mkv, .mov or .avi)")
+        }
+    }
+
     /// `quality`: libx264 CRF (0 best ... 51 worst; 20 default), or mpeg4 qscale = quality / 6.
     public init(path: String, width: Int, height: Int, fps: Double, quality: Int = 20) throws {
         _ = ffmpegLogSetup

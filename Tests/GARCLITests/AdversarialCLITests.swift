@@ -199,7 +199,7 @@ import Testing
         #expect(r.status != 0 && r.stderr.hasPrefix("Error: --per-region-boxes applies to --image only"), "\(r.stderr)")
         r = try E2E.run(["ask", "--model", Self.model, "--image", "\(Self.frames)/frame_000.png", "--mask", Self.mask,
                          "--question", "What is <Prompt0>?", "--temperature", "1", "--top-p", "0"])
-        #expect(r.status != 0 && r.stderr.hasPrefix("Error: top-p must be in (0, 1], got 0.0\nUsage: gar ask "), "\(r.stderr)")
+        #expect(r.status != 0 && r.stderr.hasPrefix("Error: --top-p must be in (0, 1], got 0.0\nUsage: gar ask "), "\(r.stderr)")
     }
 
     /// inspect exited 1 on a mismatched checkpoint with nothing on stderr.
@@ -238,6 +238,18 @@ import Testing
         #expect(e == "error: --fps: must be a finite rate > 0, got inf")
         r = try E2E.run(["track", "samples/clips/ball.mp4", "--box", "1,1,9,9", "--fps", "inf", "--out", "/nonexistent/never-written"])
         #expect(r.status == 64 && r.stderr.hasPrefix("Error: --fps must be a finite rate > 0, got inf\n"), "\(r.stderr)")
+        // Negative numbers reach validation instead of ArgumentParser's "Missing value".
+        for (flag, value, message) in [("--temperature", "-1", "--temperature must be a finite value >= 0, got -1.0"),
+                                       ("--top-p", "-0.5", "--top-p must be in (0, 1], got -0.5"),
+                                       ("--folder-fps", "-5", "--folder-fps must be a finite rate > 0, got -5.0")] {
+            r = try E2E.run(caption + ["--box", "1,1,9,9", flag, value])
+            #expect(r.status != 0 && r.stderr.hasPrefix("Error: \(message)\n"), "\(flag): \(r.stderr)")
+        }
+        r = try E2E.run(["describe", "--model", Self.model, "--image", "samples/images/gray.png", "--mask", "x.png", "--temperature", "-2"])
+        #expect(r.status != 0 && r.stderr.contains("temperature must be ≥ 0, got -2.0"), "\(r.stderr)")
+        // An overlay extension no muxer takes is refused before the model runs (nothing on stdout).
+        r = try E2E.run(caption + ["--box", "1,1,9,9", "--overlay", "/tmp/never-written.xyz"])
+        #expect(r.status != 0 && r.stdout.isEmpty && r.stderr.contains("cannot write a video with the extension '.xyz'"), "\(r.stderr)")
     }
 
     /// An output that is a directory, or under a regular file, used to fail only after the model

@@ -37,7 +37,7 @@ struct BatchRun: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Results file (JSONL).", valueName: "results.jsonl"))
     var out: String
 
-    @Option(help: ArgumentHelp("This process's part: i/N (0 <= i < N) or auto.", valueName: "i/N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("This process's part: i/N (0 <= i < N) or auto.", valueName: "i/N"))
     var shard: String?
 
     @Flag(help: "Continue an existing results file: skip finished items, retry failed ones.")

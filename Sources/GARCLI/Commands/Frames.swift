@@ -57,7 +57,7 @@ struct Frames: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Decoder threads (0 = one per core).")
     var threads = 0
 
-    @Option(name: .customLong("folder-fps"), help: "Frame rate of a frame folder (for time-based options).")
+    @Option(name: .customLong("folder-fps"), parsing: .unconditional, help: "Frame rate of a frame folder (for time-based options).")
     var folderFPS: Double?
 
     @Flag(name: .customLong("allow-partial"), help: "Keep the decodable frames when damaged data makes some wanted frames undecodable.")
@@ -70,6 +70,7 @@ struct Frames: AsyncParsableCommand {
         guard (0 ... VideoReader.maxThreads).contains(threads) else {
             throw ValidationError("--threads must be between 0 (one per core) and \(VideoReader.maxThreads), got \(threads)")
         }
+        if let folderFPS, !(folderFPS > 0 && folderFPS.isFinite) { throw ValidationError("--folder-fps must be a finite rate > 0, got \(folderFPS)") }
     }
 
     func run() async throws {

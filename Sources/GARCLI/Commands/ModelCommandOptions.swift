@@ -11,19 +11,19 @@ struct ModelDirectoryOption: ParsableArguments {
 
 /// Generation, replay and threading settings.
 struct GenerationArguments: ParsableArguments {
-    @Option(name: .customLong("max-new-tokens"), help: "Most tokens to generate (the reference uses 1024).")
+    @Option(name: .customLong("max-new-tokens"), parsing: .unconditional, help: "Most tokens to generate (the reference uses 1024).")
     var maxNewTokens = 1024
 
-    @Option(help: "Sampling temperature; 0 = greedy, as the reference.")
+    @Option(parsing: .unconditional, help: "Sampling temperature; 0 = greedy, as the reference.")
     var temperature: Float = 0
 
-    @Option(name: .customLong("top-p"), help: "Nucleus sampling threshold in (0, 1] (with --temperature > 0).")
+    @Option(name: .customLong("top-p"), parsing: .unconditional, help: "Nucleus sampling threshold in (0, 1] (with --temperature > 0).")
     var topP: Float = 1
 
-    @Option(help: "Seed of the sampling random stream.")
+    @Option(parsing: .unconditional, help: "Seed of the sampling random stream.")
     var seed: UInt64 = 0
 
-    @Option(help: "Threads for the model (default: all CPUs).")
+    @Option(parsing: .unconditional, help: "Threads for the model (default: all CPUs).")
     var threads: Int?
 
     @Flag(name: .customLong("single-bos"), help: "One BOS token as in training (default: two, as the reference eval path).")

@@ -4,13 +4,14 @@
 import ArgumentParser
 import Foundation
 import Pipeline
+import Video
 
 /// Frames, spec and generation overrides shared by caption / ask VIDEO / run.
 struct VideoRunOptions: ParsableArguments {
     @Option(name: .customLong("frames-dir"), help: ArgumentHelp("A folder of frames (read in file-name order; frame index = position) instead of a video.", valueName: "dir"))
     var framesDir: String?
 
-    @Option(name: .customLong("folder-fps"), help: "Frame rate of a --frames-dir folder (needed only for --fps sampling).")
+    @Option(name: .customLong("folder-fps"), parsing: .unconditional, help: "Frame rate of a --frames-dir folder (needed only for --fps sampling).")
     var folderFPS: Double?
 
     @Option(help: ArgumentHelp("VideoRefer-style masks per region and frame (COCO RLE): skips tracking.", valueName: "json"))
@@ -21,7 +22,7 @@ struct VideoRunOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Frames the model sees, sampled uniformly (default: the pipeline's, 8).")
     var frames: Int?
 
-    @Option(help: "Or: frames per second of video for the model.")
+    @Option(parsing: .unconditional, help: "Or: frames per second of video for the model.")
     var fps: Double?
 
     @Option(help: ArgumentHelp("Pipeline spec to use instead of the built-in one.", valueName: "yaml"))
@@ -30,19 +31,19 @@ struct VideoRunOptions: ParsableArguments {
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a spec key, e.g. --set frames.rule=videorefer (repeatable).", valueName: "key=value"))
     var settings: [String] = []
 
-    @Option(name: .customLong("max-new-tokens"), help: "Most tokens to generate (default: the pipeline's).")
+    @Option(name: .customLong("max-new-tokens"), parsing: .unconditional, help: "Most tokens to generate (default: the pipeline's).")
     var maxNewTokens: Int?
 
-    @Option(help: "Sampling temperature; 0 = greedy (default: the pipeline's, 0).")
+    @Option(parsing: .unconditional, help: "Sampling temperature; 0 = greedy (default: the pipeline's, 0).")
     var temperature: Float?
 
-    @Option(name: .customLong("top-p"), help: "Nucleus sampling threshold in (0, 1].")
+    @Option(name: .customLong("top-p"), parsing: .unconditional, help: "Nucleus sampling threshold in (0, 1].")
     var topP: Float?
 
-    @Option(help: "Seed of the sampling random stream.")
+    @Option(parsing: .unconditional, help: "Seed of the sampling random stream.")
     var seed: UInt64?
 
-    @Option(help: "Threads for the model (default: all CPUs).")
+    @Option(parsing: .unconditional, help: "Threads for the model (default: all CPUs).")
     var threads: Int?
 
     @Option(name: .customLong("overlay"), help: ArgumentHelp("Write the tracked frames with the masks blended in (mp4).", valueName: "out.mp4"))
@@ -60,6 +61,9 @@ struct VideoRunOptions: ParsableArguments {
         if let fps, !(fps > 0 && fps.isFinite) { throw ValidationError("--fps must be a finite rate > 0, got \(fps)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if let maxNewTokens, maxNewTokens < 1 { throw ValidationError("--max-new-tokens must be at least 1, got \(maxNewTokens)") }
+        if let temperature, !(temperature >= 0 && temperature.isFinite) { throw ValidationError("--temperature must be a finite value >= 0, got \(temperature)") }
+        if let topP, !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1], got \(topP)") }
+        if let folderFPS, !(folderFPS > 0 && folderFPS.isFinite) { throw ValidationError("--folder-fps must be a finite rate > 0, got \(folderFPS)") }
     }
 
     /// The spec: --pipeline file or the built-in one, with --set and the flags applied.
@@ -93,6 +97,7 @@ struct VideoRunOptions: ParsableArguments {
         guard let path = framesDir ?? input else { throw ValidationError("give a VIDEO (file) or --frames-dir DIR") }
         // Outputs that cannot be written fail now, not after the model has run.
         for out in [output, overlay].compactMap({ $0 }) { try AtomicOutput.checkFileDestination(URL(fileURLWithPath: out)) }
+        if let overlay { try VideoWriter.checkContainer(path: overlay) }
         var r = VideoRegionRequest(input: path, spec: spec)
         r.folderFPS = folderFPS
         r.annotationPath = annotation
