@@ -75,14 +75,15 @@ let package = Package(
                           swiftSettings: plainSwift),
 
         // MARK: tests
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: plainSwift),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Checkpoints", "CKernels"], swiftSettings: numericSwift),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "JSONCore"], swiftSettings: numericSwift),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "JSONCore"], swiftSettings: numericSwift),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors", "Checkpoints", "Tokenizers", "Video", "CKernels", "JSONCore"],
                     swiftSettings: numericSwift),
-        .testTarget(name: "VideoTests", dependencies: ["Video"], swiftSettings: numericSwift),
+        .testTarget(name: "VideoTests", dependencies: ["Video", "TestSupport"], swiftSettings: numericSwift),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Video"], swiftSettings: numericSwift),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: plainSwift),
-        .testTarget(name: "GARCLITests", dependencies: ["GARCLI"], swiftSettings: plainSwift),
+        .testTarget(name: "GARCLITests", dependencies: ["GARCLI", "TestSupport"], swiftSettings: plainSwift),
     ]
 )
