@@ -4,6 +4,7 @@
 //
 //   CFFmpeg, COpenBLAS, CKernels      C: system libraries and small -O3 kernels
 //   Tensors                           Tensor + ops on OpenBLAS (naive twins for tests)
+//   JSONCore                          strict JSON parser (safetensors headers, configs, tokenizer files)
 //   Checkpoints                       safetensors (mmap, shards), config.json, strict loader
 //   Tokenizers                        Llama-3 byte-level BPE, PLM chat template
 //   Models                            Perception Encoder, projector, Llama decoder, GAR
@@ -52,8 +53,9 @@ let package = Package(
 
         // MARK: numerics and model core
         .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"], exclude: ["README.md"], swiftSettings: numericSwift),
-        .target(name: "Checkpoints", dependencies: ["Tensors", "CKernels"], exclude: ["README.md"], swiftSettings: numericSwift),
-        .target(name: "Tokenizers", exclude: ["README.md"], swiftSettings: numericSwift),
+        .target(name: "JSONCore", exclude: ["README.md"], swiftSettings: numericSwift),
+        .target(name: "Checkpoints", dependencies: ["Tensors", "CKernels", "JSONCore"], exclude: ["README.md"], swiftSettings: numericSwift),
+        .target(name: "Tokenizers", dependencies: ["JSONCore"], exclude: ["README.md"], swiftSettings: numericSwift),
         .target(name: "Models", dependencies: ["Tensors", "Checkpoints", "Tokenizers"], exclude: ["README.md"],
                 swiftSettings: numericSwift),
 
@@ -73,14 +75,15 @@ let package = Package(
                           swiftSettings: plainSwift),
 
         // MARK: tests
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: plainSwift),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Checkpoints", "CKernels"], swiftSettings: numericSwift),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors"], swiftSettings: numericSwift),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], swiftSettings: numericSwift),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors", "Checkpoints", "Tokenizers", "Video", "CKernels"],
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "JSONCore"], swiftSettings: numericSwift),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "JSONCore"], swiftSettings: numericSwift),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors", "Checkpoints", "Tokenizers", "Video", "CKernels", "JSONCore"],
                     swiftSettings: numericSwift),
-        .testTarget(name: "VideoTests", dependencies: ["Video"], swiftSettings: numericSwift),
+        .testTarget(name: "VideoTests", dependencies: ["Video", "TestSupport"], swiftSettings: numericSwift),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Video"], swiftSettings: numericSwift),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: plainSwift),
-        .testTarget(name: "GARCLITests", dependencies: ["GARCLI"], swiftSettings: plainSwift),
+        .testTarget(name: "GARCLITests", dependencies: ["GARCLI", "TestSupport"], swiftSettings: plainSwift),
     ]
 )

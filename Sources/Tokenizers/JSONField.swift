@@ -1,6 +1,7 @@
 // Reading JSON files field by field with the field's path at hand, so that every error names the
 // file and the field ("tokenizer.json: model.merges[12]: expected 2 tokens").
 import Foundation
+import JSONCore
 
 struct JSONField {
     /// The value at this path: nil when the key is absent.
@@ -21,11 +22,16 @@ struct JSONField {
         return try parse([UInt8](data), file: url.path)
     }
 
+    /// How tokenizer files are parsed: duplicate keys are kept and the last one wins, as in the
+    /// serde maps the tokenizers library reads them into; deep nesting is allowed (normalizer and
+    /// pre-tokenizer sequences nest) up to a bound that keeps the recursion safe.
+    static let parseOptions = StrictJSON.Options(maxDepth: 512, rejectDuplicateKeys: false)
+
     static func parse(_ bytes: [UInt8], file: String) throws -> JSONField {
         do {
-            return JSONField(value: try JSONValue.parse(bytes), path: "", file: file)
-        } catch let e as JSONValue.ParseError {
-            throw TokenizerError.unreadable(path: file, reason: "invalid JSON at byte \(e.offset): \(e.reason)")
+            return JSONField(value: try StrictJSON.parse(bytes, options: parseOptions), path: "", file: file)
+        } catch {
+            throw TokenizerError.unreadable(path: file, reason: "\(error)")
         }
     }
 
@@ -61,7 +67,7 @@ struct JSONField {
         case .string?: return "a string"
         case .array?: return "an array"
         case .object?: return "an object"
-        case .int?, .double?: return "a number"
+        case .integer?, .number?: return "a number"
         }
     }
 
@@ -94,8 +100,8 @@ struct JSONField {
 
     func int() throws -> Int {
         switch value {
-        case let .int(n)?: return n
-        case let .double(d)? where d == d.rounded() && abs(d) < 9.0e15: return Int(d)
+        case let .integer(n)?: return Int(n)  // Int is 64-bit on the supported platforms
+        case let .number(d)? where d == d.rounded() && abs(d) < 9.0e15: return Int(d)
         default: throw error("expected an integer, found \(typeName)")
         }
     }
@@ -111,8 +117,8 @@ struct JSONField {
     func optionalDouble() throws -> Double? {
         switch value {
         case nil, .null?: return nil
-        case let .int(n)?: return Double(n)
-        case let .double(d)?: return d
+        case let .integer(n)?: return Double(n)
+        case let .number(d)?: return d
         default: throw error("expected a number, found \(typeName)")
         }
     }

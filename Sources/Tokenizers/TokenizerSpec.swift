@@ -1,6 +1,7 @@
 // Parsing and validating tokenizer.json. Only what GAR's Llama-3 tokenizer uses is accepted; any other
 // component is rejected with an error that lists what is supported, rather than run approximately.
 import Foundation
+import JSONCore
 
 struct TokenizerSpec {
     var model: BPEModel
@@ -124,7 +125,7 @@ struct TokenizerSpec {
         for (k, member) in vocabMembers.enumerated() {
             let id: Int
             switch member.value {
-            case let .int(n): id = n
+            case let .integer(n): id = Int(n)
             default: id = try vocabField.child(key: member.key, member.value).int()
             }
             guard id >= 0 && id < maxTokenID else {

@@ -1,5 +1,6 @@
 // safetensors reading: round trips, every malformed-header class, and a seeded fuzz.
 import Foundation
+import JSONCore
 import Testing
 @testable import Checkpoints
 import Tensors

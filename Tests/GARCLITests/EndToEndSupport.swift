@@ -1,6 +1,7 @@
 // Running the built `gar` binary from the repository root (so the README's relative paths work)
 // for the end-to-end tests of the video commands.
 import Foundation
+import TestSupport
 import Testing
 
 enum E2E {
@@ -41,25 +42,10 @@ enum E2E {
     /// concurrently (a full pipe must never block the child).
     static func run(_ args: [String], environment: [String: String] = [:]) throws -> Result {
         let exe = try #require(gar, "gar binary not found next to the tests or in .build/")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        p.currentDirectoryURL = root
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        nonisolated(unsafe) var errData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+        let r = try ChildProcess.run(exe, args, directory: root, environment: env)
+        return Result(status: r.status, stdout: String(decoding: r.stdout, as: UTF8.self), stderr: r.stderr)
     }
 
     /// Runs a command that must fail: non-zero exit and exactly one line on stderr, returned.

@@ -1,20 +1,22 @@
-// The strict JSON parser used for tokenizer files.
+// The strict JSON parser (JSONCore) as tokenizer files use it (JSONField.parseOptions).
 import Foundation
+import JSONCore
 import Testing
 @testable import Tokenizers
 
 @Suite struct JSONValueTests {
-    func parse(_ s: String) throws -> JSONValue { try JSONValue.parse(Array(s.utf8)) }
+    func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue { try StrictJSON.parse(bytes, options: JSONField.parseOptions) }
+    func parse(_ s: String) throws(JSONParseError) -> JSONValue { try parse(Array(s.utf8)) }
 
     @Test func valuesAndEscapes() throws {
         let v = try parse(#" {"a": [1, -2, 3.5, 1e3, true, false, null], "s": "x\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00", "e": {}} "#)
-        #expect(v["a"] == .array([.int(1), .int(-2), .double(3.5), .double(1000), .bool(true), .bool(false), .null]))
+        #expect(v["a"] == .array([.integer(1), .integer(-2), .number(3.5), .number(1000), .bool(true), .bool(false), .null]))
         #expect(v["s"] == .string("x\"\\/\u{8}\u{C}\n\r\té😀"))
         #expect(v["e"] == .object([]))
         #expect(v["missing"] == nil)
         // Duplicate keys: the last wins (serde maps); members keep file order.
         let d = try parse(#"{"k": 1, "k": 2}"#)
-        #expect(d["k"] == .int(2))
+        #expect(d["k"] == .integer(2))
     }
 
     @Test func stringsCompareByBytes() throws {
@@ -23,8 +25,8 @@ import Testing
     }
 
     @Test(arguments: [
-        (#"{"a": 1,}"#, "expected a string key"), (#"[1 2]"#, "expected ',' or ']'"), (#""\ud800""#, "lone surrogate"),
-        (#""\udc00x""#, "lone surrogate"), ("\"a\u{01}\"", "control character"), (#"01"#, "unexpected text"),
+        (#"{"a": 1,}"#, "expected a string key"), (#"[1 2]"#, "expected ',' or ']'"), (#""\ud800""#, "unpaired surrogate"),
+        (#""\udc00x""#, "unpaired surrogate"), ("\"a\u{01}\"", "control character"), (#"01"#, "unexpected text"),
         (#"{"a": tru}"#, "invalid literal"), (#"[1] x"#, "unexpected text"), (#""abc"#, "unterminated"),
         (#"-"#, "invalid number"), (#"1."#, "invalid number"), (#""\x""#, "invalid escape"), ("", "unexpected end"),
     ])
@@ -32,15 +34,15 @@ import Testing
         do {
             _ = try parse(text)
             Issue.record("accepted \(show(text))")
-        } catch let e as JSONValue.ParseError {
-            #expect(e.reason.contains(reason), "\(show(text)): \(e.reason)")
         } catch {
-            Issue.record("unexpected error \(error)")
+            #expect(error.message.contains(reason), "\(show(text)): \(error.message)")
         }
     }
 
     @Test func rejectsInvalidUTF8AndDeepNesting() {
-        #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse([0x22, 0xFF, 0x22]) }
-        #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(Array(String(repeating: "[", count: 10_000).utf8)) }
+        #expect(throws: JSONParseError(offset: 2, message: "invalid UTF-8 in string")) { try parse([0x22, 0xFF, 0x22]) }
+        #expect(throws: JSONParseError(offset: 512, message: "nesting deeper than 512")) {
+            try parse(Array(String(repeating: "[", count: 10_000).utf8))
+        }
     }
 }

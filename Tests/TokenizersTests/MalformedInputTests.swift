@@ -140,7 +140,7 @@ import Testing
 
     @Test func invalidJSON() throws {
         let e = try loadError({ _ in }, files: ["tokenizer.json": "{\"model\": {\"vocab\": "])
-        #expect(e.hasSuffix("tokenizer.json: invalid JSON at byte 20: unexpected end of file"), "\(e)")
+        #expect(e.hasSuffix("tokenizer.json: invalid JSON at byte 20: unexpected end of input"), "\(e)")
     }
 
     @Test func missingTokenizerJSON() throws {
@@ -159,7 +159,7 @@ import Testing
         ("{\"clean_up_tokenization_spaces\": \"yes\"}", "tokenizer_config.json: clean_up_tokenization_spaces: expected true or false, found a string"),
         ("{\"chat_template\": 3}", "tokenizer_config.json: chat_template: expected an array, found a number"),
         ("[1, 2]", "tokenizer_config.json: expected an object, found an array"),
-        ("{\"bos_token\": ", "tokenizer_config.json: invalid JSON at byte 14: unexpected end of file"),
+        ("{\"bos_token\": ", "tokenizer_config.json: invalid JSON at byte 14: unexpected end of input"),
     ])
     func badTokenizerConfig(config: String, message: String) throws {
         let e = try loadError({ _ in }, files: ["tokenizer_config.json": config, "special_tokens_map.json": "{}"])

@@ -1,6 +1,7 @@
 // Shared helpers for the Video tests: sample paths (repo-relative, from #filePath), the ffmpeg
 // CLI as the reference decoder, and the barcode reader for the sample clips.
 import Foundation
+import TestSupport
 @testable import Video
 
 enum Fixtures {
@@ -32,22 +33,8 @@ enum Fixtures {
     /// Runs a command, returns (exit status, stdout, stderr).
     @discardableResult
     static func run(_ exe: String, _ args: [String]) throws -> (Int32, Data, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        // Read both pipes concurrently so neither can fill up and block the child.
-        nonisolated(unsafe) var errData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        p.waitUntilExit()
-        return (p.terminationStatus, outData, String(decoding: errData, as: UTF8.self))
+        let r = try ChildProcess.run(exe, args)
+        return (r.status, r.stdout, r.stderr)
     }
 
     static let ffmpeg: String = {

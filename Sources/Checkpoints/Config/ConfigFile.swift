@@ -1,6 +1,7 @@
 // Decoding Hugging Face JSON config files with errors that name the file (its path as given)
 // and the field: "models/GAR-1B/config.json: mllm_config.text_config.hidden_size: missing".
 import Foundation
+import JSONCore
 
 /// Helpers shared by the config types.
 public enum ConfigFile {

@@ -2,6 +2,7 @@
 // `model.safetensors.index.json` (Hugging Face layout: {"metadata": {...}, "weight_map":
 // {tensor name: shard file name}}).
 import Foundation
+import JSONCore
 import Tensors
 
 /// All tensors of a model, across one or more safetensors files.

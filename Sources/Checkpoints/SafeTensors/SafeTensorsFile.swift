@@ -7,6 +7,7 @@
 // range must equal shape × dtype size, ranges may not overlap, and together they must cover the
 // data section exactly (no gaps, nothing after the last tensor).
 import CKernels
+import JSONCore
 import Tensors
 
 /// Where a tensor lives in a file.

@@ -24,16 +24,7 @@ struct BenchTokenizer: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var text: String?
-        if let file {
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw PipelineError.io(path: file, reason: "cannot read file")
-            }
-            guard let s = String(data: data, encoding: .utf8) else {
-                throw PipelineError.invalidInput(what: file, reason: "not valid UTF-8")
-            }
-            text = s
-        }
+        let text = try file.map { try TokenizeJob.readText(path: $0) }
         let progress = Progress("tokenizer bench", total: repeats)
         let result = try TokenizerBench.run(modelDirectory: URL(fileURLWithPath: model), text: text, python: python,
                                             repetitions: repeats, progress: progress)

@@ -27,19 +27,7 @@ struct Tokenize: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let input: String
-        if let text {
-            input = text
-        } else {
-            let path = file!
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw PipelineError.io(path: path, reason: "cannot read file")
-            }
-            guard let s = String(data: data, encoding: .utf8) else {
-                throw PipelineError.invalidInput(what: path, reason: "not valid UTF-8")
-            }
-            input = s
-        }
+        let input = try text ?? TokenizeJob.readText(path: file ?? "")
         let result = try TokenizeJob.run(modelDirectory: URL(fileURLWithPath: model), text: input,
                                          addSpecialTokens: !noSpecial)
         print(json ? try TokenizeJob.json(result) : TokenizeJob.listing(result))

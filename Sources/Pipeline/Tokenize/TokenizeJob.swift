@@ -19,6 +19,17 @@ public struct TokenizeResult: Codable, Equatable {
 }
 
 public enum TokenizeJob {
+    /// The whole content of a UTF-8 text file (`gar tokenize --file`, `gar bench tokenizer --file`).
+    public static func readText(path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PipelineError.io(path: path, reason: "cannot read file")
+        }
+        guard let s = String(data: data, encoding: .utf8) else {
+            throw PipelineError.invalidInput(what: path, reason: "not valid UTF-8")
+        }
+        return s
+    }
+
     public static func run(modelDirectory: URL, text: String, addSpecialTokens: Bool) throws -> TokenizeResult {
         let tokenizer = try Tokenizer.load(directory: modelDirectory)
         return run(tokenizer: tokenizer, text: text, addSpecialTokens: addSpecialTokens)

@@ -232,6 +232,58 @@ public final class DISFlow: Sendable {
         var u: [Float], v: [Float]   // per patch, row-major over (ys, xs)
     }
 
+    /// The patches of size P over the domain D, each starting from the dense `initial` flow
+    /// (over D) at its centre. Where both patch searches start.
+    func initialSparseFlow(_ initial: FlowField, domain D: LevelRect, patch P: Int) -> SparseFlow {
+        let xs = Self.patchOrigins(length: D.width, patch: P, stride: params.patchStride)
+        let ys = Self.patchOrigins(length: D.height, patch: P, stride: params.patchStride)
+        let nx = xs.count
+        var u = [Float](repeating: 0, count: nx * ys.count), v = u
+        for j in 0..<ys.count { for i in 0..<nx {
+            let c = (ys[j] + P / 2) * D.width + xs[i] + P / 2
+            u[j * nx + i] = initial.u[c]; v[j * nx + i] = initial.v[c]
+        } }
+        return SparseFlow(xs: xs, ys: ys, u: u, v: v)
+    }
+
+    /// Where the refinement of patch (pj, pi) starts, and the cost there: its current flow or,
+    /// with spatial propagation, the flow of one of the two neighbours already visited in this
+    /// sweep (left and up going forward, right and down going back; same band only) when that
+    /// costs less. `cost(u, v)`: the patch's cost displaced by (u, v).
+    @inline(__always)
+    func startingFlow(_ pj: Int, _ pi: Int, forward: Bool, rows: Range<Int>, patchesPerRow nx: Int,
+                      _ up: SendablePointer<Float>, _ vp: SendablePointer<Float>,
+                      cost: (Float, Float) -> Float) -> (u: Float, v: Float, cost: Float) {
+        let k = pj * nx + pi
+        var u = up[k], v = vp[k]
+        var best = cost(u, v)
+        if params.spatialPropagation {
+            let dq = forward ? -1 : 1
+            for c in 0..<2 {
+                let qj = c == 0 ? pj : pj + dq, qi = c == 0 ? pi + dq : pi
+                guard qi >= 0 && qi < nx && rows.contains(qj) else { continue }
+                let q = qj * nx + qi
+                let cq = cost(up[q], vp[q])
+                if cq < best { best = cq; u = up[q]; v = vp[q] }
+            }
+        }
+        return (u, v, best)
+    }
+
+    /// The sweeps over one worker's bands of patch rows: forward (row-major) with the first half
+    /// of the Gauss–Newton iterations, then backward with the rest. `solve(pj, pi, forward,
+    /// iterations, rows)` refines patch (pj, pi); `rows` is its band (propagation stays inside).
+    @inline(__always)
+    static func sweepBands(_ group: Range<Int>, _ bands: [Range<Int>], patchesPerRow nx: Int, iterations: Int,
+                           _ solve: (Int, Int, Bool, Int, Range<Int>) -> Void) {
+        let half = max(1, iterations / 2)
+        for b in group {
+            let rows = bands[b]
+            for pj in rows { for pi in 0..<nx { solve(pj, pi, true, half, rows) } }
+            for pj in rows.reversed() { for pi in (0..<nx).reversed() { solve(pj, pi, false, iterations - half, rows) } }
+        }
+    }
+
     /// Step 1: inverse search for every patch. Fast path for 8×8 patches (SIMD8 rows, one set of
     /// bilinear weights per patch since the displacement is constant over it); other sizes use
     /// the naive twin.
@@ -245,21 +297,14 @@ public final class DISFlow: Sendable {
     /// Naive twin of the patch search: any patch size, clamped bilinear per pixel.
     func patchSearchNaive(i0: Plane, gx: Plane, gy: Plane, i1: Plane, initial: FlowField, domain D: LevelRect) -> SparseFlow {
         let P = params.patchSize, n = P * P
-        let xs = Self.patchOrigins(length: D.width, patch: P, stride: params.patchStride)
-        let ys = Self.patchOrigins(length: D.height, patch: P, stride: params.patchStride)
-        let nx = xs.count, ny = ys.count
-        var su = [Float](repeating: 0, count: nx * ny), sv = su
-        // w, h: the level (I1's bounds); dw: the domain's row length; (ox, oy): its offset.
-        let w = i0.width, h = i0.height, dw = D.width, ox = D.x0, oy = D.y0
-        let iters = params.gradientIterations, propagate = params.spatialPropagation
-        // Initial displacement: the dense flow at each patch centre.
-        for j in 0..<ny { for i in 0..<nx {
-            let c = (ys[j] + P / 2) * dw + xs[i] + P / 2
-            su[j * nx + i] = initial.u[c]; sv[j * nx + i] = initial.v[c]
-        } }
+        var sparse = initialSparseFlow(initial, domain: D, patch: P)
+        let xs = sparse.xs, ys = sparse.ys, nx = xs.count, ny = ys.count
+        // w, h: the level (I1's bounds); (ox, oy): the domain's offset.
+        let w = i0.width, h = i0.height, ox = D.x0, oy = D.y0
+        let iters = params.gradientIterations
         i0.data.withUnsafeBufferPointer { I0 in gx.data.withUnsafeBufferPointer { GX in
         gy.data.withUnsafeBufferPointer { GY in i1.data.withUnsafeBufferPointer { I1 in
-        su.withUnsafeMutableBufferPointer { SU in sv.withUnsafeMutableBufferPointer { SV in
+        sparse.u.withUnsafeMutableBufferPointer { SU in sparse.v.withUnsafeMutableBufferPointer { SV in
             let i0p = SendableConstPointer(I0.baseAddress!), gxp = SendableConstPointer(GX.baseAddress!)
             let gyp = SendableConstPointer(GY.baseAddress!), i1p = SendableConstPointer(I1.baseAddress!)
             let up = SendablePointer(SU.baseAddress!), vp = SendablePointer(SV.baseAddress!)
@@ -302,19 +347,11 @@ public final class DISFlow: Sendable {
                     hxx += 1e-2; hyy += 1e-2
                     let det = hxx * hyy - hxy * hxy
                     let inv = det > 1e-6 ? 1 / det : 0
-                    var u = up[k], v = vp[k]
-                    var best = cost(px, py, u, v)
-                    if propagate {
-                        // Candidates: the two neighbours already visited in this pass (same band only).
-                        let dq = forward ? -1 : 1
-                        for c in 0..<2 {
-                            let qj = c == 0 ? pj : pj + dq, qi = c == 0 ? pi + dq : pi
-                            guard qi >= 0 && qi < nx && rows.contains(qj) else { continue }
-                            let q = qj * nx + qi
-                            let cq = cost(px, py, up[q], vp[q])
-                            if cq < best { best = cq; u = up[q]; v = vp[q] }
-                        }
+                    let start = startingFlow(pj, pi, forward: forward, rows: rows, patchesPerRow: nx, up, vp) {
+                        cost(px, py, $0, $1)
                     }
+                    var u = start.u, v = start.v
+                    let best = start.cost
                     let u0 = u, v0 = v
                     for _ in 0..<iterations {
                         var bx: Float = 0, by: Float = 0
@@ -337,37 +374,26 @@ public final class DISFlow: Sendable {
                     up[k] = u; vp[k] = v
                 }
 
-                let half = max(1, iters / 2)
-                for b in group {
-                    let rows = bands[b]
-                    for pj in rows { for pi in 0..<nx { solve(pj, pi, forward: true, iterations: half, rows: rows) } }
-                    for pj in rows.reversed() { for pi in (0..<nx).reversed() {
-                        solve(pj, pi, forward: false, iterations: iters - half, rows: rows)
-                    } }
+                Self.sweepBands(group, bands, patchesPerRow: nx, iterations: iters) {
+                    solve($0, $1, forward: $2, iterations: $3, rows: $4)
                 }
             }
         } } } } } }
-        return SparseFlow(xs: xs, ys: ys, u: su, v: sv)
+        return sparse
     }
 
     /// 8×8 patch search. Same algorithm as `patchSearchNaive`; a patch is one SIMD8 vector per row.
     func patchSearch8(i0: Plane, gx: Plane, gy: Plane, i1: Plane, initial: FlowField, domain D: LevelRect) -> SparseFlow {
         typealias V8 = SIMD8<Float>
         let P = 8
-        let xs = Self.patchOrigins(length: D.width, patch: P, stride: params.patchStride)
-        let ys = Self.patchOrigins(length: D.height, patch: P, stride: params.patchStride)
-        let nx = xs.count, ny = ys.count
-        var su = [Float](repeating: 0, count: nx * ny), sv = su
-        // w, h: the level (I1's bounds); dw: the domain's row length; (ox, oy): its offset.
-        let w = i0.width, h = i0.height, dw = D.width, ox = D.x0, oy = D.y0
-        let iters = params.gradientIterations, propagate = params.spatialPropagation
-        for j in 0..<ny { for i in 0..<nx {
-            let c = (ys[j] + P / 2) * dw + xs[i] + P / 2
-            su[j * nx + i] = initial.u[c]; sv[j * nx + i] = initial.v[c]
-        } }
+        var sparse = initialSparseFlow(initial, domain: D, patch: P)
+        let xs = sparse.xs, ys = sparse.ys, nx = xs.count, ny = ys.count
+        // w, h: the level (I1's bounds); (ox, oy): the domain's offset.
+        let w = i0.width, h = i0.height, ox = D.x0, oy = D.y0
+        let iters = params.gradientIterations
         i0.data.withUnsafeBufferPointer { I0 in gx.data.withUnsafeBufferPointer { GX in
         gy.data.withUnsafeBufferPointer { GY in i1.data.withUnsafeBufferPointer { I1 in
-        su.withUnsafeMutableBufferPointer { SU in sv.withUnsafeMutableBufferPointer { SV in
+        sparse.u.withUnsafeMutableBufferPointer { SU in sparse.v.withUnsafeMutableBufferPointer { SV in
             let i0p = SendableConstPointer(I0.baseAddress!), gxp = SendableConstPointer(GX.baseAddress!)
             let gyp = SendableConstPointer(GY.baseAddress!), i1p = SendableConstPointer(I1.baseAddress!)
             let up = SendablePointer(SU.baseAddress!), vp = SendablePointer(SV.baseAddress!)
@@ -437,18 +463,11 @@ public final class DISFlow: Sendable {
                     let Hxx = hxx.sum() + 1e-2, Hxy = hxy.sum(), Hyy = hyy.sum() + 1e-2
                     let det = Hxx * Hyy - Hxy * Hxy
                     let inv: Float = det > 1e-6 ? 1 / det : 0
-                    var u = up[k], v = vp[k]
-                    var best = cost(px, py, u, v)
-                    if propagate {
-                        let dq = forward ? -1 : 1
-                        for c in 0..<2 {
-                            let qj = c == 0 ? pj : pj + dq, qi = c == 0 ? pi + dq : pi
-                            guard qi >= 0 && qi < nx && rows.contains(qj) else { continue }
-                            let q = qj * nx + qi
-                            let cq = cost(px, py, up[q], vp[q])
-                            if cq < best { best = cq; u = up[q]; v = vp[q] }
-                        }
+                    let start = startingFlow(pj, pi, forward: forward, rows: rows, patchesPerRow: nx, up, vp) {
+                        cost(px, py, $0, $1)
                     }
+                    var u = start.u, v = start.v
+                    let best = start.cost
                     let u0 = u, v0 = v
                     for _ in 0..<iterations {
                         let (_, _, bx, by) = residualSums(px, py, u, v)
@@ -462,17 +481,12 @@ public final class DISFlow: Sendable {
                     up[k] = u; vp[k] = v
                 }
 
-                let half = max(1, iters / 2)
-                for b in group {
-                    let rows = bands[b]
-                    for pj in rows { for pi in 0..<nx { solve(pj, pi, forward: true, iterations: half, rows: rows) } }
-                    for pj in rows.reversed() { for pi in (0..<nx).reversed() {
-                        solve(pj, pi, forward: false, iterations: iters - half, rows: rows)
-                    } }
+                Self.sweepBands(group, bands, patchesPerRow: nx, iterations: iters) {
+                    solve($0, $1, forward: $2, iterations: $3, rows: $4)
                 }
             }
         } } } } } }
-        return SparseFlow(xs: xs, ys: ys, u: su, v: sv)
+        return sparse
     }
 
     /// Step 2: dense flow as the photometric-error-weighted average of covering patches.

@@ -2,6 +2,7 @@
 // golden cases (manifest.json + tensors.safetensors), unit goldens.
 import Checkpoints
 import Foundation
+import JSONCore
 @testable import Models
 import Synchronization
 import Tensors
@@ -68,7 +69,7 @@ func unitGoldenJSON(_ name: String) throws -> Any {
     try parseJSON(Data(contentsOf: Fixtures.root.appendingPathComponent("goldens/unit/\(name)")))
 }
 
-/// JSON as Foundation-style values, parsed with Checkpoints' StrictJSON: Foundation's
+/// JSON as Foundation-style values, parsed with JSONCore's StrictJSON: Foundation's
 /// JSONSerialization on Linux does not round decimal numbers correctly (0.3497297297297297 came
 /// back one ulp off), and the goldens' boxes are compared exactly.
 func parseJSON(_ data: Data) throws -> Any {
