@@ -194,17 +194,11 @@ public enum ModelBenchmark {
         p.executableURL = URL(fileURLWithPath: python)
         p.arguments = [script, "--model", o.modelDirectory, "--threads", "\(o.threads)", "--tiles", "\(o.tiles)",
                        "--prefill-len", "\(o.prefillLength)", "--decode-steps", "\(o.decodeSteps)"]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            let tail = String(decoding: errData, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
-            throw PipelineError.invalidInput(what: script, reason: "exited with status \(p.terminationStatus): \(tail)")
+        let result = try Subprocess.run(p)
+        guard result.status == 0 else {
+            throw PipelineError.invalidInput(what: script, reason: "exited with status \(result.status): \(result.lastErrorLine)")
         }
+        let data = result.stdout
         let text = String(decoding: data, as: UTF8.self)
         guard let obj = try JSONSerialization.jsonObject(with: data) as? [String: Any],
               let vision = obj["vision_ms_per_tile"] as? Double, let prefill = obj["prefill_tokens_per_s"] as? Double,

@@ -193,17 +193,11 @@ print(json.dumps({"version": tokenizers.__version__, "encode": enc_t, "decode": 
         env["TOKENIZERS_PARALLELISM"] = "false"
         env["RAYON_NUM_THREADS"] = "1"
         process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let last = String(decoding: stderr, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
-            throw PipelineError.invalidInput(what: python, reason: "exited with \(process.terminationStatus): \(last)")
+        let result = try Subprocess.run(process)
+        guard result.status == 0 else {
+            throw PipelineError.invalidInput(what: python, reason: "exited with \(result.status): \(result.lastErrorLine)")
         }
+        let stdout = result.stdout
         struct Payload: Decodable {
             let version: String
             let encode: [[Double]]
