@@ -85,18 +85,25 @@ import Video
         #expect(message.contains("a-file") && message.contains("not a directory"), "\(message)")
     }
 
-    @Test func evalTrackOnDavisLayout() throws {
-        let root = Self.tempDir("davis")
-        let c = SyntheticClip.standard(width: 160, height: 96, count: 30)
+    /// A one-sequence DAVIS-layout dataset ("syn", 160×96, two objects) from the synthetic clip:
+    /// JPEGImages/480p/syn/NNNNN.png and palette annotations. Returns its root and the clip.
+    static func writeDavisLayout(_ name: String, frames n: Int) throws -> (URL, SyntheticClip) {
+        let root = tempDir(name)
+        let c = SyntheticClip.standard(width: 160, height: 96, count: n)
         let img = root.appendingPathComponent("JPEGImages/480p/syn"), ann = root.appendingPathComponent("Annotations/480p/syn")
         try FileManager.default.createDirectory(at: img, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: ann, withIntermediateDirectories: true)
-        for t in 0..<30 {
+        for t in 0..<n {
             try ImageIO.writePNG(c.frames[t], to: img.appendingPathComponent(String(format: "%05d.png", t)).path)
             let lm = LabelMap(width: 160, height: 96, masks: [c.masks[0][t], c.masks[1][t]])
             try ImageIO.writePalettePNG(GrayImage(width: 160, height: 96, pixels: lm.labels), palette: ImageIO.davisPalette,
                                         to: ann.appendingPathComponent(String(format: "%05d.png", t)).path)
         }
+        return (root, c)
+    }
+
+    @Test func evalTrackOnDavisLayout() throws {
+        let (root, c) = try Self.writeDavisLayout("davis", frames: 30)
         var o = EvalTrackOptions(dataset: root.path); o.quiet = true
         o.baseline = "copy"
         let copy = try EvalTrackJob.run(o)
@@ -116,17 +123,7 @@ import Video
     /// `gar eval-track --prompts` on a 5-frame synthetic DAVIS-layout sequence: every prompt kind
     /// on the first, middle and last frame for both objects, scored against the exact truth.
     @Test func promptEvalOnDavisLayout() throws {
-        let root = Self.tempDir("prompts")
-        let c = SyntheticClip.standard(width: 160, height: 96, count: 5)
-        let img = root.appendingPathComponent("JPEGImages/480p/syn"), ann = root.appendingPathComponent("Annotations/480p/syn")
-        try FileManager.default.createDirectory(at: img, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: ann, withIntermediateDirectories: true)
-        for t in 0..<5 {
-            try ImageIO.writePNG(c.frames[t], to: img.appendingPathComponent(String(format: "%05d.png", t)).path)
-            let lm = LabelMap(width: 160, height: 96, masks: [c.masks[0][t], c.masks[1][t]])
-            try ImageIO.writePalettePNG(GrayImage(width: 160, height: 96, pixels: lm.labels), palette: ImageIO.davisPalette,
-                                        to: ann.appendingPathComponent(String(format: "%05d.png", t)).path)
-        }
+        let (root, c) = try Self.writeDavisLayout("prompts", frames: 5)
         var o = PromptEvalOptions(dataset: root.path); o.quiet = true
         let r = try PromptEvalJob.run(o)
         // 3 frames (0, 2, 4) × 2 objects × 3 prompt kinds.
