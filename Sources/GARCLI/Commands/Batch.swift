@@ -61,6 +61,7 @@ struct BatchRun: AsyncParsableCommand {
 
     func run() async throws {
         var o = BatchOptions(items: items, spec: try PipelineSpec.load(path: pipeline, overrides: settings), out: out)
+        o.overrides = settings
         o.shard = try shard.map { try Shard.parse($0) }
         o.resume = resume
         o.modelDirectory = model

@@ -72,10 +72,26 @@ public enum BatchItems {
         return names.contains { ["png", "jpg", "jpeg"].contains(($0 as NSString).pathExtension.lowercased()) && !$0.hasPrefix(".") }
     }
 
-    static func list(_ file: String) throws -> [BatchItem] {
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw PipelineError.io(path: file, reason: "cannot read the list")
+    /// Bounds of the text files read here (a list, a side file): their size and line length.
+    public static let maxFileBytes = 256 << 20
+    public static let maxLineBytes = 1 << 20
+
+    /// A list or side file as text, within the bounds above.
+    static func readText(_ path: String, what: String) throws -> String {
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.intValue > maxFileBytes {
+            throw PipelineError.invalidInput(what: path, reason: "\(size.intValue) bytes is too large for \(what) (at most \(maxFileBytes))")
         }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw PipelineError.io(path: path, reason: "cannot read \(what)")
+        }
+        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where line.utf8.count > maxLineBytes {
+            throw PipelineError.invalidInput(what: "\(path) line \(n + 1)", reason: "\(line.utf8.count) bytes is too long (at most \(maxLineBytes) per line)")
+        }
+        return text
+    }
+
+    static func list(_ file: String) throws -> [BatchItem] {
+        let text = try readText(file, what: "the list")
         let base = (file as NSString).deletingLastPathComponent
         var items: [BatchItem] = []
         let jsonl = file.lowercased().hasSuffix(".jsonl")
@@ -134,9 +150,7 @@ public enum BatchItems {
     }
 
     static func lines(_ path: String) throws -> [String] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw PipelineError.io(path: path, reason: "cannot be read")
-        }
+        let text = try readText(path, what: "a side file")
         return text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
     }
 
