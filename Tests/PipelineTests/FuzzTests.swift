@@ -7,7 +7,7 @@
 // $TMPDIR/gar-fuzz-<target>.last, so a crash leaves it behind to reproduce.
 //
 // Bounded: per target at most GAR_FUZZ_CASES inputs (default 3000) and GAR_FUZZ_SECONDS seconds
-// (default 1.5). Seed GAR_FUZZ_SEED (default fixed). A longer local run:
+// (default 2.5). Seed GAR_FUZZ_SEED (default fixed). A longer local run:
 //     GAR_FUZZ_SECONDS=120 GAR_FUZZ_CASES=100000000 GAR_FUZZ_SEED=$RANDOM swift test --filter FuzzTests
 import Foundation
 import Testing
@@ -30,11 +30,12 @@ struct SplitMix64: RandomNumberGenerator {
 enum Fuzz {
     static let env = ProcessInfo.processInfo.environment
     static let seed = env["GAR_FUZZ_SEED"].flatMap { UInt64($0) } ?? 20_261_206
-    static let seconds = env["GAR_FUZZ_SECONDS"].flatMap { Double($0) } ?? 1.5
+    static let seconds = env["GAR_FUZZ_SECONDS"].flatMap { Double($0) } ?? 2.5
     static let maxCases = env["GAR_FUZZ_CASES"].flatMap { Int($0) } ?? 3000
 
     /// Numbers that broke parsers before: overflow edges, huge and odd values.
-    static let hostileNumbers = ["9223372036854775807", "-9223372036854775808", "99999999999999999999999", "4294967296",
+    static let hostileNumbers = ["9223372036854775807", "-9223372036854775808", "9223372036854775807", "-9223372036854775808",
+                                 "99999999999999999999999", "4294967296", "3037000500",
                                  "1e308", "-1", "0", "65536", "1000001", "NaN", "-0", "0x7fffffff"]
     /// Openers that nest when repeated.
     static let nesters = ["[", "{\"a\":", "{a: ", "- ", "  ", "&a [*a, ", "[[", "((("]
@@ -57,12 +58,15 @@ enum Fuzz {
                          at: Int.random(in: 0 ... b.count, using: &rng))
             case 4 where !b.isEmpty:   // delete a region
                 b.removeSubrange(at ..< at + Int.random(in: 1 ... min(b.count - at, 64), using: &rng))
-            case 5:                    // a huge number, replacing a run of digits when there is one
-                var end = at
-                while end < b.count, (UInt8(ascii: "0") ... UInt8(ascii: "9")).contains(b[end]) { end += 1 }
-                b.replaceSubrange(at ..< end, with: Array(hostileNumbers.randomElement(using: &rng)!.utf8))
+            case 5:                    // a huge number, replacing one of the numbers when there is one
+                let isDigit = { (i: Int) in (UInt8(ascii: "0") ... UInt8(ascii: "9")).contains(b[i]) }
+                let starts = b.indices.filter { isDigit($0) && ($0 == 0 || !isDigit($0 - 1)) }
+                let start = starts.randomElement(using: &rng) ?? at
+                var end = start
+                while end < b.count, isDigit(end) { end += 1 }
+                b.replaceSubrange(start ..< end, with: Array(hostileNumbers.randomElement(using: &rng)!.utf8))
             case 6:                    // deep nesting
-                let n = [10, 70, 1000, 20_000].randomElement(using: &rng)!
+                let n = [10, 70, 200, 1000, 5000, 100_000].randomElement(using: &rng)!
                 b.insert(contentsOf: Array(String(repeating: nesters.randomElement(using: &rng)!, count: n).utf8), at: at)
             default:                   // random bytes
                 b.insert(contentsOf: (0 ..< Int.random(in: 1 ... 16, using: &rng)).map { _ in UInt8.random(in: 0 ... 255, using: &rng) }, at: at)
@@ -98,6 +102,7 @@ enum Fuzz {
             }
         }
         try? FileManager.default.removeItem(at: last)
+        print("fuzz \(target): \(cases) inputs, \(parsed) parsed (seed \(seed))")
         #expect(cases > 0, sourceLocation: sourceLocation)
         return parsed
     }
@@ -164,11 +169,12 @@ enum Fuzz {
     }
 
     @Test func scribbles() throws {
-        let frame = RGBImage(width: 64, height: 48, pixels: (0 ..< 64 * 48).flatMap { i -> [UInt8] in
-            let x = i % 64, y = i / 64
-            return (16 ..< 40).contains(x) && (12 ..< 36).contains(y) ? [220, 40, 40] : [30, 90, UInt8(y * 4)]
+        // A small frame (a red square on a gradient): GrabCut runs on every input that parses.
+        let frame = RGBImage(width: 32, height: 24, pixels: (0 ..< 32 * 24).flatMap { i -> [UInt8] in
+            let x = i % 32, y = i / 32
+            return (8 ..< 20).contains(x) && (6 ..< 18).contains(y) ? [220, 40, 40] : [30, 90, UInt8(y * 8)]
         })
-        let seeds = ["# the square\npos 5 20,20 30,25 36,30\nneg 3 2,2 60,2\n", "pos 1 30,20\n", "neg 9 1,1 62,46\npos 4 25,15 25,30\n"]
+        let seeds = ["# the square\npos 5 10,10 15,12 18,15\nneg 3 1,1 30,1\n", "pos 1 15,10\n", "neg 9 1,1 31,23\npos 4 12,8 12,15\n"]
         try Fuzz.run("scribble", seeds: seeds.map { Array($0.utf8) }) { b in
             let strokes = try ScribbleFile.parse(try Fuzz.text(b), path: "fuzz.txt")
             _ = try PromptSegmenter.mask(for: RegionPrompt(strokes: strokes), on: frame, what: "fuzz")
