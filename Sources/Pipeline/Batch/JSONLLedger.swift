@@ -74,6 +74,12 @@ public final class JSONLLedger {
     static func lock(_ fd: Int32, path: String) throws {
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             if errno == EINTR { continue }
+            if [ENOLCK, EOPNOTSUPP, ENOSYS, EINVAL].contains(errno) {
+                // A file system without locks (Lustre mounted without -o flock, some FUSE ones):
+                // run, but say that a second run would not be noticed.
+                printErr("warning: \(path): the file system cannot lock it (\(String(cString: strerror(errno)))); a second run on the same file would not be detected")
+                break
+            }
             guard errno == EWOULDBLOCK else {
                 throw PipelineError.io(path: path, reason: "cannot lock the results file: \(String(cString: strerror(errno)))")
             }

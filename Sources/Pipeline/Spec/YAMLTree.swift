@@ -19,7 +19,7 @@ public struct SpecError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         let at = line.map { "\(source):\($0)" } ?? source
-        return key.isEmpty ? "\(at): \(problem)" : "\(at): \(key): \(problem)"
+        return PipelineError.oneLine(key.isEmpty ? "\(at): \(problem)" : "\(at): \(key): \(problem)")
     }
 }
 
