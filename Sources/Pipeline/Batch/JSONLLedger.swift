@@ -36,8 +36,10 @@ public final class JSONLLedger {
         if existed && isDir.boolValue { throw PipelineError.io(path: path, reason: "is a directory, not a results file") }
         fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw PipelineError.io(path: path, reason: String(cString: strerror(errno))) }
+        var locked = false
         do {
             try JSONLLedger.lock(fd, path: path)
+            locked = true
             var st = stat()
             guard fstat(fd, &st) == 0, st.st_mode & 0o170000 == 0o100000 /* S_ISREG */ else {
                 throw PipelineError.io(path: path, reason: "is not a regular file, not a results file")
@@ -59,7 +61,7 @@ public final class JSONLLedger {
                 }
             }
         } catch {
-            if !existed { unlink(path) }   // only the empty file this call created
+            if locked && !existed { unlink(path) }   // only the empty file this call created (and holds)
             close(fd)
             throw error
         }
@@ -114,7 +116,7 @@ public final class JSONLLedger {
     /// Nil when no process holds the file at `path` (or it does not exist), else the holder's
     /// description ("pid 4242"). Used by `merge` for its inputs.
     static func liveWriter(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)   // a FIFO must not block the open
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         guard flock(fd, LOCK_SH | LOCK_NB) != 0, errno == EWOULDBLOCK else { return nil }
@@ -208,7 +210,7 @@ public final class JSONLLedger {
     public static func merge(_ inputs: [String], into out: String) throws -> (ok: Int, failed: Int) {
         // Never replace a file a live run is appending to (it would go on writing to the old,
         // unlinked file); hold its lock while writing so no run starts on it meanwhile.
-        let outFD = open(out, O_RDONLY | O_CLOEXEC)
+        let outFD = open(out, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         defer { if outFD >= 0 { close(outFD) } }
         if outFD >= 0 { try lock(outFD, path: out) }
         var best: [String: Record] = [:]
