@@ -25,6 +25,8 @@ import Testing
         ["track", clip, "--box", "1,2,3", "--out", "/nonexistent/never"],
         ["eval-track", "samples", "--baseline", "nope"],
         ["run", spec, "--video", clip],
+        ["run", spec, "--frames-dir", frames, "--region", "mask=\(mask)", "--model", model, "--set", "frames.count=eight"],
+        ["ask", clip, "--model", model, "--region", "bogus=1", "--question", "What is <Prompt0>?"],
         ["batch", "samples/frames", "--pipeline", spec, "--out", "/nonexistent/never.jsonl", "--shard", "5/2"],
         ["batch", "run", "samples/frames", "--pipeline", spec],
         ["batch", "merge", "--out", "/nonexistent/never.jsonl"],

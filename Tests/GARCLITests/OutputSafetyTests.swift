@@ -161,6 +161,35 @@ import Testing
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: dir.path)) == ["frames", "contact_sheet.png"])
     }
 
+    /// --output and --overlay naming one file; eval-track --save naming the annotations it
+    /// scores against (its PNGs carry their names).
+    @Test func outputsThatCollideAreRefused() throws {
+        let dir = E2E.tempDir("collide")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let same = dir.appendingPathComponent("a.mp4").path
+        var r = try E2E.run(["caption", Self.clip, "--model", Self.model, "--mask", Self.mask, "--output", same, "--overlay", dir.path + "/./a.mp4"])
+        #expect(r.status == 64 && r.stderr == "error: --output and --overlay name the same file (\(same))\n", "\(r.stderr)")
+        let annotations = dir.appendingPathComponent("davis/Annotations/480p/seq")
+        try FileManager.default.createDirectory(at: annotations, withIntermediateDirectories: true)
+        try Data("truth".utf8).write(to: annotations.appendingPathComponent("00000.png"))
+        r = try E2E.run(["eval-track", dir.appendingPathComponent("davis").path, "--save", dir.appendingPathComponent("davis/Annotations/480p").path, "--quiet"])
+        #expect(r.status == 64 && r.stderr.contains("is also an input folder"), "\(r.stderr)")
+        #expect(Self.bytes(annotations.appendingPathComponent("00000.png")) == Data("truth".utf8))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["davis"])
+    }
+
+    /// ask on an image ignored --output (nothing written, exit 0); now it writes the JSON answer.
+    @Test func askOnAnImageWritesItsOutput() throws {
+        let dir = E2E.tempDir("askimage")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("answer.json")
+        let r = try E2E.run(["ask", "--model", Self.model, "--image", "\(Self.frames)/frame_000.png", "--mask", "Tests/Fixtures/images/f_video/masks/region0_frame_000.png",
+                             "--question", "What is <Prompt0>?", "--max-new-tokens", "2", "--output", out.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as? [String: Any])
+        #expect(json["text"] is String)
+    }
+
     // MARK: what the user's path is
 
     /// An output path that is a symlink stays a symlink (its target is replaced), and a
