@@ -145,6 +145,13 @@ import Testing
         try #require(mkfifo(fifo, 0o600) == 0)
         #expect(try E2E.failure(["probe", fifo]) == "error: \(fifo): is a FIFO (named pipe), not a regular file")
         #expect(try E2E.failure(["describe", "--model", Self.model, "--image", Self.image, "--mask", fifo]) == "error: \(fifo): is a FIFO (named pipe), not a regular file")
+        // Text inputs too (reading a FIFO used to block for ever).
+        for args in [["run", fifo, "--video", Self.clip, "--region", "mask=\(Self.mask)", "--quiet"], ["tokenize", "--model", Self.model, "--file", fifo],
+                     ["caption", Self.clip, "--model", Self.model, "--annotation", fifo, "--quiet"],
+                     ["run", Self.spec, "--video", Self.clip, "--region", "scribble=\(a)", "--quiet"]] {
+            let e = try E2E.failure(args)
+            #expect(e == "error: \(fifo): is a FIFO (named pipe), not a regular file" || e == "error: \(a): too many levels of symbolic links (a symlink loop)", "\(args): \(e)")
+        }
     }
 
     /// A negative number after an option is its value: "--times -1" was "Missing value for '--times'".

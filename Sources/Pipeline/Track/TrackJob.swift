@@ -47,6 +47,7 @@ public enum TrackJob {
                 var rp = RegionPrompt(box: p.box, points: p.points)
                 if let path = p.maskPath { rp.mask = try readMask(path) }
                 if let path = p.scribblePath {
+                    try InputFile.check(path)
                     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                         throw PipelineError.io(path: path, reason: "cannot read the scribble file")
                     }
