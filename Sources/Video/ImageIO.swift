@@ -24,7 +24,7 @@
 // readMask is readLabels reduced to 0/1 (nonzero = inside), where any 16-bit value counts.
 //
 // Bounds: an image of more than `maxPixels` pixels is refused from its header, before FFmpeg
-// allocates it; a file with more than one frame (a video, an animation) is not a still image.
+// allocates it.
 import CFFmpeg
 import Foundation
 
@@ -227,15 +227,17 @@ public enum ImageIO {
             } catch VideoError.noVideoStream {
                 throw VideoError.badImage(path: path, reason: "not an image")
             }
+            // A video file would decode as its first frame: a mask or image argument must be a
+            // still picture (FFmpeg's image demuxers: image2, *_pipe, gif).
+            let demuxer = String(cString: s.fmt.pointee.iformat.pointee.name)
+            guard demuxer == "image2" || demuxer == "gif" || demuxer.hasSuffix("_pipe") else {
+                throw VideoError.invalidRequest(path: path, reason: "is a video, not a still image (give a PNG or JPEG)")
+            }
             let par = s.stream.pointee.codecpar.pointee
             try checkSize(Int(par.width), Int(par.height), path: path)
             guard let f = try s.nextFrame() else { throw VideoError.badImage(path: path, reason: "no picture decoded") }
             try checkSize(Int(f.pointee.width), Int(f.pointee.height), path: path)
-            let result = try body(f)
-            if (try? s.nextFrame()) != nil {
-                throw VideoError.badImage(path: path, reason: "has more than one frame (a video or an animation), not a still image")
-            }
-            return result
+            return try body(f)
         }
         guard let dec = avcodec_find_decoder(codecID) else {
             throw VideoError.unsupportedCodec(path: path, codec: String(cString: avcodec_get_name(codecID)))

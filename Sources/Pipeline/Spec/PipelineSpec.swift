@@ -89,12 +89,13 @@ public struct PipelineSpec: Sendable, Equatable {
 // MARK: reading
 
 extension PipelineSpec {
-    /// Reads a spec file; `overrides` are `key.path=value` settings applied on top (value in YAML
-    /// syntax, e.g. `frames.count=16`, `questions=["What is <Prompt0> doing?"]`).
     /// Largest spec file read (a real one is a few KB).
     public static let maxFileSize = 1 << 20
 
+    /// Reads a spec file; `overrides` are `key.path=value` settings applied on top (value in YAML
+    /// syntax, e.g. `frames.count=16`, `questions=["What is <Prompt0> doing?"]`).
     public static func load(path: String, overrides: [String] = []) throws -> PipelineSpec {
+        try InputFile.check(path)
         if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.intValue > maxFileSize {
             throw SpecError(source: path, line: nil, key: "", problem: "\(size.intValue) bytes is too large for a pipeline spec (at most \(maxFileSize))")
         }
