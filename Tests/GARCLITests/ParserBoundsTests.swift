@@ -63,6 +63,14 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("r.jsonl").path))
     }
 
+    @Test func oversizedSpec() throws {
+        let dir = E2E.tempDir("big-yaml")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let spec = try Self.file(dir, "big.yaml", "version: 1\n" + String(repeating: "# padding\n", count: 200_000))
+        try Self.refused(["batch", Self.frames, "--pipeline", spec, "--out", dir.appendingPathComponent("r.jsonl").path],
+                         "\(spec): 2000011 bytes is too large for a pipeline spec (at most 1048576)")
+    }
+
     @Test func deeplyNestedOverride() throws {
         let dir = E2E.tempDir("deep-set")
         defer { try? FileManager.default.removeItem(at: dir) }

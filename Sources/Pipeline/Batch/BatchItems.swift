@@ -78,9 +78,7 @@ public enum BatchItems {
 
     /// A list or side file as text, within the bounds above.
     static func readText(_ path: String, what: String) throws -> String {
-        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.intValue > maxFileBytes {
-            throw PipelineError.invalidInput(what: path, reason: "\(size.intValue) bytes is too large for \(what) (at most \(maxFileBytes))")
-        }
+        try InputFile.check(path, maxBytes: maxFileBytes, what: what)
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw PipelineError.io(path: path, reason: "cannot read \(what)")
         }

@@ -95,10 +95,7 @@ extension PipelineSpec {
     /// Reads a spec file; `overrides` are `key.path=value` settings applied on top (value in YAML
     /// syntax, e.g. `frames.count=16`, `questions=["What is <Prompt0> doing?"]`).
     public static func load(path: String, overrides: [String] = []) throws -> PipelineSpec {
-        try InputFile.check(path)
-        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.intValue > maxFileSize {
-            throw SpecError(source: path, line: nil, key: "", problem: "\(size.intValue) bytes is too large for a pipeline spec (at most \(maxFileSize))")
-        }
+        try InputFile.check(path, maxBytes: maxFileSize, what: "a pipeline spec")
         guard let data = FileManager.default.contents(atPath: path) else {
             var isDir: ObjCBool = false
             let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)

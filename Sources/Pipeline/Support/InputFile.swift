@@ -6,8 +6,9 @@ import Foundation
 
 public enum InputFile {
     /// Throws for a path that exists but cannot be a regular file; a missing path or a folder is
-    /// left to the caller's own message ("no such pipeline file", "is a directory", ...).
-    public static func check(_ path: String) throws {
+    /// left to the caller's own message ("no such pipeline file", "is a directory", ...). A file
+    /// larger than `maxBytes` is refused too (`what` names it: "a pipeline spec").
+    public static func check(_ path: String, maxBytes: Int? = nil, what: String = "this input") throws {
         var st = stat()
         guard stat(path, &st) == 0 else {
             if errno == ELOOP { throw PipelineError.io(path: path, reason: "too many levels of symbolic links (a symlink loop)") }
@@ -17,7 +18,10 @@ public enum InputFile {
         case S_IFIFO: throw PipelineError.io(path: path, reason: "is a FIFO (named pipe), not a regular file")
         case S_IFCHR, S_IFBLK: throw PipelineError.io(path: path, reason: "is a device, not a regular file")
         case S_IFSOCK: throw PipelineError.io(path: path, reason: "is a socket, not a regular file")
-        default: return
+        default:
+            if let maxBytes, Int(st.st_size) > maxBytes {
+                throw PipelineError.invalidInput(what: path, reason: "\(st.st_size) bytes is too large for \(what) (at most \(maxBytes))")
+            }
         }
     }
 }

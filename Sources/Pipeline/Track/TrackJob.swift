@@ -46,13 +46,7 @@ public enum TrackJob {
             for p in obj.prompts {
                 var rp = RegionPrompt(box: p.box, points: p.points)
                 if let path = p.maskPath { rp.mask = try readMask(path) }
-                if let path = p.scribblePath {
-                    try InputFile.check(path)
-                    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                        throw PipelineError.io(path: path, reason: "cannot read the scribble file")
-                    }
-                    rp.strokes = try ScribbleFile.parse(text, path: path)
-                }
+                if let path = p.scribblePath { rp.strokes = try RegionInputs.readScribble(path) }
                 prompts.append(ObjectPrompt(name: obj.name, frame: p.frame, prompt: rp))
             }
         }
