@@ -50,6 +50,7 @@ import Testing
     @Test(arguments: [
         String(repeating: "[", count: 100_000),
         String(repeating: "- ", count: 50_000) + "x",
+        "a:\r" + String(repeating: "- ", count: 50_000) + "x",                  // \r is a line break too
         "a: " + String(repeating: "{a: ", count: 50_000),
         String(repeating: " ", count: 10_000) + "a: 1",
         (0 ..< 40).map { "d\($0): &a\($0) [\($0 == 0 ? "x" : "*a\($0 - 1)")]" }.joined(separator: "\n"),

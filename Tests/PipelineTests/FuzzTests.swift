@@ -38,7 +38,7 @@ enum Fuzz {
                                  "99999999999999999999999", "4294967296", "3037000500",
                                  "1e308", "-1", "0", "65536", "1000001", "NaN", "-0", "0x7fffffff"]
     /// Openers that nest when repeated.
-    static let nesters = ["[", "{\"a\":", "{a: ", "- ", "  ", "&a [*a, ", "[[", "((("]
+    static let nesters = ["[", "{\"a\":", "{a: ", "- ", "  ", "&a [*a, ", "[[", "(((", "\r- "]
 
     static func mutate(_ seed: [UInt8], _ rng: inout SplitMix64) -> [UInt8] {
         var b = seed

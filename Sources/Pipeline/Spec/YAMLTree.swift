@@ -72,14 +72,19 @@ indirect enum YAMLTree {
         var column = 0
         let bytes = Array(text.utf8)
         for (i, c) in bytes.enumerated() {
-            if c == UInt8(ascii: "\n") {
-                line += 1; atLineStart = true; column = 0
+            let next = i + 1 < bytes.count ? bytes[i + 1] : UInt8(ascii: "\n")
+            // libyaml's line breaks: \n, \r (\r\n counts once), NEL (C2 85), LS and PS (E2 80 A8/A9).
+            let lineBreak = c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r")
+                || (c == 0x85 && i >= 1 && bytes[i - 1] == 0xC2)
+                || ((c == 0xA8 || c == 0xA9) && i >= 2 && bytes[i - 2] == 0xE2 && bytes[i - 1] == 0x80)
+            if lineBreak {
+                if !(c == UInt8(ascii: "\r") && next == UInt8(ascii: "\n")) { line += 1 }
+                atLineStart = true; column = 0
                 continue
             }
             if atLineStart {
-                let next = i + 1 < bytes.count ? bytes[i + 1] : UInt8(ascii: "\n")
                 let indicator = (c == UInt8(ascii: "-") || c == UInt8(ascii: "?") || c == UInt8(ascii: ":"))
-                    && (next == UInt8(ascii: " ") || next == UInt8(ascii: "\t") || next == UInt8(ascii: "\n"))
+                    && " \t\r\n".utf8.contains(next)
                 if c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") || indicator {
                     column += 1
                 } else {
