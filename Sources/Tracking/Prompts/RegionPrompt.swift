@@ -197,6 +197,12 @@ public enum ScribbleFile {
     /// Most vertices in one file (all strokes): a hand-drawn scribble has hundreds.
     public static let maxVertices = 1_000_000
 
+    /// Text of the file as an error quotes it: line breaks of other kinds (vertical tab, U+2028, ...)
+    /// escaped, so the error stays one line.
+    static func shown(_ s: Substring) -> String {
+        s.contains(where: \.isNewline) ? String(s.debugDescription.dropFirst().dropLast()) : String(s)
+    }
+
     public static func parse(_ text: String, path: String) throws -> [Stroke] {
         var strokes: [Stroke] = []
         var vertices = 0
@@ -205,7 +211,7 @@ public enum ScribbleFile {
             let f = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
             if f.isEmpty { continue }
             guard f[0] == "pos" || f[0] == "neg" else {
-                throw TrackingError.badScribble(path: path, line: n + 1, reason: "expected 'pos' or 'neg', got '\(f[0])'")
+                throw TrackingError.badScribble(path: path, line: n + 1, reason: "expected 'pos' or 'neg', got '\(shown(f[0]))'")
             }
             let limit = PromptPoint.maxCoordinate
             guard f.count >= 3, let width = Int(f[1]), (1 ... limit).contains(width) else {
@@ -218,10 +224,10 @@ public enum ScribbleFile {
             for v in f[2...] {
                 let c = v.split(separator: ",")
                 guard c.count == 2, let x = Int(c[0]), let y = Int(c[1]) else {
-                    throw TrackingError.badScribble(path: path, line: n + 1, reason: "bad vertex '\(v)' (expected x,y in pixels)")
+                    throw TrackingError.badScribble(path: path, line: n + 1, reason: "bad vertex '\(shown(v))' (expected x,y in pixels)")
                 }
                 guard (-limit ... limit).contains(x), (-limit ... limit).contains(y) else {
-                    throw TrackingError.badScribble(path: path, line: n + 1, reason: "vertex '\(v)' is out of range (coordinates are pixels, at most \(limit))")
+                    throw TrackingError.badScribble(path: path, line: n + 1, reason: "vertex '\(shown(v))' is out of range (coordinates are pixels, at most \(limit))")
                 }
                 pts.append(PromptPoint(x: x, y: y))
             }
