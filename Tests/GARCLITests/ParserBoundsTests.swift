@@ -64,6 +64,17 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("r.jsonl").path))
     }
 
+    /// --shard auto: Slurm's task id minus its minimum used to trap on overflow.
+    @Test func slurmShardNumbers() throws {
+        let dir = E2E.tempDir("slurm")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try E2E.run(["batch", Self.frames, "--pipeline", "pipelines/temporal-qa.yaml", "--shard", "auto",
+                             "--out", dir.appendingPathComponent("r.jsonl").path],
+                            environment: ["SLURM_ARRAY_TASK_ID": "-9223372036854775808", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_COUNT": "2"])
+        #expect(!r.signaled && r.status != 0)
+        #expect(r.stderr.split(separator: "\n").count == 1 && r.lastErrorLine.contains("is out of range"), "\(r.stderr)")
+    }
+
     @Test func oversizedSpec() throws {
         let dir = E2E.tempDir("big-yaml")
         defer { try? FileManager.default.removeItem(at: dir) }

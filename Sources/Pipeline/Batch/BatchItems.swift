@@ -193,7 +193,11 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
                     throw PipelineError.invalidInput(what: "--shard auto", reason: "SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not")
                 }
                 let min = env["SLURM_ARRAY_TASK_MIN"].flatMap(Int.init) ?? 0
-                return try Shard(index: id - min, count: count)
+                let (index, overflow) = id.subtractingReportingOverflow(min)
+                guard !overflow else {
+                    throw PipelineError.invalidInput(what: "--shard auto", reason: "SLURM_ARRAY_TASK_ID \(id) - SLURM_ARRAY_TASK_MIN \(min) is out of range")
+                }
+                return try Shard(index: index, count: count)
             }
             if let id = env["JOB_COMPLETION_INDEX"].flatMap(Int.init) {
                 guard let count = env["GAR_SHARDS"].flatMap(Int.init) else {
