@@ -52,8 +52,10 @@ mkdir -p "$out/bin"
 ldd_out=$(ldd "$binary")
 packages=()
 while read -r soname; do
-    # ldd line: "\tlibavcodec.so.59 => /lib/x86_64-linux-gnu/libavcodec.so.59 (0x...)"
-    file=$(awk -v so="$soname" '$1 == so && $2 == "=>" { print $3 }' <<<"$ldd_out")
+    # ldd lines: "libavcodec.so.59 => /lib/x86_64-linux-gnu/libavcodec.so.59 (0x...)", and
+    # for the dynamic loader "/lib64/ld-linux-x86-64.so.2 (0x...)"
+    file=$(awk -v so="$soname" '$1 == so && $2 == "=>" { print $3 }
+                                 substr($1, length($1) - length(so)) == "/" so { print $1 }' <<<"$ldd_out" | head -n 1)
     if [ -z "$file" ] || [ "$file" = "not" ]; then
         echo "error: $binary needs $soname, which is not found on this machine" >&2; exit 1
     fi

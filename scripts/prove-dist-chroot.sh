@@ -125,8 +125,10 @@ step caption gar caption samples/clips/ball.mp4 --model Tests/Fixtures/gar-tiny 
 
 [ "$(cat "$work/version.out")" = "$("$dist/bin/gar" --version)" ] || fail "version: unexpected output"
 grep -q . "$work/probe.out" || fail "probe: no output"
-tracked=$(find "$root/work/track" -type f -printf '%f\n' | sort | tr '\n' ' ')
-[ -n "$tracked" ] || fail "track: wrote nothing to its --out folder"
+for f in masks.json overlay.mp4 contact_sheet.png 00000.png; do
+    [ -s "$root/work/track/$f" ] || fail "track: no $f in its --out folder"
+done
+tracked="$(find "$root/work/track" -type f | wc -l) files (masks.json, overlay.mp4, contact_sheet.png, mask PNGs)"
 grep -q '"schema" *: *"gar-video-answer-1"' "$work/caption.out" || fail "caption: no gar-video-answer-1 JSON"
 grep -q '"rle"' "$work/caption.out" || fail "caption: no masks in the answer"
 
