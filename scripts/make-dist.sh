@@ -19,6 +19,7 @@
 #   --no-build   package the existing .build/release/gar (it must have been built with
 #                `swift build -c release --product gar --static-swift-stdlib`)
 # Needs: swift (unless --no-build), objdump and strip (binutils), ldd, dpkg.
+# Prints the folder's path on stdout (the rest goes to stderr).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,7 +38,7 @@ done
 
 if ((build)); then
     echo "dist: swift build -c release --product gar --static-swift-stdlib" >&2
-    swift build -c release --product gar --static-swift-stdlib
+    swift build -c release --product gar --static-swift-stdlib >&2
 fi
 binary=.build/release/gar
 [ -x "$binary" ] || { echo "error: $binary: not found (build it, or drop --no-build)" >&2; exit 1; }

@@ -42,7 +42,7 @@ dist=${dist%/}
 { [ -x "$dist/bin/gar" ] && [ -s "$dist/RUNTIME-DEPS" ]; } || fail "$dist: not a dist folder (no bin/gar or RUNTIME-DEPS)"
 
 # The mirror this machine's apt uses (one-line or deb822 sources), else Debian's own.
-sources() { cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null || true; }
+sources() { cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -v '^ *#' || true; }
 mirror=${DEBIAN_MIRROR:-$(sources | grep -oE 'https?://[^ ]+/debian/?( |$)' | head -n 1 | tr -d ' ')}
 mirror=${mirror:-http://deb.debian.org/debian}
 security=$(sources | grep -oE 'https?://[^ ]+/debian-security/?( |$)' | head -n 1 | tr -d ' ')
@@ -108,10 +108,13 @@ cp samples/clips/ball.mp4 "$root/work/samples/clips/"
 cp samples/masks/ball_f0.png "$root/work/samples/masks/"
 cp -R Tests/Fixtures/gar-tiny "$root/work/Tests/Fixtures/"
 
-step() { # step NAME COMMAND... : run in the chroot from /work, output in $work/NAME.out
+# gar runs as an unprivileged user, as in the container image (uid 10001).
+chown -R 10001:10001 "$root/work"
+step() { # step NAME COMMAND... : run in the chroot from /work as uid 10001, output in $work/NAME.out
     local name=$1; shift
     local t0; t0=$(date +%s%N)
-    if ! in_root sh -c 'cd /work && exec "$@"' sh "$@" >"$work/$name.out" 2>"$work/$name.err"; then
+    if ! chroot --userspec=10001:10001 "$root" /usr/bin/env -i PATH=/opt/gar/bin:/usr/bin:/bin HOME=/work \
+            LANG=C.UTF-8 sh -c 'cd /work && exec "$@"' sh "$@" >"$work/$name.out" 2>"$work/$name.err"; then
         cat "$work/$name.err" >&2
         fail "$name: gar $* exited non-zero"
     fi
@@ -140,4 +143,4 @@ cmp -s <(no_timings "$work/caption.out") <(no_timings "$work/caption.host") ||
 
 echo "prove: PASS in $(( $(date +%s) - start )) s: $dist ($(du -sh "$dist/bin/gar" | cut -f1) binary) on debootstrap minbase" \
      "bookworm ($packages_before packages) + RUNTIME-DEPS ($packages_after packages in all, no toolchain, no -dev);" \
-     "track wrote $tracked; the caption JSON equals this machine's (timings aside)"
+     "as uid 10001; track wrote $tracked; the caption JSON equals this machine's (timings aside)"
