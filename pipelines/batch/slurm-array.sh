@@ -24,13 +24,13 @@ RESULTS=${2:?usage: sbatch slurm-array.sh VIDEOS_DIR RESULTS_DIR}
 TASK=${SLURM_ARRAY_TASK_ID:?not a Slurm array task: submit with sbatch}
 # Slurm runs a copy of this script from its spool folder: paths are relative to where it was
 # submitted (the release folder, or a repository checkout).
-HOME_DIR=${SLURM_SUBMIT_DIR:-$PWD}
-if [ -x "$HOME_DIR/bin/gar" ]; then
-    GAR=${GAR:-$HOME_DIR/bin/gar}
+GAR_DIR=${SLURM_SUBMIT_DIR:-$PWD}
+if [ -x "$GAR_DIR/bin/gar" ]; then
+    GAR=${GAR:-$GAR_DIR/bin/gar}
 else
-    GAR=${GAR:-$HOME_DIR/.build/release/gar}
+    GAR=${GAR:-$GAR_DIR/.build/release/gar}
 fi
-PIPELINE=${PIPELINE:-$HOME_DIR/pipelines/temporal-qa.yaml}
+PIPELINE=${PIPELINE:-$GAR_DIR/pipelines/temporal-qa.yaml}
 MODEL=${MODEL:-/models/GAR-1B}
 mkdir -p "$RESULTS"
 "$GAR" batch "$VIDEOS" --pipeline "$PIPELINE" --model "$MODEL" \
