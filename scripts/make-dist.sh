@@ -15,9 +15,10 @@
 # package owns (e.g. the toolchain's libswiftCore.so) is an error: the binary must run without
 # the toolchain. Apt pulls in the indirect dependencies of the listed packages.
 #
+# The build goes to its own scratch folder, .build-dist/ (--static-swift-stdlib compiles every
+# module differently: sharing .build/ would make the next `swift build -c release` start over).
 # Usage: scripts/make-dist.sh [--no-build]
-#   --no-build   package the existing .build/release/gar (it must have been built with
-#                `swift build -c release --product gar --static-swift-stdlib`)
+#   --no-build   package the existing .build-dist/release/gar
 # Needs: swift (unless --no-build), objdump and strip (binutils), ldd, dpkg.
 # Prints the folder's path on stdout (the rest goes to stderr).
 set -euo pipefail
@@ -27,7 +28,7 @@ build=1
 for arg in "$@"; do
     case "$arg" in
         --no-build) build=0 ;;
-        -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "error: unknown option $arg (usage: scripts/make-dist.sh [--no-build])" >&2; exit 64 ;;
     esac
 done
@@ -37,21 +38,15 @@ for tool in objdump strip ldd dpkg; do
 done
 
 if ((build)); then
-    echo "dist: swift build -c release --product gar --static-swift-stdlib" >&2
-    swift build -c release --product gar --static-swift-stdlib >&2
+    echo "dist: swift build -c release --product gar --static-swift-stdlib --scratch-path .build-dist" >&2
+    swift build -c release --product gar --static-swift-stdlib --scratch-path .build-dist >&2
 fi
-binary=.build/release/gar
+binary=.build-dist/release/gar
 [ -x "$binary" ] || { echo "error: $binary: not found (build it, or drop --no-build)" >&2; exit 1; }
-
-version=$("$binary" --version)
-name="gar-$version-linux-$(uname -m)"
-out="dist/$name"
-rm -rf "$out" "$out.tar.gz"
-mkdir -p "$out/bin"
 
 # --- RUNTIME-DEPS: NEEDED sonames -> files -> Debian packages ---------------------------------
 ldd_out=$(ldd "$binary")
-packages=()
+packages=() sonames=()
 while read -r soname; do
     # ldd lines: "libavcodec.so.59 => /lib/x86_64-linux-gnu/libavcodec.so.59 (0x...)", and
     # for the dynamic loader "/lib64/ld-linux-x86-64.so.2 (0x...)"
@@ -74,12 +69,17 @@ while read -r soname; do
         exit 1
     fi
     echo "dist: $soname -> $file -> $owner" >&2
-    packages+=("$owner")
+    packages+=("$owner") sonames+=("$soname")
 done < <(objdump -p "$binary" | awk '$1 == "NEEDED" { print $2 }')
 ((${#packages[@]})) || { echo "error: objdump found no NEEDED entry in $binary" >&2; exit 1; }
-printf '%s\n' "${packages[@]}" | sort -u >"$out/RUNTIME-DEPS"
 
 # --- the folder --------------------------------------------------------------------------------
+version=$("$binary" --version)
+name="gar-$version-linux-$(uname -m)"
+out="dist/$name"
+rm -rf "$out" "$out.tar.gz"
+mkdir -p "$out/bin"
+printf '%s\n' "${packages[@]}" | sort -u >"$out/RUNTIME-DEPS"
 cp "$binary" "$out/bin/gar"
 strip "$out/bin/gar"
 cp -R pipelines "$out/pipelines"
@@ -108,8 +108,7 @@ bin/gar caption VIDEO --model MODEL_DIR --mask MASK.png --json
 
 \`RUNTIME-DEPS\` lists the Debian packages providing the shared libraries bin/gar links (taken
 from the binary with objdump/ldd/dpkg when this folder was made); no Swift toolchain and no
--dev package is needed. Other distributions need the same libraries (FFmpeg 5.1: libavformat.so.59,
-libavcodec.so.59, libswscale.so.6, libavutil.so.57; OpenBLAS: libopenblas.so.0).
+-dev package is needed. Elsewhere it needs these shared libraries: ${sonames[*]}.
 
 \`pipelines/\` holds the YAML job specs and the cluster examples (\`pipelines/batch/\`: a
 Kubernetes indexed Job for the container image, a Slurm array for this folder). \`gar --help\` and
