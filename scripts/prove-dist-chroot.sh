@@ -53,8 +53,8 @@ base="$cache/bookworm-minbase-$(dpkg --print-architecture).tar.gz"
 work=$(mktemp -d /tmp/gar-dist-proof.XXXXXX)
 root="$work/root"
 cleanup() {
-    for m in dev/pts dev proc sys; do mountpoint -q "$root/$m" 2>/dev/null && umount -l "$root/$m"; done
-    rm -rf "$work"
+    for m in dev proc sys; do mountpoint -q "$root/$m" 2>/dev/null && umount -l "$root/$m"; done
+    rm -rf --one-file-system "$work"    # never into a mount that is somehow still there
 }
 trap cleanup EXIT
 
@@ -79,7 +79,6 @@ cp /etc/resolv.conf "$root/etc/resolv.conf"
 mount -t proc proc "$root/proc"
 mount -t sysfs sysfs "$root/sys"
 mount --bind /dev "$root/dev"
-mount --bind /dev/pts "$root/dev/pts"
 
 in_root() { chroot "$root" /usr/bin/env -i PATH=/opt/gar/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
 
