@@ -82,7 +82,7 @@ struct Frames: AsyncParsableCommand {
                 size: try FrameRequest.size(size, maxSide: maxSide), outDir: out, threads: threads,
                 allowPartial: allowPartial, folderFPS: folderFPS, quiet: quiet)
             let manifest = try FramesJob.run(request)
-            print("{\"out\": \"\(out)\", \"frames\": \(manifest.frames.count), \"manifest\": \"\(out)/frames.json\"}")
+            print(try JSONOutput.string(FramesJob.Summary(out: out, manifest: manifest)))
         } catch {
             printErr("error: \(error)")
             throw ExitCode.failure

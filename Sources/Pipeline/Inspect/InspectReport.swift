@@ -31,6 +31,8 @@ public struct InspectReport: Codable, Sendable {
         public var name: String, expected: [Int], found: [Int]
     }
 
+    /// README "JSON outputs" (`inspect`).
+    public var schemaVersion = 1
     public var directory: String
     public var vision: VisionSummary
     public var text: TextSummary
@@ -137,12 +139,7 @@ public struct InspectReport: Codable, Sendable {
     }
 
     /// JSON with sorted keys (stable output).
-    public func json() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
-    }
+    public func json() throws -> String { try JSONOutput.string(self, pretty: true) }
 
     /// Human-readable summary.
     public func text(listKeys: Bool) -> String {
