@@ -5,6 +5,7 @@
 import Foundation
 import JSONCore
 import Testing
+import Video
 
 @Suite(.serialized) struct JSONConventionsTests {
     static let model = "Tests/Fixtures/gar-tiny"
@@ -173,6 +174,31 @@ import Testing
         }
     }
 
+    /// A DAVIS-layout dataset from the sample frame folder: one sequence, a static box as the
+    /// "ground truth" of one object (the scores do not matter here, only the JSON).
+    @Test func evalTrack() throws {
+        let dir = E2E.tempDir("json-eval")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let img = dir.appendingPathComponent("JPEGImages/480p/seq"), ann = dir.appendingPathComponent("Annotations/480p/seq")
+        let fm = FileManager.default
+        try fm.createDirectory(at: img, withIntermediateDirectories: true)
+        try fm.createDirectory(at: ann, withIntermediateDirectories: true)
+        let source = E2E.root.appendingPathComponent("samples/frames/png_seq")
+        for name in try fm.contentsOfDirectory(atPath: source.path).filter({ $0.hasSuffix(".png") }).prefix(4) {
+            let frame = try ImageIO.readRGB(source.appendingPathComponent(name).path)
+            try fm.copyItem(at: source.appendingPathComponent(name), to: img.appendingPathComponent(name))
+            var labels = GrayImage(width: frame.width, height: frame.height)
+            for y in 30 ..< 80 { for x in 40 ..< 100 { labels.pixels[y * frame.width + x] = 1 } }
+            try ImageIO.writePalettePNG(labels, palette: [(0, 0, 0), (128, 0, 0)], to: ann.appendingPathComponent(name).path)
+        }
+        let e = try E2E.run(["eval-track", dir.path, "--json", "--quiet"])
+        #expect(e.status == 0, "\(e.stderr)")
+        try Self.check(e.stdout, version: 2, "eval-track --json")
+        let p = try E2E.run(["eval-track", dir.path, "--prompts", "--json", "--quiet"])
+        #expect(p.status == 0, "\(p.stderr)")
+        try Self.check(p.stdout, version: 2, "eval-track --prompts --json")
+    }
+
     @Test func toolsAndBenchmarks() throws {
         let t = try E2E.run(["tokenize", "--model", Self.model, "--text", "a \"b\" \\ c", "--json"])
         #expect(t.status == 0, "\(t.stderr)")
@@ -183,6 +209,9 @@ import Testing
         let b = try E2E.run(["bench", "track", "--width", "160", "--height", "96", "--frames", "6", "--reps", "1", "--json"])
         #expect(b.status == 0, "\(b.stderr)")
         try Self.check(b.stdout, version: 2, "bench track --json")
+        let dec = try E2E.run(["bench", "decode", "samples/clips/h264.mkv", "--reps", "1", "--samples", "2", "--threads", "1", "--json"])
+        #expect(dec.status == 0, "\(dec.stderr)")
+        try Self.check(dec.stdout, version: 1, "bench decode --json")
         let m = try E2E.run(["bench", "model", "--model", Self.model, "--tiles", "1", "--prefill-len", "8", "--decode-steps", "1", "--json"])
         #expect(m.status == 0, "\(m.stderr)")
         try Self.check(m.stdout, version: 2, "bench model --json")
