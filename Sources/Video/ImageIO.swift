@@ -220,6 +220,12 @@ public enum ImageIO {
             } catch VideoError.noVideoStream {
                 throw VideoError.badImage(path: path, reason: "not an image")
             }
+            // A video file would decode as its first frame: a mask or image argument must be a
+            // still picture (FFmpeg's image demuxers: image2, *_pipe, gif).
+            let demuxer = String(cString: s.fmt.pointee.iformat.pointee.name)
+            guard demuxer == "image2" || demuxer == "gif" || demuxer.hasSuffix("_pipe") else {
+                throw VideoError.invalidRequest(path: path, reason: "is a video, not a still image (give a PNG or JPEG)")
+            }
             guard let f = try s.nextFrame() else { throw VideoError.badImage(path: path, reason: "no picture decoded") }
             return try body(f)
         }

@@ -60,8 +60,9 @@ struct BatchRun: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try parsingOptions { try AtomicOutput.refuseInputs([items, pipeline] + [model].compactMap { $0 }, asFile: out, option: "--out") }
         var o = BatchOptions(items: items, spec: try PipelineSpec.load(path: pipeline, overrides: settings), out: out)
-        o.shard = try shard.map { try Shard.parse($0) }
+        o.shard = try parsingOptions { try shard.map { try Shard.parse($0) } }
         o.resume = resume
         o.modelDirectory = model
         o.threads = threads
@@ -88,6 +89,7 @@ struct BatchMerge: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try parsingOptions { try AtomicOutput.refuseInputs(parts, asFile: out, option: "--out") }
         let (ok, failed) = try JSONLLedger.merge(parts, into: out)
         print(try JSONOutput.string(BatchMergeSummary(ok: ok, failed: failed, out: out)))
     }

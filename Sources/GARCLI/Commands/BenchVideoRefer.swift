@@ -78,6 +78,8 @@ struct BenchVideoRefer: AsyncParsableCommand {
                 spec = try PipelineSpec.parse(PipelineSpec.BuiltIn.videoReferBenchQ.text, source: "built-in videorefer-bench-q", overrides: settings)
             }
             if let mode { spec.videorefer.maskMode = mode }
+            let inputs = [questions!, pipeline, model].compactMap { $0 }
+            try parsingOptions { try AtomicOutput.refuseInputs(inputs, asFile: out, option: "--out") }
             var o = VideoReferOptions(questions: questions!, videos: videos!, out: out, spec: spec)
             o.modelDirectory = model
             o.limit = limit

@@ -50,6 +50,10 @@ struct EvalTrack: AsyncParsableCommand {
         var o = EvalTrackOptions(dataset: dataset)
         o.sequences = sequences.isEmpty ? nil : sequences
         o.resolution = res; o.baseline = baseline; o.quiet = quiet; o.wholeFrameFlow = wholeFrameFlow
+        if let save {   // the predicted PNGs carry the annotations' names
+            let annotations = URL(fileURLWithPath: dataset).appendingPathComponent("Annotations/\(res)").path
+            try parsingOptions { try AtomicOutput.refuseInputs([dataset, annotations], asFolder: save, option: "--save") { _ in false } }
+        }
         o.saveTo = save.map { URL(fileURLWithPath: $0) }
         let r = try EvalTrackJob.run(o)
         if json {

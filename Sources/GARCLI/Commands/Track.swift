@@ -29,7 +29,7 @@ struct Track: AsyncParsableCommand {
             """)
 
     @Argument(help: "A video file or a folder of frames.") var input: String
-    @Option(help: "Output directory (written atomically).") var out: String
+    @Option(help: "Output folder (created when missing; only gar's own files in it are written).") var out: String
     @Option(help: "Track N evenly spaced frames.") var count: Int?
     @Option(help: "Track R frames per second.") var fps: Double?
     @Option(help: "Long side of the tracking resolution.") var maxSide = 854
@@ -46,7 +46,9 @@ struct Track: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let objects = try TrackArguments.parse(promptArgs)
+        let objects = try parsingOptions { try TrackArguments.parse(promptArgs) }
+        let inputs = [input] + objects.flatMap { $0.prompts.flatMap { [$0.maskPath, $0.scribblePath].compactMap { $0 } } }
+        try parsingOptions { try AtomicOutput.refuseInputs(inputs, asFolder: out, option: "--out", writes: TrackJob.writes) }
         var o = TrackJobOptions(input: input, objects: objects, out: URL(fileURLWithPath: out))
         if let c = count { o.sampling = .uniform(count: c) }
         if let f = fps { o.sampling = .fps(f) }

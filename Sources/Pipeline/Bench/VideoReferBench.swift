@@ -115,6 +115,7 @@ public enum VideoReferBench {
     // MARK: questions
 
     public static func loadQuestions(_ path: String) throws -> [VideoReferItem] {
+        try InputFile.check(path)
         guard let data = FileManager.default.contents(atPath: path) else {
             throw PipelineError.io(path: path, reason: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such questions file")
         }
@@ -244,6 +245,7 @@ public enum VideoReferBench {
     /// "type"). The last line per id counts; lines with status "error" (no "pred") are wrong.
     /// `only`: restrict to these ids.
     public static func score(path: String, only: Set<String>? = nil) throws -> VideoReferScores {
+        try InputFile.check(path)
         guard let data = FileManager.default.contents(atPath: path) else {
             throw PipelineError.io(path: path, reason: "no such predictions file")
         }

@@ -1,7 +1,8 @@
 // `gar frames`: sample frames from a video (or frame folder) and write them as PNGs named by
-// frame index (000042.png) plus frames.json, into --out atomically: everything goes to a
-// temporary sibling directory that is renamed only when complete, so a bad input never leaves a
-// half-written folder.
+// frame index (000042.png) plus frames.json, into --out (AtomicOutput.directory: the folder is
+// created when missing; the files appear only when all are complete, and nothing else in the
+// folder is touched). Frames of an earlier run with other indices stay; frames.json lists this
+// run's.
 import Foundation
 import Video
 
@@ -77,6 +78,12 @@ public enum FramesJob {
 
     /// File name of frame `index`.
     public static func fileName(_ index: Int) -> String { String(format: "%06d.png", index) }
+
+    /// Whether gar frames may write `relativePath` in its output folder.
+    public static func writes(_ relativePath: String) -> Bool {
+        let stem = relativePath.hasSuffix(".png") ? relativePath.dropLast(4) : ""
+        return relativePath == "frames.json" || (stem.count >= 6 && stem.allSatisfy(\.isASCII) && stem.allSatisfy(\.isNumber))
+    }
 
     @discardableResult
     public static func run(_ r: Request) throws -> Manifest {

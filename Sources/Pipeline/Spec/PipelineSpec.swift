@@ -92,6 +92,7 @@ extension PipelineSpec {
     /// Reads a spec file; `overrides` are `key.path=value` settings applied on top (value in YAML
     /// syntax, e.g. `frames.count=16`, `questions=["What is <Prompt0> doing?"]`).
     public static func load(path: String, overrides: [String] = []) throws -> PipelineSpec {
+        try InputFile.check(path)
         guard let data = FileManager.default.contents(atPath: path) else {
             var isDir: ObjCBool = false
             let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)

@@ -18,6 +18,7 @@ public struct TokenizeResult: Codable, Equatable {
 public enum TokenizeJob {
     /// The whole content of a UTF-8 text file (`gar tokenize --file`, `gar bench tokenizer --file`).
     public static func readText(path: String) throws -> String {
+        try InputFile.check(path)
         guard let data = FileManager.default.contents(atPath: path) else {
             throw PipelineError.io(path: path, reason: "cannot read file")
         }

@@ -66,6 +66,9 @@ public enum TrackArguments {
                 cur = ObjectSpec(name: v, prompts: [PromptSpec()]); named = true
             case "--frame":
                 guard let k = Int(v), k >= 0 else { throw bad("--frame \(v)", "expected a frame index >= 0") }
+                if let first = danglingFrame {   // only the last would apply
+                    throw bad("--frame \(v)", "follows --frame \(first) with no prompt between them (give one --frame per prompt)")
+                }
                 if !cur.prompts[cur.prompts.count - 1].isEmpty { cur.prompts.append(PromptSpec()) }
                 cur.prompts[cur.prompts.count - 1].frame = k
                 danglingFrame = v

@@ -1,6 +1,8 @@
 // `gar track`: prompts on some frames of a video or frame folder → a mask per object per frame.
 // Decodes the frames at the tracking size (long side ≤ 854), converts the prompts (given in the
-// frames' own pixel coordinates) to that size, runs `Tracker.track`, and writes, atomically:
+// frames' own pixel coordinates) to that size, runs `Tracker.track`, and writes into OUT
+// (AtomicOutput.directory: created when missing, files replaced only when all are complete,
+// nothing else in OUT touched):
 //
 //   OUT/masks/<index>.png   one palette PNG per tracked frame at the original size: value k is
 //                           object k (1-based, in the order the objects were given), 0 background;
@@ -55,6 +57,7 @@ public enum TrackJob {
                 var rp = RegionPrompt(box: p.box, points: p.points)
                 if let path = p.maskPath { rp.mask = try readMask(path) }
                 if let path = p.scribblePath {
+                    try InputFile.check(path)
                     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                         throw PipelineError.io(path: path, reason: "cannot read the scribble file")
                     }
@@ -133,6 +136,11 @@ public enum TrackJob {
                                    lostFrames: t.frames.filter(\.lost).count)
         }
         return TrackJobSummary(frames: decoded.count, objects: objects, msPerFrame: ms, out: o.out.path, warnings: result.warnings)
+    }
+
+    /// Whether gar track may write `relativePath` in its output folder.
+    public static func writes(_ relativePath: String) -> Bool {
+        ["masks.json", "overlay.mp4", "contact_sheet.png"].contains(relativePath) || relativePath.hasPrefix("masks/")
     }
 
     /// A mask file: any PNG mode, nonzero = inside (through Video's label reader).

@@ -65,6 +65,7 @@ public enum RegionInputs {
                 rp.mask = mask
             }
             if let path = p.scribblePath {
+                try InputFile.check(path)
                 guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                     throw PipelineError.io(path: path, reason: "cannot read the scribble file")
                 }
@@ -91,6 +92,7 @@ public struct RegionAnnotation: Sendable {
 
     /// Reads an annotation file.
     public static func load(_ path: String) throws -> RegionAnnotation {
+        try InputFile.check(path)
         guard let data = FileManager.default.contents(atPath: path) else {
             throw PipelineError.io(path: path, reason: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such annotation file")
         }

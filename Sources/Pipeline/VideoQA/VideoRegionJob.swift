@@ -417,13 +417,16 @@ public enum VideoRegionJob {
     static func writeOverlay(frames: [RGBImage], labelMaps: [LabelMap], fps: Double, to path: String) throws {
         guard let first = frames.first else { return }
         let url = URL(fileURLWithPath: path)
-        try AtomicOutput.createDirectory(url.deletingLastPathComponent(), for: url)   // as --output does
-        let writer = try VideoWriter(path: path, width: first.width, height: first.height, fps: fps)
+        let target = try AtomicOutput.resolvingSymlink(url)   // a symlink stays one, as with --output
+        try AtomicOutput.createDirectory(target.deletingLastPathComponent(), for: url)
+        let mode = AtomicOutput.permissions(of: target)
+        let writer = try VideoWriter(path: target.path, width: first.width, height: first.height, fps: fps)
         InterruptCleanup.register(writer.temporaryPath)
         defer { InterruptCleanup.unregister(writer.temporaryPath) }
         for (img, labels) in zip(frames, labelMaps) {
             try writer.append(TrackJob.overlay(img, labels))
         }
         try writer.finish()
+        if let mode { chmod(target.path, mode) }
     }
 }
