@@ -37,6 +37,8 @@ public struct BatchSummary: Codable, Sendable {
     public var ok: Int
     public var failed: Int
     public var out: String
+    /// README "JSON outputs" (`batch summary`).
+    public var schemaVersion = 1
 }
 
 /// One results line.
@@ -46,6 +48,8 @@ struct BatchRecord: Codable {
     var status: String
     var error: String?
     var result: VideoAnswer?
+    /// README "JSON outputs" (`batch result line`).
+    var schemaVersion = 1
 }
 
 public enum BatchJob {
@@ -70,7 +74,7 @@ public enum BatchJob {
         }
         var summary = BatchSummary(items: all.count, shardItems: mine.count, skipped: 0, ok: 0, failed: 0, out: o.out)
         let progress = Progress("batch\(o.shard.map { " shard \($0)" } ?? "")", total: mine.count, quiet: o.quiet)
-        let encoder = VideoAnswer.encoder()
+        let encoder = JSONOutput.encoder()
         for item in mine {
             if ledger.finished.contains(item.id) {
                 summary.skipped += 1
