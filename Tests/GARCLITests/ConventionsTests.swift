@@ -110,11 +110,11 @@ import Testing
         var r = try E2E.run(["track", Self.frames, "--mask", "\(masks)/region0_frame_000.png", "--frame", "1", "--mask", "\(masks)/region1_frame_001.png",
                              "--no-overlay", "--json", "--out", dir.appendingPathComponent("t").path, "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(try r.json()["objects"] as? [String] == ["object1"], "one object, re-prompted on frame 1")
+        #expect((try r.json()["objects"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["object1"], "one object, re-prompted on frame 1")
         r = try E2E.run(["track", Self.frames, "--mask", "\(masks)/region0_frame_000.png", "--mask", "\(masks)/region1_frame_000.png",
                          "--no-overlay", "--json", "--out", dir.appendingPathComponent("t").path, "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(try r.json()["objects"] as? [String] == ["object1", "object2"], "two masks, two objects")
+        #expect((try r.json()["objects"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["object1", "object2"], "two masks, two objects")
         r = try E2E.run(["track", Self.frames, "--frame", "1", "--frame", "2", "--mask", "\(masks)/region0_frame_000.png", "--out", dir.appendingPathComponent("u").path])
         #expect(r.status == 64 && r.stderr == "error: --frame 2: follows --frame 1 with no prompt between them (give one --frame per prompt)\n", "\(r.stderr)")
     }

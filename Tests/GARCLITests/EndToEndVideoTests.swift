@@ -11,7 +11,7 @@ import Testing
     static let fQuestion = "What does <Prompt0> do while <Prompt1> disappears?"
 
     static let topKeys: Set<String> = ["answers", "choice", "frames", "frames_requested", "input", "mask_source", "model", "pipeline",
-                                       "prompt_tokens", "regions", "schema", "source", "text", "timings", "token_ids", "tracked_frames", "warnings"]
+                                       "prompt_tokens", "regions", "schema", "schema_version", "source", "text", "timings", "token_ids", "tracked_frames", "warnings"]
     static let answerKeys: Set<String> = ["choice", "choices", "frames_encoded", "prompt", "prompt_tokens", "question", "stopped_on_eos",
                                           "text", "timings", "token_ids"]
     static let timingKeys: Set<String> = ["decode", "generate", "load", "prefill", "preprocess", "replay", "total", "track", "vision"]
@@ -140,7 +140,7 @@ import Testing
         let probe = try E2E.run(["probe", out, "--count-frames"])
         #expect(probe.status == 0, "\(probe.stderr)")
         let p = try probe.json()
-        #expect(p["frameCount"] as? Int == 12 && p["width"] as? Int == 160 && p["height"] as? Int == 120)
+        #expect(p["frame_count"] as? Int == 12 && p["width"] as? Int == 160 && p["height"] as? Int == 120)
         // --output wrote the same answer as a file.
         let saved = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("a.json"))) as? [String: Any])
         #expect(saved["schema"] as? String == "gar-video-answer-1")

@@ -69,10 +69,7 @@ struct BatchRun: AsyncParsableCommand {
         o.threads = threads
         o.quiet = quiet
         let summary = try BatchJob.run(o)
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        e.keyEncodingStrategy = .convertToSnakeCase
-        print(String(decoding: try e.encode(summary), as: UTF8.self))
+        print(try JSONOutput.string(summary))
     }
 }
 
@@ -95,6 +92,14 @@ struct BatchMerge: AsyncParsableCommand {
     func run() async throws {
         try parsingOptions { try AtomicOutput.refuseInputs(parts, asFile: out, option: "--out") }
         let (ok, failed) = try JSONLLedger.merge(parts, into: out)
-        print("{\"failed\":\(failed),\"ok\":\(ok),\"out\":\"\(out)\"}")
+        print(try JSONOutput.string(BatchMergeSummary(ok: ok, failed: failed, out: out)))
     }
+}
+
+/// What `gar batch merge` prints (README "JSON outputs").
+struct BatchMergeSummary: Encodable {
+    var ok: Int
+    var failed: Int
+    var out: String
+    var schemaVersion = 1
 }

@@ -39,9 +39,7 @@ struct BenchDecode: AsyncParsableCommand {
         let report = try BenchDecodeJob.run(.init(video: video, threads: threads, reps: reps, samples: samples))
         let text: String
         if json {
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            text = String(decoding: try enc.encode(report), as: UTF8.self)
+            text = try JSONOutput.string(report, pretty: true)
         } else {
             text = BenchDecodeJob.markdown(report)
         }

@@ -89,9 +89,7 @@ struct BenchVideoRefer: AsyncParsableCommand {
             scores = try VideoReferBench.run(o)
         }
         if json {
-            let e = JSONEncoder()
-            e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try e.encode(scores), as: UTF8.self))
+            print(try JSONOutput.string(scores))
         } else {
             print(scores.table, terminator: "")
         }

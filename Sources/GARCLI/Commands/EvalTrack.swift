@@ -41,8 +41,7 @@ struct EvalTrack: AsyncParsableCommand {
             p.resolution = res; p.quiet = quiet; p.naiveGrabCut = naiveGrabcut
             let r = try PromptEvalJob.run(p)
             if json {
-                let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try enc.encode(r), as: UTF8.self))
+                print(try JSONOutput.string(r, pretty: true))
             } else {
                 print(r.table, terminator: "")
             }
@@ -58,8 +57,7 @@ struct EvalTrack: AsyncParsableCommand {
         o.saveTo = save.map { URL(fileURLWithPath: $0) }
         let r = try EvalTrackJob.run(o)
         if json {
-            let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try enc.encode(r), as: UTF8.self))
+            print(try JSONOutput.string(r, pretty: true))
         } else {
             print(r.table, terminator: "")
         }

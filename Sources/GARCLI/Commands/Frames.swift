@@ -84,6 +84,6 @@ struct Frames: AsyncParsableCommand {
         }
         try parsingOptions { try AtomicOutput.refuseInputs([video], asFolder: out, option: "--out", writes: FramesJob.writes) }
         let manifest = try FramesJob.run(request)
-        print("{\"out\": \"\(out)\", \"frames\": \(manifest.frames.count), \"manifest\": \"\(out)/frames.json\"}")
+        print(try JSONOutput.string(FramesJob.Summary(out: out, manifest: manifest)))
     }
 }

@@ -55,12 +55,11 @@ struct Track: AsyncParsableCommand {
         o.maxSide = maxSide; o.overlay = !noOverlay; o.quiet = quiet
         let s = try TrackJob.run(o)
         if json {
-            let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try enc.encode(s), as: UTF8.self))
+            print(try JSONOutput.string(s, pretty: true))
         } else {
             print(String(format: "tracked %d frames, %d object(s), %.1f ms/frame -> %@", s.frames, s.objects.count, s.msPerFrame, s.out))
             for n in s.objects {
-                print("  \(n): visible on \(s.visibleFrames[n] ?? 0) of \(s.frames) frames, lost on \(s.lostFrames[n] ?? 0) (the rest: empty or out of view)")
+                print("  \(n.name): visible on \(n.visibleFrames) of \(s.frames) frames, lost on \(n.lostFrames) (the rest: empty or out of view)")
             }
         }
     }

@@ -45,6 +45,8 @@ public struct BatchSummary: Codable, Sendable {
     public var ok: Int
     public var failed: Int
     public var out: String
+    /// README "JSON outputs" (`batch summary`).
+    public var schemaVersion = 1
 }
 
 /// One results line.
@@ -56,6 +58,8 @@ struct BatchRecord: Codable {
     var result: VideoAnswer?
     var specHash: String
     var specOverrides: [String]
+    /// README "JSON outputs" (`batch result line`; 2: `spec_hash`, `spec_overrides`).
+    var schemaVersion = 2
 }
 
 public enum BatchJob {
@@ -94,7 +98,7 @@ public enum BatchJob {
         }
         var summary = BatchSummary(items: all.count, shardItems: mine.count, skipped: 0, ok: 0, failed: 0, out: o.out)
         let progress = Progress("batch\(o.shard.map { " shard \($0)" } ?? "")", total: mine.count, quiet: o.quiet)
-        let encoder = VideoAnswer.encoder()
+        let encoder = JSONOutput.encoder()
         for item in mine {
             if ledger.finished.contains(item.id) {
                 summary.skipped += 1

@@ -68,6 +68,8 @@ public struct VideoReferScores: Codable, Sendable, Equatable {
     public var average: Row
     /// Questions that could not be run (counted as wrong).
     public var errors: Int
+    /// README "JSON outputs" (`bench videorefer --json`).
+    public var schemaVersion = 1
 
     /// Markdown table.
     public var table: String {
@@ -96,11 +98,16 @@ struct VideoReferRecord: Codable {
     var frames: [Int]?
     var promptTokens: Int?
     var error: String?
+    /// Damaged data met while reading the video (the answer's warnings).
+    var warnings: [String]?
+    /// README "JSON outputs" (`bench videorefer predictions`).
+    var schemaVersion = 2
 
-    // The official keys ("Question", "Answer", "pred", "type") as VideoRefer's files spell them.
+    // The official keys ("Question", "Answer", "pred", "type") as VideoRefer's files spell them:
+    // the only keys of gar's outputs that are not snake_case (the official scorer reads them).
     enum CodingKeys: String, CodingKey {
-        case id, video, type, status, Question, options, Answer, question, pred, choice, correct, frames, error
-        case promptTokens = "prompt_tokens"
+        case id, video, type, status, Question, options, Answer, question, pred, choice, correct, frames, error, warnings
+        case promptTokens = "prompt_tokens", schemaVersion = "schema_version"
     }
 }
 
@@ -178,7 +185,7 @@ public enum VideoReferBench {
             engine = try VideoRegionEngine(modelDirectory: dir)
         }
         let progress = Progress("videorefer", total: items.count, quiet: o.quiet)
-        let encoder = JSONEncoder()
+        let encoder = JSONEncoder()        // not JSONOutput's: the official keys keep their case
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var right = 0, done = 0
         for item in items {
@@ -194,6 +201,7 @@ public enum VideoReferBench {
                 record.correct = MultipleChoice.isCorrect(prediction: a.text, answer: item.answer)
                 record.frames = answer.frames.map(\.index)
                 record.promptTokens = a.promptTokens
+                record.warnings = answer.warnings
             } catch {
                 record.status = "error"
                 record.error = "\(error)"

@@ -55,13 +55,10 @@ public struct ImageRegionAnswer: Codable, Sendable {
     public var question: String?
     public var model: String
     public var timings: Timings
+    /// README "JSON outputs" (`describe / ask IMAGE`).
+    public var schemaVersion = 1
 
-    public func json() throws -> String {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        e.keyEncodingStrategy = .convertToSnakeCase
-        return String(decoding: try e.encode(self), as: UTF8.self)
-    }
+    public func json() throws -> String { try JSONOutput.string(self) }
 }
 
 public enum ImageRegionJob {

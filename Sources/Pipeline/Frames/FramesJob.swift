@@ -35,7 +35,7 @@ public enum FramesJob {
         }
     }
 
-    /// frames.json
+    /// frames.json (schema `frames.json` version 2, README "JSON outputs").
     public struct Manifest: Codable, Equatable {
         public struct Entry: Codable, Equatable {
             public var index: Int
@@ -50,10 +50,30 @@ public enum FramesJob {
         public var start: Double?
         public var end: Double?
         public var frames: [Entry]
-        /// Damaged data met while decoding (nil when clean).
-        public var warning: String?
+        /// Damaged data met while reading the input, one line each (empty when clean).
+        public var warnings: [String]
         /// Wanted frames that could not be decoded (only with allowPartial).
         public var missingFrames: [Int]?
+        public var schemaVersion = 2
+    }
+
+    /// What `gar frames` prints (schema `frames` version 2, README "JSON outputs").
+    public struct Summary: Codable, Equatable {
+        /// The output folder.
+        public var out: String
+        /// Frames written.
+        public var frames: Int
+        /// Path of frames.json.
+        public var manifest: String
+        public var warnings: [String]
+        public var schemaVersion = 2
+
+        public init(out: String, manifest: Manifest) {
+            self.out = out
+            frames = manifest.frames.count
+            self.manifest = (out as NSString).appendingPathComponent("frames.json")
+            warnings = manifest.warnings
+        }
     }
 
     /// File name of frame `index`.
@@ -91,13 +111,14 @@ public enum FramesJob {
                     reason: "\(missing.count) wanted frame(s) could not be decoded (damaged data, first \(missing[0])); \(entries.count) decoded — use --allow-partial to keep them")
             }
             let end = r.window.map(\.upperBound).flatMap { $0 == .greatestFiniteMagnitude ? nil : $0 }
+            let warnings = source.warnings + (stream.damageNote.map { [$0] } ?? [])
             let manifest = Manifest(video: r.input, policy: r.policy.description,
                                     start: r.window?.lowerBound, end: end, frames: entries,
-                                    warning: stream.damageNote, missingFrames: missing.isEmpty ? nil : missing)
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            do { try enc.encode(manifest).write(to: tmp.appendingPathComponent("frames.json")) } catch { throw PipelineError.io(path: out.path, error) }
-            if let note = stream.damageNote, !r.quiet { printErr("warning: \(r.input): \(note)") }
+                                    warnings: warnings, missingFrames: missing.isEmpty ? nil : missing)
+            do {
+                try JSONOutput.encoder(pretty: true).encode(manifest).write(to: tmp.appendingPathComponent("frames.json"))
+            } catch { throw PipelineError.io(path: out.path, error) }
+            if !r.quiet { for w in warnings { printErr("warning: \(r.input): \(w)") } }
             return manifest
         }
     }

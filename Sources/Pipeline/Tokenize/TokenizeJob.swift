@@ -11,11 +11,8 @@ public struct TokenizeResult: Codable, Equatable {
     public var decoded: String
     /// GAR's demo decode of the same ids (skip specials, clean-up, strip).
     public var garDecoded: String
-
-    enum CodingKeys: String, CodingKey {
-        case ids, tokens, decoded
-        case garDecoded = "gar_decoded"
-    }
+    /// README "JSON outputs" (`tokenize`).
+    public var schemaVersion = 1
 }
 
 public enum TokenizeJob {
@@ -44,9 +41,7 @@ public enum TokenizeJob {
     }
 
     public static func json(_ result: TokenizeResult) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(result), as: UTF8.self)
+        try JSONOutput.string(result)
     }
 
     public static func listing(_ result: TokenizeResult) -> String {

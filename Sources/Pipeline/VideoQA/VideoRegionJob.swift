@@ -106,6 +106,7 @@ public enum VideoRegionJob {
         let source = try FrameSources.open(r.input, threads: 0, folderFPS: r.folderFPS)
         let frameCount = try source.countFrames()
         guard frameCount > 0 else { throw PipelineError.invalidInput(what: r.input, reason: "no frame could be decoded") }
+        warnings += source.warnings.map { "\(r.input): \($0)" }
         let (W, H) = source.frameSize
         let isFolder = source is FrameFolder
         let annotation: RegionAnnotation?
@@ -178,7 +179,7 @@ public enum VideoRegionJob {
         var trackedCount = 0
         if let annotation {
             let t0 = Date()
-            modelFrames = try decode(source, sampled, size: .original, label: "decode", quiet: r.quiet)
+            modelFrames = try decode(source, sampled, size: .original, label: "decode", quiet: r.quiet, warnings: &warnings)
             decodeSeconds += Date().timeIntervalSince(t0)
             for k in 0 ..< regionCount {
                 masks.append(modelFrames.map { annotation.mask(region: k, frame: $0.index) })
@@ -203,7 +204,8 @@ public enum VideoRegionJob {
             for p in prompts { for q in p { tracked.insert(q.frame) } }
             let trackedIndices = tracked.sorted()
             let t0 = Date()
-            let trackFrames = try decode(source, trackedIndices, size: .maxSide(r.spec.tracker.maxSide), label: "decode", quiet: r.quiet)
+            let trackFrames = try decode(source, trackedIndices, size: .maxSide(r.spec.tracker.maxSide), label: "decode", quiet: r.quiet,
+                                         warnings: &warnings)
             decodeSeconds += Date().timeIntervalSince(t0)
             trackedCount = trackFrames.count
             var position: [Int: Int] = [:]
@@ -237,7 +239,8 @@ public enum VideoRegionJob {
                 modelFrames = sampled.map { trackFrames[position[$0]!] }
             } else {
                 let t2 = Date()
-                modelFrames = try decode(source, sampled, size: .original, label: "decode (model frames)", quiet: r.quiet)
+                modelFrames = try decode(source, sampled, size: .original, label: "decode (model frames)", quiet: r.quiet,
+                                         warnings: &warnings)
                 decodeSeconds += Date().timeIntervalSince(t2)
             }
             for k in 0 ..< regionCount {
@@ -356,15 +359,20 @@ public enum VideoRegionJob {
 
     // MARK: decoding
 
-    /// The frames at `indices` (ascending), streamed from the source.
-    static func decode(_ source: any FrameSource, _ indices: [Int], size: OutputSize, label: String, quiet: Bool) throws -> [Frame] {
+    /// The frames at `indices` (ascending), streamed from the source. Damaged data met (undecodable
+    /// packets, wanted frames skipped) is added to `warnings` (once) and printed unless `quiet`.
+    static func decode(_ source: any FrameSource, _ indices: [Int], size: OutputSize, label: String, quiet: Bool,
+                       warnings: inout [String]) throws -> [Frame] {
         let progress = Progress(label, total: indices.count, quiet: quiet)
         let stream = try source.frames(.indices(indices), window: nil, size: size, progress: { _, _ in progress.advance() })
         var frames: [Frame] = []
         frames.reserveCapacity(indices.count)
         while let f = try stream.next() { frames.append(f) }
         progress.finish()
-        if let note = stream.damageNote, !quiet { printErr("warning: \(note)") }
+        if let note = stream.damageNote.map({ "\(source.path): \($0)" }), !warnings.contains(note) {
+            warnings.append(note)
+            if !quiet { printErr("warning: \(note)") }
+        }
         guard !frames.isEmpty else {
             throw PipelineError.invalidInput(what: source.path, reason: "none of the \(indices.count) wanted frames could be decoded")
         }
