@@ -110,7 +110,7 @@ extension PipelineSpec {
         }
         var spec = try parse(text, source: path, overrides: overrides)
         if let m = spec.model, !m.hasPrefix("/") {
-            let dir = (path as NSString).deletingLastPathComponent
+            let dir = InputFile.folder(of: path)
             spec.model = dir.isEmpty ? m : (dir as NSString).appendingPathComponent(m)
         }
         return spec
