@@ -144,7 +144,7 @@ public enum BatchJob {
         if item.annotation == nil {
             guard FileManager.default.fileExists(atPath: item.input) else { throw PipelineError.io(path: item.input, reason: "no such file") }
             guard !item.regions.isEmpty else {
-                throw PipelineError.invalidInput(what: item.input, reason: "no regions: add a side file with its stem and .regions (one --region string per line) or .annotation.json")
+                throw PipelineError.invalidInput(what: item.input, reason: "no regions: give a side file with its stem and .regions (one region string per line) or .annotation.json, or in a list \"regions\" or \"annotation\"")
             }
             r.regionTexts = item.regions
             r.regions = try item.regions.enumerated().map { k, text in
