@@ -127,7 +127,7 @@ func expectClose(_ name: String, _ value: [Float], _ golden: SafeTensorsFile, re
         #expect(stages.count == blocks + 4 + 3 + 3 + 1)
     }
 
-    @Test(arguments: GoldenSet.all, ["box", "clicks", "click_single", "mask"])
+    @Test(arguments: GoldenSet.all, ["box", "clicks", "click_single", "box_click", "mask"])
     func promptMatches(_ set: GoldenSet, _ name: String) throws {
         let model = try set.model()
         let (_, imageTensors) = try set.golden("image")

@@ -10,6 +10,7 @@ Cases (one synthetic image, the processor's preprocessing, `Sam2Model.forward`, 
   box          a box prompt, multimask_output=True
   clicks       a positive and a negative click, multimask_output=True
   click_single one positive click, multimask_output=False (the stability-based single-mask selection)
+  box_click    a box and a click together (the points are not padded then), multimask_output=True
   mask         a mask prompt alone (low-res logits of the box case, [1,1,4E,4E]), multimask_output=False
 
 Every case stores the named intermediates (pixel values, Hiera block and stage outputs, FPN levels,
@@ -249,6 +250,7 @@ def main():
     box_out = run_case("box", boxes=box, keep_logits=True)
     run_case("clicks", points=clicks, labels=[1, 0])
     run_case("click_single", points=clicks[:1], labels=[1], multimask=False)
+    run_case("box_click", points=clicks[1:], labels=[1], boxes=box)
     best = int(box_out.iou_scores[0, 0].argmax())
     run_case("mask", masks=box_out.pred_masks[:, 0, best:best + 1].clone(), multimask=False)
 
