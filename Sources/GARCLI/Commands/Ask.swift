@@ -120,8 +120,7 @@ struct Ask: AsyncParsableCommand {
         request.modelDirectory = modelOption.model
         request.questions = [VideoQuestion(question, choices: choices)]
         let texts = masks.map { "mask=\($0)" } + regions
-        request.regionTexts = texts
-        request.regions = try parsingOptions { try texts.enumerated().map { try RegionInputs.parseRegion($0.element, index: $0.offset) } }
+        try parsingOptions { try request.setRegions(texts) }
         try run.checkOutputs(request)
         let onText: ((String) -> Void)? = json ? nil : { streamToStdout($0) }
         let answer = try VideoRegionJob.run(request, onText: onText)

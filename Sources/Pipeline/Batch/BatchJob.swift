@@ -135,7 +135,7 @@ public enum BatchJob {
     }
 
     static func runItem(_ item: BatchItem, _ o: BatchOptions, engine: VideoRegionEngine) throws -> VideoAnswer {
-        var r = VideoRegionRequest(input: item.input, spec: o.spec)
+        var r = RegionRequest(input: item.input, spec: o.spec)
         r.modelDirectory = o.modelDirectory
         r.threads = o.threads
         r.quiet = true
@@ -145,8 +145,7 @@ public enum BatchJob {
             guard !item.regions.isEmpty else {
                 throw PipelineError.invalidInput(what: item.input, reason: "no regions: add a side file with its stem and .regions (one --region string per line) or .annotation.json")
             }
-            r.regionTexts = item.regions
-            r.regions = try item.regions.enumerated().map { try RegionInputs.parseRegion($0.element, index: $0.offset) }
+            try r.setRegions(item.regions)
         }
         if let q = item.questions { r.questions = q.map { VideoQuestion($0) } }
         return try VideoRegionJob.run(r, engine: engine)
