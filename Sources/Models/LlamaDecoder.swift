@@ -46,8 +46,8 @@ public final class LlamaDecoder: Sendable {
         let w = mllm.scope("model.language_model")
         let D = spec.hiddenSize, V = spec.vocabSize, I = spec.intermediateSize
         let q = spec.numHeads * spec.headDim, kv = spec.numKVHeads * spec.headDim
-        if spec.attentionBias || spec.mlpBias {
-            throw ModelError.modelFiles(path: mllm.loader.checkpoint.source, problem: "Llama attention_bias / mlp_bias are not supported (Llama-3 has none)")
+        if let problem = GARKeySchema.unsupported(text: spec) {
+            throw ModelError.modelFiles(path: mllm.loader.checkpoint.source, problem: problem)
         }
         embedTokens = try w.matrix("embed_tokens.weight", rows: V, cols: D)
         var layers: [Layer] = []
@@ -69,7 +69,7 @@ public final class LlamaDecoder: Sendable {
         // Tied head (GAR-1B): save_pretrained drops mllm.lm_head.weight and from_pretrained ties the
         // head to embed_tokens, so a stored copy would never be used. Untied (GAR-8B): required.
         if spec.tieWordEmbeddings {
-            mllm.ignore("lm_head.weight")
+            // (GARModel.load ignores the stored copy: GARKeySchema lists it as optional.)
             head = LinearLayer(outFeatures: V, inFeatures: D, weight: embedTokens)
         } else {
             head = LinearLayer(outFeatures: V, inFeatures: D, weight: try mllm.matrix("lm_head.weight", rows: V, cols: D))
