@@ -45,6 +45,11 @@ struct GenerationArguments: ParsableArguments {
 
     func validate() throws {
         do { try requestOptions.generation.validate() } catch { throw ValidationError("\(error)") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        try checkThreads(threads)
     }
+}
+
+/// The one check of a --threads value (every model command takes one).
+func checkThreads(_ threads: Int?) throws {
+    if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
 }

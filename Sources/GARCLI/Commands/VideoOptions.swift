@@ -59,7 +59,7 @@ struct VideoRunOptions: ParsableArguments {
         if frames != nil && fps != nil { throw ValidationError("give --frames or --fps, not both") }
         if let frames, frames < 1 { throw ValidationError("--frames must be at least 1, got \(frames)") }
         if let fps, !(fps > 0 && fps.isFinite) { throw ValidationError("--fps must be a finite rate > 0, got \(fps)") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        try checkThreads(threads)
         if let maxNewTokens, maxNewTokens < 1 { throw ValidationError("--max-new-tokens must be at least 1, got \(maxNewTokens)") }
         if let temperature, !(temperature >= 0 && temperature.isFinite) { throw ValidationError("--temperature must be a finite value >= 0, got \(temperature)") }
         if let topP, !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1], got \(topP)") }

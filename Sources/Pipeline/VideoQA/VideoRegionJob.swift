@@ -245,7 +245,7 @@ public enum VideoRegionJob {
         } else {
             candidates = Array(0 ..< input.frameCount)
         }
-        let rule: UniformRule = r.spec.frames.rule == "videorefer" ? .videorefer : .plm
+        let rule = r.spec.frames.uniformRule
         var sampled: [Int]
         if let fps = r.spec.frames.fps {
             sampled = try input.source.frameIndices(.fps(fps), window: nil)
