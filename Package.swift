@@ -9,6 +9,7 @@
 //   Checkpoints   ← Tensors, CKernels, JSONCore             safetensors (mmap, shards), config.json, strict loader
 //   Tokenizers    ← JSONCore                                Llama-3 byte-level BPE, PLM chat template
 //   Models        ← Tensors, CKernels, Checkpoints, Tokenizers   Perception Encoder, projector, Llama decoder, GAR
+//   SAM2          ← Tensors, Checkpoints                    SAM 2.1 image mode (Hiera, FPN, prompt encoder, mask decoder)
 //   Video         ← CFFmpeg                                 FFmpeg decode/seek/sample, still images
 //   Tracking      ← Video                                   masks, prompt -> mask, propagation, J&F
 //   Pipeline      ← Models, Video, Tracking, Tensors, Checkpoints, Tokenizers, Yams
@@ -61,6 +62,7 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: ["JSONCore"], exclude: ["README.md"], swiftSettings: numericSwift),
         .target(name: "Models", dependencies: ["Tensors", "CKernels", "Checkpoints", "Tokenizers"], exclude: ["README.md"],
                 swiftSettings: numericSwift),
+        .target(name: "SAM2", dependencies: ["Tensors", "Checkpoints"], exclude: ["README.md"], swiftSettings: numericSwift),
 
         // MARK: media
         .target(name: "Video", dependencies: ["CFFmpeg"], exclude: ["README.md"], swiftSettings: numericSwift),
@@ -84,6 +86,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "JSONCore"], swiftSettings: numericSwift),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors", "Checkpoints", "Tokenizers", "Video", "CKernels", "JSONCore"],
                     swiftSettings: numericSwift),
+        .testTarget(name: "SAM2Tests", dependencies: ["SAM2", "Tensors", "Checkpoints", "JSONCore"], swiftSettings: numericSwift),
         .testTarget(name: "VideoTests", dependencies: ["Video", "TestSupport"], swiftSettings: numericSwift),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Video"], swiftSettings: numericSwift),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "Video", "Tracking", "Tensors", "Checkpoints"], swiftSettings: plainSwift),

@@ -35,6 +35,24 @@ public enum Ops {
         }
     }
 
+    /// Matrix product of 2-D tensors: `a[M, K] · b[K, N]` (or `b[N, K]ᵀ` with `transposeB`).
+    public static func matmul(_ a: Tensor, _ b: Tensor, transposeB: Bool = false) -> Tensor {
+        precondition(a.rank == 2 && b.rank == 2, "matmul: 2-D tensors only, got \(a.shape), \(b.shape)")
+        let m = a.shape[0], k = a.shape[1], n = transposeB ? b.shape[0] : b.shape[1]
+        precondition((transposeB ? b.shape[1] : b.shape[0]) == k, "matmul: \(a.shape) · \(b.shape) (transposeB: \(transposeB))")
+        var c = Tensor(shape: [m, n])
+        a.withUnsafeBufferPointer { ab in
+            b.withUnsafeBufferPointer { bb in
+                c.withUnsafeMutableBufferPointer { cb in
+                    Kernels.gemm(transA: false, transB: transposeB, m: m, n: n, k: k, alpha: 1,
+                                 a: ab.baseAddress!, lda: k, b: bb.baseAddress!, ldb: transposeB ? k : n,
+                                 beta: 0, c: cb.baseAddress!, ldc: n)
+                }
+            }
+        }
+        return c
+    }
+
     // MARK: normalisation and activations
 
     /// LayerNorm over the last dimension (`weight`, `bias`: `[C]`).
@@ -91,6 +109,22 @@ public enum Ops {
         var y = x
         y.withUnsafeMutableBufferPointer { Kernels.softmaxRows($0, rows: x.rowCount, cols: x.rowLength, scale: scale) }
         return y
+    }
+
+    // MARK: elementwise
+
+    /// `a + b` (same shapes).
+    public static func add(_ a: Tensor, _ b: Tensor) -> Tensor {
+        precondition(a.shape == b.shape, "add: \(a.shape) vs \(b.shape)")
+        var y = a
+        addInPlace(&y, b)
+        return y
+    }
+
+    /// `a += b` (same element count).
+    public static func addInPlace(_ a: inout Tensor, _ b: Tensor) {
+        precondition(a.count == b.count, "addInPlace: \(a.shape) vs \(b.shape)")
+        b.withUnsafeBufferPointer { bb in a.withUnsafeMutableBufferPointer { Kernels.addInPlace($0, bb) } }
     }
 
     // MARK: vision helpers
