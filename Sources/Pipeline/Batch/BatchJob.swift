@@ -135,7 +135,7 @@ public enum BatchJob {
     }
 
     static func runItem(_ item: BatchItem, _ o: BatchOptions, engine: VideoRegionEngine) throws -> VideoAnswer {
-        var r = VideoRegionRequest(input: item.input, spec: o.spec)
+        var r = RegionRequest(input: item.input, spec: o.spec)
         r.modelDirectory = o.modelDirectory
         r.threads = o.threads
         r.quiet = true
@@ -146,10 +146,11 @@ public enum BatchJob {
             guard !item.regions.isEmpty else {
                 throw PipelineError.invalidInput(what: item.input, reason: "no regions: give a side file with its stem and .regions (one region string per line) or .annotation.json, or in a list \"regions\" or \"annotation\"")
             }
-            r.regionTexts = item.regions
+            // As RegionRequest.setRegions, but each region's error names the item's line and field.
             r.regions = try item.regions.enumerated().map { k, text in
                 do { return try RegionInputs.parseRegion(text, index: k) } catch { throw itemError(error, item, region: k) }
             }
+            r.regionTexts = item.regions
         }
         if let q = item.questions {
             if let i = q.firstIndex(where: { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) {
