@@ -2,7 +2,8 @@
 //
 // gar — Grasp Any Region on CPUs. Target DAG (bottom to top; see ARCHITECTURE.md §1):
 //
-//   CFFmpeg, COpenBLAS, CKernels      C: system libraries and small -O3 kernels
+//   CFFmpeg, COpenBLAS, CDNNL,        C: system libraries (FFmpeg, OpenBLAS, oneDNN) and small
+//   CKernels                          -O3 kernels
 //   Tensors                           Tensor + ops on OpenBLAS (naive twins for tests)
 //   JSONCore                          strict JSON parser (safetensors headers, configs, tokenizer files)
 //   Checkpoints                       safetensors (mmap, shards), config.json, strict loader
@@ -48,11 +49,12 @@ let package = Package(
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .target(name: "CKernels",
                 cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
 
         // MARK: numerics and model core
-        .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"], exclude: ["README.md"], swiftSettings: numericSwift),
+        .target(name: "Tensors", dependencies: ["COpenBLAS", "CDNNL", "CKernels"], exclude: ["README.md"], swiftSettings: numericSwift),
         .target(name: "JSONCore", exclude: ["README.md"], swiftSettings: numericSwift),
         .target(name: "Checkpoints", dependencies: ["Tensors", "CKernels", "JSONCore"], exclude: ["README.md"], swiftSettings: numericSwift),
         .target(name: "Tokenizers", dependencies: ["JSONCore"], exclude: ["README.md"], swiftSettings: numericSwift),

@@ -20,6 +20,19 @@ int gk_cpu_has_avx2_fma_f16c(void) {
 #endif
 }
 
+int gk_cpu_has_avx512_bf16(void) {
+#if GK_X86
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
+    }
+    return cached;
+#else
+    return 0;
+#endif
+}
+
 void gk_bf16_to_f32(const uint16_t *src, float *dst, size_t n) {
     // The compiler vectorises this loop at -O3 with baseline SSE2.
     uint32_t *d = (uint32_t *)dst;

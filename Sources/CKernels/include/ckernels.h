@@ -19,6 +19,8 @@ void gk_f16_to_f32(const uint16_t *src, float *dst, size_t n);
 void gk_f32_to_f16(const float *src, uint16_t *dst, size_t n);
 /// 1 when the running CPU supports AVX2+FMA+F16C (x86-64), else 0.
 int gk_cpu_has_avx2_fma_f16c(void);
+/// 1 when the running CPU has native bf16 dot products (AVX512_BF16, x86-64), else 0.
+int gk_cpu_has_avx512_bf16(void);
 
 // MARK: - vector math (mathkernels.c)
 

@@ -100,8 +100,9 @@ struct Ask: AsyncParsableCommand {
     }
 
     func runImage(_ image: String) throws {
-        let request = ImageRegionRequest(modelDirectory: modelOption.model, imagePath: image, maskPaths: masks, question: question,
+        var request = ImageRegionRequest(modelDirectory: modelOption.model, imagePath: image, maskPaths: masks, question: question,
                                          options: imageOptions, threads: run.threads)
+        request.precision = try modelOption.precision.resolve()
         let onText: ((String) -> Void)? = json ? nil : { streamToStdout($0) }
         let answer = try ImageRegionJob.run(request, onText: onText)
         if json { print(try answer.json()) } else { print("") }
@@ -113,6 +114,7 @@ struct Ask: AsyncParsableCommand {
         if correctedBoxScaling { spec.correctedBoxScaling = true }
         var request = try run.request(input: video, spec: spec)
         request.modelDirectory = modelOption.model
+        request.precision = try modelOption.precision.resolve(spec: spec.precision)
         request.questions = [VideoQuestion(question, choices: choices)]
         let texts = masks.map { "mask=\($0)" } + regions
         request.regionTexts = texts

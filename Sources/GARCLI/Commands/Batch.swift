@@ -55,6 +55,8 @@ struct BatchRun: AsyncParsableCommand {
     @Flag(help: "No progress lines on stderr.")
     var quiet = false
 
+    @OptionGroup var precision: PrecisionOption
+
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
@@ -65,6 +67,7 @@ struct BatchRun: AsyncParsableCommand {
         o.resume = resume
         o.modelDirectory = model
         o.threads = threads
+        o.precision = try precision.resolve(spec: o.spec.precision)
         o.quiet = quiet
         let summary = try BatchJob.run(o)
         let e = JSONEncoder()

@@ -8,6 +8,7 @@
 // (JSONLLedger): with --resume finished items are skipped and failed ones retried. The model is
 // loaded once (at the first item that needs it) and shared; vision features are cached per item.
 import Foundation
+import Tensors
 
 public struct BatchOptions: Sendable {
     public var items: String
@@ -18,6 +19,8 @@ public struct BatchOptions: Sendable {
     /// nil = the spec's model.
     public var modelDirectory: String?
     public var threads: Int?
+    /// Compute precision of the model (the CLI resolves flag > spec > GAR_PRECISION > CPU default).
+    public var precision: Precision = .f32
     public var quiet = false
 
     public init(items: String, spec: PipelineSpec, out: String) {
@@ -62,7 +65,7 @@ public enum BatchJob {
                 guard let dir = o.modelDirectory ?? o.spec.model else {
                     throw PipelineError.invalidInput(what: "--model", reason: "no model directory given (and the pipeline \(o.spec.source) names none)")
                 }
-                engine = try VideoRegionEngine(modelDirectory: dir)
+                engine = try VideoRegionEngine(modelDirectory: dir, precision: o.precision)
             } catch {
                 if !existed { try? FileManager.default.removeItem(atPath: o.out) }
                 throw error

@@ -16,6 +16,8 @@ public struct ImageRegionRequest: Sendable {
     public var options: RequestOptions
     /// nil = all CPUs.
     public var threads: Int?
+    /// Compute precision of the model (the CLI resolves flag > GAR_PRECISION > CPU default).
+    public var precision: Precision = .f32
 
     public init(modelDirectory: String, imagePath: String, maskPaths: [String], question: String?,
                 options: RequestOptions = RequestOptions(), threads: Int? = nil) {
@@ -105,7 +107,7 @@ public enum ImageRegionJob {
             }
         }
         let t0 = Date()
-        let model = try preloaded ?? GARModel.load(directory: r.modelDirectory)
+        let model = try preloaded ?? GARModel.load(directory: r.modelDirectory, precision: r.precision)
         let load = preloaded == nil ? Date().timeIntervalSince(t0) : 0
         let session = GARSession(model: model)
         let handler: TokenHandler? = onText.map { f in { token in if !token.text.isEmpty { f(token.text) } } }

@@ -35,9 +35,9 @@ public final class VideoRegionEngine: @unchecked Sendable {
     public let loadSeconds: Double
     private var loadReported = false
 
-    public init(modelDirectory: String, cacheBytes: Int = 1 << 30) throws {
+    public init(modelDirectory: String, precision: Precision = .f32, cacheBytes: Int = 1 << 30) throws {
         let t0 = Date()
-        model = try GARModel.load(directory: modelDirectory)
+        model = try GARModel.load(directory: modelDirectory, precision: precision)
         loadSeconds = Date().timeIntervalSince(t0)
         cache = FeatureCache(capacityBytes: cacheBytes)
         session = GARSession(model: model, featureCache: cache)
@@ -74,6 +74,8 @@ public struct VideoRegionRequest: Sendable {
     public var overlayPath: String?
     /// Model threads (nil = all CPUs).
     public var threads: Int?
+    /// Compute precision of the model (the CLI resolves flag > spec > GAR_PRECISION > CPU default).
+    public var precision: Precision = .f32
     /// No progress lines on stderr.
     public var quiet = true
 
@@ -138,7 +140,7 @@ public enum VideoRegionJob {
         let regionCount = annotation?.regions.count ?? prompts.count
 
         // Model.
-        let engine = try given ?? VideoRegionEngine(modelDirectory: try modelDirectory(r))
+        let engine = try given ?? VideoRegionEngine(modelDirectory: try modelDirectory(r), precision: r.precision)
         let model = engine.model
         let load = engine.takeLoadSeconds()
         let suffix = r.spec.prompt.multipleChoiceSuffix

@@ -1,0 +1,185 @@
+// bf16 matrix products through oneDNN (libdnnl 2.6, C API): bf16 inputs, f32 accumulation and
+// f32 output. The weight matrix is reordered ONCE, when the `BF16Matrix` is built, into the layout
+// oneDNN's matmul prefers on the running CPU (`dnnl_format_tag_any`; on AVX512_BF16 machines a
+// blocked, VNNI-paired layout); each product then only narrows the activations to bf16.
+//
+// oneDNN picks its kernels from the CPU at run time (AVX512_BF16/AMX natively, an emulation on
+// older AVX-512, a reference loop elsewhere), so this runs on any x86-64 or arm64 — fast only on
+// CPUs with native bf16 dot products (`CPUFeatures.hasNativeBF16`).
+//
+// Primitives are created per call for the row count at hand and found again in oneDNN's own
+// primitive cache (keyed by shapes and layouts), so calls are thread-safe without locks here.
+// Threads: oneDNN's OpenMP pool (OMP_NUM_THREADS, default one per core).
+import CDNNL
+import CKernels
+import Foundation
+
+/// The running CPU's relevant features.
+public enum CPUFeatures {
+    /// True when the CPU computes bf16 dot products natively (x86-64 AVX512_BF16).
+    public static var hasNativeBF16: Bool { gk_cpu_has_avx512_bf16() != 0 }
+
+    /// The instruction set oneDNN dispatches to (e.g. "avx512_core_bf16"), for `--verbose`.
+    public static var dnnlISA: String {
+        switch dnnl_get_effective_cpu_isa() {
+        case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx"
+        case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16"
+        case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni"
+        case dnnl_cpu_isa_avx512_core: return "avx512_core"
+        case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni"
+        case dnnl_cpu_isa_avx2: return "avx2"
+        case dnnl_cpu_isa_avx: return "avx"
+        case dnnl_cpu_isa_sse41: return "sse41"
+        default: return "other"
+        }
+    }
+}
+
+/// A weight matrix `W [rows, cols]` (PyTorch `[out, in]`) held as bf16 in oneDNN's packed layout,
+/// for `y[T, rows] = x[T, cols] · Wᵀ` with bf16 inputs and f32 accumulation.
+public final class BF16Matrix: @unchecked Sendable {
+    // @unchecked: the packed bytes and the memory descriptor are written once in init and only
+    // read afterwards; oneDNN primitives may execute concurrently.
+    public let rows: Int
+    public let cols: Int
+    private var packedDesc: dnnl_memory_desc_t
+    private let packed: UnsafeMutableRawPointer
+    /// Bytes of the packed weights.
+    public let bytes: Int
+    /// oneDNN's name of the matmul implementation chosen at packing time (e.g. "brg:avx512_core_bf16").
+    public let implementation: String
+
+    /// Packs bf16 bit patterns `w [rows, cols]` (row-major, as stored).
+    public init(bf16 w: UnsafeBufferPointer<UInt16>, rows: Int, cols: Int) {
+        precondition(w.count >= rows * cols && rows > 0 && cols > 0, "BF16Matrix: \(w.count) values for [\(rows), \(cols)]")
+        self.rows = rows
+        self.cols = cols
+        let engine = DNNL.engine
+        // Ask the matmul for its preferred weight layout at a typical row count.
+        let pd = DNNL.matmulDesc(m: 256, k: cols, n: rows, weights: DNNL.desc([Int64(cols), Int64(rows)], dnnl_bf16, dnnl_format_tag_any))
+        defer { dnnl_primitive_desc_destroy(pd) }
+        packedDesc = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0)!.pointee
+        implementation = DNNL.implementationName(pd)
+        bytes = dnnl_memory_desc_get_size(&packedDesc)
+        packed = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
+        // W stored [rows, cols] row-major is the [K = cols, N = rows] matrix in layout "ba".
+        var plain = DNNL.desc([Int64(cols), Int64(rows)], dnnl_bf16, dnnl_ba)
+        var reorder: dnnl_primitive_desc_t?
+        DNNL.check(dnnl_reorder_primitive_desc_create(&reorder, &plain, engine, &packedDesc, engine, nil), "reorder descriptor")
+        defer { dnnl_primitive_desc_destroy(reorder) }
+        let src = DNNL.memory(&plain, UnsafeMutableRawPointer(mutating: w.baseAddress!))
+        let dst = DNNL.memory(&packedDesc, packed)
+        defer { dnnl_memory_destroy(src); dnnl_memory_destroy(dst) }
+        var prim: dnnl_primitive_t?
+        DNNL.check(dnnl_primitive_create(&prim, reorder), "reorder primitive")
+        defer { dnnl_primitive_destroy(prim) }
+        DNNL.run(prim!, [(DNNL_ARG_FROM, src), (DNNL_ARG_TO, dst)])
+    }
+
+    /// Packs f32 weights `w [rows, cols]`, rounding them to bf16 (nearest even, as torch).
+    public static func rounding(f32 w: UnsafeBufferPointer<Float>, rows: Int, cols: Int) -> BF16Matrix {
+        var bits = [UInt16](repeating: 0, count: rows * cols)
+        bits.withUnsafeMutableBufferPointer { Convert.f32ToBF16(UnsafeBufferPointer(rebasing: w[0 ..< rows * cols]), $0) }
+        return bits.withUnsafeBufferPointer { BF16Matrix(bf16: $0, rows: rows, cols: cols) }
+    }
+
+    deinit { packed.deallocate() }
+
+    /// `out[t, r] = Σ_c bf16(x[t, c]) · W[r, c]` for `t < T`, accumulated in f32; `x: [T, cols]`,
+    /// `out: [T, rows]`, both row-major and dense.
+    public func multiply(_ x: UnsafePointer<Float>, rows T: Int, out: UnsafeMutablePointer<Float>) {
+        guard T > 0 else { return }
+        let xb = UnsafeMutablePointer<UInt16>.allocate(capacity: T * cols)
+        defer { xb.deallocate() }
+        Convert.f32ToBF16(UnsafeBufferPointer(start: x, count: T * cols), UnsafeMutableBufferPointer(start: xb, count: T * cols))
+        var srcDesc = DNNL.desc([Int64(T), Int64(cols)], dnnl_bf16, dnnl_ab)
+        var dstDesc = DNNL.desc([Int64(T), Int64(rows)], dnnl_f32, dnnl_ab)
+        let pd = DNNL.matmulDesc(m: T, k: cols, n: rows, weights: packedDesc)
+        defer { dnnl_primitive_desc_destroy(pd) }
+        var prim: dnnl_primitive_t?
+        DNNL.check(dnnl_primitive_create(&prim, pd), "matmul primitive")
+        defer { dnnl_primitive_destroy(prim) }
+        let src = DNNL.memory(&srcDesc, UnsafeMutableRawPointer(xb))
+        let wts = DNNL.memory(&packedDesc, packed)
+        let dst = DNNL.memory(&dstDesc, UnsafeMutableRawPointer(out))
+        defer { dnnl_memory_destroy(src); dnnl_memory_destroy(wts); dnnl_memory_destroy(dst) }
+        DNNL.run(prim!, [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, wts), (DNNL_ARG_DST, dst)])
+    }
+}
+
+/// Thin helpers over oneDNN's C API. A failing oneDNN call is a programming error (shapes are
+/// checked before), so it stops with the call named.
+enum DNNL {
+    nonisolated(unsafe) static let engine: dnnl_engine_t = {
+        var e: dnnl_engine_t?
+        check(dnnl_engine_create(&e, dnnl_cpu, 0), "CPU engine")
+        return e!
+    }()
+
+    static func check(_ status: dnnl_status_t, _ what: String) {
+        precondition(status == dnnl_success, "oneDNN: \(what) failed (status \(status.rawValue))")
+    }
+
+    /// A dense memory descriptor.
+    static func desc(_ dims: [Int64], _ type: dnnl_data_type_t, _ tag: dnnl_format_tag_t) -> dnnl_memory_desc_t {
+        var md = dnnl_memory_desc_t()
+        check(dnnl_memory_desc_init_by_tag(&md, Int32(dims.count), dims, type, tag), "memory descriptor \(dims)")
+        return md
+    }
+
+    /// Matmul `[m, k] bf16 × [k, n] (weights) → [m, n] f32` primitive descriptor.
+    static func matmulDesc(m: Int, k: Int, n: Int, weights: dnnl_memory_desc_t) -> dnnl_primitive_desc_t {
+        var src = desc([Int64(m), Int64(k)], dnnl_bf16, dnnl_ab)
+        var dst = desc([Int64(m), Int64(n)], dnnl_f32, dnnl_ab)
+        var w = weights
+        var op = dnnl_matmul_desc_t()
+        check(dnnl_matmul_desc_init(&op, &src, &w, nil, &dst), "matmul descriptor [\(m), \(k)]×[\(k), \(n)]")
+        var pd: dnnl_primitive_desc_t?
+        check(dnnl_primitive_desc_create(&pd, &op, nil, engine, nil), "matmul primitive descriptor [\(m), \(k)]×[\(k), \(n)]")
+        return pd!
+    }
+
+    static func implementationName(_ pd: dnnl_primitive_desc_t) -> String {
+        var name: UnsafePointer<CChar>?
+        guard dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name) == dnnl_success, let name else { return "unknown" }
+        return String(cString: name)
+    }
+
+    static func memory(_ md: UnsafePointer<dnnl_memory_desc_t>, _ handle: UnsafeMutableRawPointer) -> dnnl_memory_t {
+        var m: dnnl_memory_t?
+        check(dnnl_memory_create(&m, md, engine, handle), "memory object")
+        return m!
+    }
+
+    /// Executes `primitive` on a fresh stream and waits for it.
+    static func run(_ primitive: dnnl_primitive_t, _ args: [(Int32, dnnl_memory_t)]) {
+        var stream: dnnl_stream_t?
+        check(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue), "stream")
+        defer { dnnl_stream_destroy(stream) }
+        let list = args.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1) }
+        check(dnnl_primitive_execute(primitive, stream, Int32(list.count), list), "execute")
+        check(dnnl_stream_wait(stream), "stream wait")
+    }
+}
+
+extension Reference {
+    /// Naive twin of `BF16Matrix.multiply`: `x` and `w [rows, cols]` rounded to bf16, products
+    /// summed in Double.
+    public static func matmulBF16(_ x: UnsafePointer<Float>, rows T: Int, weight w: UnsafePointer<Float>, outFeatures: Int,
+                                  inFeatures: Int, out: UnsafeMutablePointer<Float>) {
+        func bf16(_ v: Float) -> Double {
+            var u = UInt16(0), f = v
+            gk_f32_to_bf16(&f, &u, 1)
+            return Double(Float(bitPattern: UInt32(u) << 16))
+        }
+        let wb = (0 ..< outFeatures * inFeatures).map { bf16(w[$0]) }
+        for t in 0 ..< T {
+            let xb = (0 ..< inFeatures).map { bf16(x[t * inFeatures + $0]) }
+            for o in 0 ..< outFeatures {
+                var s = 0.0
+                for c in 0 ..< inFeatures { s += xb[c] * wb[o * inFeatures + c] }
+                out[t * outFeatures + o] = Float(s)
+            }
+        }
+    }
+}
