@@ -13,6 +13,9 @@
 void gk_bf16_to_f32(const uint16_t *src, float *dst, size_t n);
 /// f32 -> bf16 with round-to-nearest-even (NaN stays NaN), as torch's .to(bfloat16).
 void gk_f32_to_bf16(const float *src, uint16_t *dst, size_t n);
+/// f32 -> two bf16 halves, hi = bf16(x) and lo = bf16(x - hi) (x ≈ hi + lo to ~16 significant
+/// bits; the bf16 GEMM's split activations).
+void gk_f32_to_bf16_split(const float *src, uint16_t *hi, uint16_t *lo, size_t n);
 /// IEEE half -> f32 for n values (F16C when the CPU has it).
 void gk_f16_to_f32(const uint16_t *src, float *dst, size_t n);
 /// f32 -> IEEE half, round-to-nearest-even.

@@ -38,14 +38,15 @@ public enum CPUFeatures {
 /// A weight matrix `W [rows, cols]` (PyTorch `[out, in]`) held as bf16 in oneDNN's packed layout,
 /// for `y[T, rows] = x[T, cols] · Wᵀ` with bf16 inputs and f32 accumulation.
 public final class BF16Matrix: @unchecked Sendable {
-    // @unchecked: the packed bytes and the memory descriptor are written once in init and only
-    // read afterwards; oneDNN primitives may execute concurrently.
+    // @unchecked: the packed bytes, the memory descriptor and the residue are written once while
+    // the matrix is built and only read afterwards; oneDNN primitives may execute concurrently.
     public let rows: Int
     public let cols: Int
     private var packedDesc: dnnl_memory_desc_t
     private let packed: UnsafeMutableRawPointer
-    /// Bytes of the packed weights.
-    public let bytes: Int
+    /// Bytes of the packed weights (and of the residue, if any).
+    public var bytes: Int { packedBytes + (residue?.bytes ?? 0) }
+    private let packedBytes: Int
     /// oneDNN's name of the matmul implementation chosen at packing time (e.g. "brg:avx512_core_bf16").
     public let implementation: String
 
@@ -60,8 +61,8 @@ public final class BF16Matrix: @unchecked Sendable {
         defer { dnnl_primitive_desc_destroy(pd) }
         packedDesc = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0)!.pointee
         implementation = DNNL.implementationName(pd)
-        bytes = dnnl_memory_desc_get_size(&packedDesc)
-        packed = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
+        packedBytes = dnnl_memory_desc_get_size(&packedDesc)
+        packed = UnsafeMutableRawPointer.allocate(byteCount: max(packedBytes, 64), alignment: 64)
         // W stored [rows, cols] row-major is the [K = cols, N = rows] matrix in layout "ba".
         var plain = DNNL.desc([Int64(cols), Int64(rows)], dnnl_bf16, dnnl_ba)
         var reorder: dnnl_primitive_desc_t?
@@ -76,35 +77,71 @@ public final class BF16Matrix: @unchecked Sendable {
         DNNL.run(prim!, [(DNNL_ARG_FROM, src), (DNNL_ARG_TO, dst)])
     }
 
-    /// Packs f32 weights `w [rows, cols]`, rounding them to bf16 (nearest even, as torch).
+    /// The rounding residue of f32 weights that are not all bf16 numbers (`rounding(f32:)`), as a
+    /// second bf16 matrix: W ≈ hi + lo to ~16 significant bits. nil when W is exactly bf16.
+    public private(set) var residue: BF16Matrix?
+
+    /// Packs f32 weights `w [rows, cols]`: hi = bf16(w), and when that is not exact, the residue
+    /// lo = bf16(w − hi) too (its product is added with single-rounded activations: its error is
+    /// 2⁻⁹ of an already 2⁻⁹-small term).
     public static func rounding(f32 w: UnsafeBufferPointer<Float>, rows: Int, cols: Int) -> BF16Matrix {
-        var bits = [UInt16](repeating: 0, count: rows * cols)
-        bits.withUnsafeMutableBufferPointer { Convert.f32ToBF16(UnsafeBufferPointer(rebasing: w[0 ..< rows * cols]), $0) }
-        return bits.withUnsafeBufferPointer { BF16Matrix(bf16: $0, rows: rows, cols: cols) }
+        let n = rows * cols
+        var hi = [UInt16](repeating: 0, count: n), lo = hi
+        hi.withUnsafeMutableBufferPointer { h in
+            lo.withUnsafeMutableBufferPointer { l in gk_f32_to_bf16_split(w.baseAddress!, h.baseAddress!, l.baseAddress!, n) }
+        }
+        let m = hi.withUnsafeBufferPointer { BF16Matrix(bf16: $0, rows: rows, cols: cols) }
+        if lo.contains(where: { $0 & 0x7fff != 0 }) {
+            m.residue = lo.withUnsafeBufferPointer { BF16Matrix(bf16: $0, rows: rows, cols: cols) }
+        }
+        return m
     }
 
     deinit { packed.deallocate() }
 
-    /// `out[t, r] = Σ_c bf16(x[t, c]) · W[r, c]` for `t < T`, accumulated in f32; `x: [T, cols]`,
-    /// `out: [T, rows]`, both row-major and dense.
-    public func multiply(_ x: UnsafePointer<Float>, rows T: Int, out: UnsafeMutablePointer<Float>) {
+    /// `out[t, r] = Σ_c x[t, c] · W[r, c]` for `t < T`; `x: [T, cols]`, `out: [T, rows]`, both
+    /// row-major and dense. Products run in bf16 with f32 accumulation. `split` (the default)
+    /// writes each activation as the sum of two bf16 numbers, hi = bf16(x) and lo = bf16(x − hi)
+    /// (16 significant bits instead of 8), and multiplies both halves in one call of 2T rows —
+    /// the weights are read once, the arithmetic doubles. Without it, x is rounded to bf16.
+    public func multiply(_ x: UnsafePointer<Float>, rows T: Int, out: UnsafeMutablePointer<Float>, split: Bool = true) {
         guard T > 0 else { return }
-        let xb = UnsafeMutablePointer<UInt16>.allocate(capacity: T * cols)
+        let n = T * cols, M = split ? 2 * T : T
+        let xb = UnsafeMutablePointer<UInt16>.allocate(capacity: M * cols)
         defer { xb.deallocate() }
-        Convert.f32ToBF16(UnsafeBufferPointer(start: x, count: T * cols), UnsafeMutableBufferPointer(start: xb, count: T * cols))
-        var srcDesc = DNNL.desc([Int64(T), Int64(cols)], dnnl_bf16, dnnl_ab)
-        var dstDesc = DNNL.desc([Int64(T), Int64(rows)], dnnl_f32, dnnl_ab)
-        let pd = DNNL.matmulDesc(m: T, k: cols, n: rows, weights: packedDesc)
+        if split {
+            parallelFor(n, grain: 1 << 16) { r in gk_f32_to_bf16_split(x + r.lowerBound, xb + r.lowerBound, xb + n + r.lowerBound, r.count) }
+        } else {
+            Convert.f32ToBF16(UnsafeBufferPointer(start: x, count: n), UnsafeMutableBufferPointer(start: xb, count: n))
+        }
+        let y = split ? UnsafeMutablePointer<Float>.allocate(capacity: M * rows) : out
+        defer { if split { y.deallocate() } }
+        var srcDesc = DNNL.desc([Int64(M), Int64(cols)], dnnl_bf16, dnnl_ab)
+        var dstDesc = DNNL.desc([Int64(M), Int64(rows)], dnnl_f32, dnnl_ab)
+        let pd = DNNL.matmulDesc(m: M, k: cols, n: rows, weights: packedDesc)
         defer { dnnl_primitive_desc_destroy(pd) }
         var prim: dnnl_primitive_t?
         DNNL.check(dnnl_primitive_create(&prim, pd), "matmul primitive")
         defer { dnnl_primitive_destroy(prim) }
         let src = DNNL.memory(&srcDesc, UnsafeMutableRawPointer(xb))
         let wts = DNNL.memory(&packedDesc, packed)
-        let dst = DNNL.memory(&dstDesc, UnsafeMutableRawPointer(out))
+        let dst = DNNL.memory(&dstDesc, UnsafeMutableRawPointer(y))
         defer { dnnl_memory_destroy(src); dnnl_memory_destroy(wts); dnnl_memory_destroy(dst) }
         DNNL.run(prim!, [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, wts), (DNNL_ARG_DST, dst)])
+        if split {
+            let m = T * rows
+            parallelFor(m, grain: 1 << 16) { r in
+                for i in r { out[i] = y[i] + y[m + i] }
+            }
+        }
+        if let residue {
+            let extra = UnsafeMutablePointer<Float>.allocate(capacity: T * rows)
+            defer { extra.deallocate() }
+            residue.multiply(x, rows: T, out: extra, split: false)
+            for i in 0 ..< T * rows { out[i] += extra[i] }
+        }
     }
+
 }
 
 /// Thin helpers over oneDNN's C API. A failing oneDNN call is a programming error (shapes are
@@ -163,21 +200,28 @@ enum DNNL {
 }
 
 extension Reference {
-    /// Naive twin of `BF16Matrix.multiply`: `x` and `w [rows, cols]` rounded to bf16, products
-    /// summed in Double.
+    /// Naive twin of `BF16Matrix.multiply` on a matrix packed by `BF16Matrix.rounding(f32:)`:
+    /// `w [rows, cols]` as hi = bf16(w) plus, when w is not all bf16, lo = bf16(w − hi) times
+    /// single-rounded activations; `x` rounded to bf16 (`split: false`) or to the sum of its two
+    /// bf16 halves (`split: true`); products summed in Double.
     public static func matmulBF16(_ x: UnsafePointer<Float>, rows T: Int, weight w: UnsafePointer<Float>, outFeatures: Int,
-                                  inFeatures: Int, out: UnsafeMutablePointer<Float>) {
-        func bf16(_ v: Float) -> Double {
-            var u = UInt16(0), f = v
-            gk_f32_to_bf16(&f, &u, 1)
-            return Double(Float(bitPattern: UInt32(u) << 16))
+                                  inFeatures: Int, out: UnsafeMutablePointer<Float>, split: Bool = true) {
+        func halves(_ v: Float) -> (hi: Double, lo: Double) {
+            var f = v, h = UInt16(0), l = UInt16(0)
+            gk_f32_to_bf16_split(&f, &h, &l, 1)
+            return (Double(Float(bitPattern: UInt32(h) << 16)), Double(Float(bitPattern: UInt32(l) << 16)))
         }
-        let wb = (0 ..< outFeatures * inFeatures).map { bf16(w[$0]) }
+        let wh = (0 ..< outFeatures * inFeatures).map { halves(w[$0]) }
+        let hasResidue = wh.contains { $0.lo != 0 }
         for t in 0 ..< T {
-            let xb = (0 ..< inFeatures).map { bf16(x[t * inFeatures + $0]) }
+            let xh = (0 ..< inFeatures).map { halves(x[t * inFeatures + $0]) }
             for o in 0 ..< outFeatures {
                 var s = 0.0
-                for c in 0 ..< inFeatures { s += xb[c] * wb[o * inFeatures + c] }
+                for c in 0 ..< inFeatures {
+                    let wc = wh[o * inFeatures + c], xc = xh[c]
+                    s += (split ? xc.hi + xc.lo : xc.hi) * wc.hi
+                    if hasResidue { s += xc.hi * wc.lo }
+                }
                 out[t * outFeatures + o] = Float(s)
             }
         }
