@@ -9,7 +9,8 @@
 //
 // Primitives are created per call for the row count at hand and found again in oneDNN's own
 // primitive cache (keyed by shapes and layouts), so calls are thread-safe without locks here.
-// Threads: oneDNN's OpenMP pool (OMP_NUM_THREADS, default one per core).
+// Threads: oneDNN's OpenMP pool, sized to `Threading.count` before each call (omp_set_num_threads,
+// looked up at run time in the libgomp that libdnnl loads; it applies to the calling thread).
 import CDNNL
 import CKernels
 import Foundation
@@ -39,7 +40,8 @@ public enum CPUFeatures {
 /// for `y[T, rows] = x[T, cols] · Wᵀ` with bf16 inputs and f32 accumulation.
 public final class BF16Matrix: @unchecked Sendable {
     // @unchecked: the packed bytes, the memory descriptor and the residue are written once while
-    // the matrix is built and only read afterwards; oneDNN primitives may execute concurrently.
+    // the matrix is built and only read afterwards; the kept primitives are guarded by keptLock;
+    // oneDNN primitives may execute concurrently.
     public let rows: Int
     public let cols: Int
     private var packedDesc: dnnl_memory_desc_t
@@ -97,7 +99,36 @@ public final class BF16Matrix: @unchecked Sendable {
         return m
     }
 
-    deinit { packed.deallocate() }
+    deinit {
+        packed.deallocate()
+        for p in kept.values { dnnl_primitive_destroy(p) }
+    }
+
+    /// Primitives for row counts up to this are kept by the matrix (decoding calls with 1–2 rows
+    /// run once per token, where building a primitive descriptor would cost as much as the
+    /// product); larger ones are built per call (their descriptor cost is amortised, and prompt
+    /// lengths vary without bound).
+    static let keptRowLimit = 8
+    private var kept: [Int: dnnl_primitive_t] = [:]   // guarded by keptLock
+    private let keptLock = NSLock()
+
+    /// The matmul primitive for `M` source rows (kept for small `M`; else the caller destroys it).
+    private func primitive(rows M: Int) -> dnnl_primitive_t {
+        if M <= BF16Matrix.keptRowLimit, let p = keptLock.withLock({ kept[M] }) { return p }
+        let pd = DNNL.matmulDesc(m: M, k: cols, n: rows, weights: packedDesc)
+        defer { dnnl_primitive_desc_destroy(pd) }
+        var prim: dnnl_primitive_t?
+        DNNL.check(dnnl_primitive_create(&prim, pd), "matmul primitive")
+        guard M <= BF16Matrix.keptRowLimit else { return prim! }
+        keptLock.lock()
+        defer { keptLock.unlock() }
+        if let other = kept[M] {   // another thread built it meanwhile
+            dnnl_primitive_destroy(prim)
+            return other
+        }
+        kept[M] = prim!
+        return prim!
+    }
 
     /// `out[t, r] = Σ_c x[t, c] · W[r, c]` for `t < T`; `x: [T, cols]`, `out: [T, rows]`, both
     /// row-major and dense. Products run in bf16 with f32 accumulation. `split` (the default)
@@ -118,16 +149,13 @@ public final class BF16Matrix: @unchecked Sendable {
         defer { if split { y.deallocate() } }
         var srcDesc = DNNL.desc([Int64(M), Int64(cols)], dnnl_bf16, dnnl_ab)
         var dstDesc = DNNL.desc([Int64(M), Int64(rows)], dnnl_f32, dnnl_ab)
-        let pd = DNNL.matmulDesc(m: M, k: cols, n: rows, weights: packedDesc)
-        defer { dnnl_primitive_desc_destroy(pd) }
-        var prim: dnnl_primitive_t?
-        DNNL.check(dnnl_primitive_create(&prim, pd), "matmul primitive")
-        defer { dnnl_primitive_destroy(prim) }
+        let prim = primitive(rows: M)
+        defer { if M > BF16Matrix.keptRowLimit { dnnl_primitive_destroy(prim) } }
         let src = DNNL.memory(&srcDesc, UnsafeMutableRawPointer(xb))
         let wts = DNNL.memory(&packedDesc, packed)
         let dst = DNNL.memory(&dstDesc, UnsafeMutableRawPointer(y))
         defer { dnnl_memory_destroy(src); dnnl_memory_destroy(wts); dnnl_memory_destroy(dst) }
-        DNNL.run(prim!, [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, wts), (DNNL_ARG_DST, dst)])
+        DNNL.run(prim, [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, wts), (DNNL_ARG_DST, dst)])
         if split {
             let m = T * rows
             parallelFor(m, grain: 1 << 16) { r in
@@ -188,8 +216,15 @@ enum DNNL {
         return m!
     }
 
-    /// Executes `primitive` on a fresh stream and waits for it.
+    /// `omp_set_num_threads` of the OpenMP runtime oneDNN runs on (nil if there is none).
+    nonisolated(unsafe) static let setOMPThreads: (@convention(c) (Int32) -> Void)? = {
+        guard let f = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "omp_set_num_threads") else { return nil }
+        return unsafeBitCast(f, to: (@convention(c) (Int32) -> Void).self)
+    }()
+
+    /// Executes `primitive` on a fresh stream with `Threading.count` OpenMP threads and waits for it.
     static func run(_ primitive: dnnl_primitive_t, _ args: [(Int32, dnnl_memory_t)]) {
+        setOMPThreads?(Int32(Threading.count))
         var stream: dnnl_stream_t?
         check(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue), "stream")
         defer { dnnl_stream_destroy(stream) }
