@@ -59,6 +59,35 @@ import Testing
         #expect(env.stderr.contains("GAR_PRECISION") && env.stderr.contains("int8 is not implemented yet"), "\(env.stderr)")
     }
 
+    /// --emit-logits: first_step_logits holds the vocabulary's logits, its argmax is the first
+    /// greedy id, and bf16's are within the faithfulness bound (2e-4 · max |logit|) of f32's;
+    /// without the flag the key is absent.
+    @Test func emitLogitsComparesPrecisions() throws {
+        func logits(_ precision: String) throws -> (logits: [Double], first: Int) {
+            let r = try E2E.run(Self.describeArgs + ["--emit-logits", "--precision", precision])
+            #expect(r.status == 0, "\(r.stderr)")
+            let j = try r.json()
+            let l = try #require(j["first_step_logits"] as? [Double])
+            return (l, try #require((j["token_ids"] as? [Int])?.first))
+        }
+        let f = try logits("f32"), b = try logits("bf16")
+        #expect(f.logits.count == 1462 && b.logits.count == 1462)
+        #expect(f.logits.firstIndex(of: f.logits.max()!) == f.first)
+        let scale = f.logits.map(abs).max()!
+        let diff = zip(f.logits, b.logits).map { abs($0 - $1) }.max()!
+        #expect(diff <= 2e-4 * scale, "bf16 vs f32: \(diff) of \(scale)")
+        #expect(diff > 0, "bf16 must not be the f32 path")
+        let plain = try E2E.run(Self.describeArgs)
+        #expect(try plain.json()["first_step_logits"] == nil)
+        // Video answers carry them per question.
+        let v = try E2E.run(["ask", "--model", Self.model, "--frames-dir", "Tests/Fixtures/images/f_video/frames",
+                             "--annotation", "Tests/Fixtures/images/f_video/annotation.json",
+                             "--question", "What does <Prompt0> do?", "--max-new-tokens", "2", "--json", "--quiet", "--emit-logits"])
+        #expect(v.status == 0, "\(v.stderr)")
+        let answers = try #require(try v.json()["answers"] as? [[String: Any]])
+        #expect((answers.first?["first_step_logits"] as? [Double])?.count == 1462)
+    }
+
     /// Every model command takes --precision (and refuses a bad one before doing any work).
     @Test(arguments: [["caption"], ["ask"], ["run", "pipelines/caption-tracked-object.yaml"], ["batch", "run"], ["bench", "model"], ["bench", "videorefer"]])
     func everyModelCommandHasTheOption(_ command: [String]) throws {

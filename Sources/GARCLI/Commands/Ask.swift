@@ -103,6 +103,7 @@ struct Ask: AsyncParsableCommand {
         var request = ImageRegionRequest(modelDirectory: modelOption.model, imagePath: image, maskPaths: masks, question: question,
                                          options: imageOptions, threads: run.threads)
         request.precision = try modelOption.precision.resolve()
+        request.emitLogits = run.logits.emitLogits
         let onText: ((String) -> Void)? = json ? nil : { streamToStdout($0) }
         let answer = try ImageRegionJob.run(request, onText: onText)
         if json { print(try answer.json()) } else { print("") }

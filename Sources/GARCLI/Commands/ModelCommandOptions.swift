@@ -35,6 +35,12 @@ struct PrecisionOption: ParsableArguments {
     }
 }
 
+/// `--emit-logits` (describe, ask, caption, run).
+struct LogitsOption: ParsableArguments {
+    @Flag(name: .customLong("emit-logits"), help: "Put the first generated token's logits in the JSON (first_step_logits), e.g. to compare precisions.")
+    var emitLogits = false
+}
+
 /// Generation, replay and threading settings.
 struct GenerationArguments: ParsableArguments {
     @Option(name: .customLong("max-new-tokens"), parsing: .unconditional, help: "Most tokens to generate (the reference uses 1024).")
@@ -60,6 +66,8 @@ struct GenerationArguments: ParsableArguments {
 
     @Flag(name: .customLong("per-region-boxes"), help: "ask: each region's own box instead of the reference's last-mask box for all.")
     var perRegionBoxes = false
+
+    @OptionGroup var logits: LogitsOption
 
     var requestOptions: RequestOptions {
         var o = RequestOptions()

@@ -76,6 +76,8 @@ public struct VideoRegionRequest: Sendable {
     public var threads: Int?
     /// Compute precision of the model (the CLI resolves flag > spec > GAR_PRECISION > CPU default).
     public var precision: Precision = .f32
+    /// Put each answer's first-step logits in the JSON (precision checks).
+    public var emitLogits = false
     /// No progress lines on stderr.
     public var quiet = true
 
@@ -278,14 +280,17 @@ public enum VideoRegionJob {
         for (qi, q) in questions.enumerated() {
             let asked = q.prompt(multipleChoiceSuffix: suffix)
             let handler: TokenHandler? = (qi == 0 ? onText : nil).map { f in { token in if !token.text.isEmpty { f(token.text) } } }
-            let result = try engine.session.askVideo(frames: images, masks: maskImages, question: asked, options: options, onToken: handler)
+            let logits = r.emitLogits ? ActivationRecorder(filter: { $0 == "logits.step0" }) : nil
+            let result = try engine.session.askVideo(frames: images, masks: maskImages, question: asked, options: options,
+                                                     tap: logits, onToken: handler)
             let t = result.timings
             answers.append(VideoAnswer.Answer(
                 question: q.text, choices: q.choices.isEmpty ? nil : q.choices, prompt: asked, text: result.text,
                 tokenIds: result.tokenIDs, choice: q.choices.isEmpty ? nil : MultipleChoice.officialLetter(result.text),
                 promptTokens: result.promptTokens, stoppedOnEos: result.stoppedOnStopToken, framesEncoded: result.tilesEncoded,
                 timings: .init(preprocess: t.preprocess, vision: t.vision, replay: t.replay, prefill: t.prefill,
-                               generate: t.decode, tokensPerSecond: t.tokensPerSecond)))
+                               generate: t.decode, tokensPerSecond: t.tokensPerSecond),
+                firstStepLogits: logits?["logits.step0"]))
         }
 
         // 6. The answer.
