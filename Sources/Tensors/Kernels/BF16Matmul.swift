@@ -1,14 +1,17 @@
-// bf16 matrix products through oneDNN (libdnnl 2.6, C API): bf16 inputs, f32 accumulation and
+// bf16 matrix products through oneDNN (libdnnl 2.6, C API): bf16 operands, f32 accumulation and
 // f32 output. The weight matrix is reordered ONCE, when the `BF16Matrix` is built, into the layout
 // oneDNN's matmul prefers on the running CPU (`dnnl_format_tag_any`; on AVX512_BF16 machines a
-// blocked, VNNI-paired layout); each product then only narrows the activations to bf16.
+// blocked, VNNI-paired layout); f32 weights that are not bf16 numbers keep their rounding residue
+// as a second packed matrix. Each product then only converts the activations: by default into two
+// bf16 halves (hi + lo, ~16 significant bits) multiplied in one call of 2T rows — what makes the
+// bf16 mode faithful to the f32 path (README "Precision faithfulness").
 //
 // oneDNN picks its kernels from the CPU at run time (AVX512_BF16/AMX natively, an emulation on
 // older AVX-512, a reference loop elsewhere), so this runs on any x86-64 or arm64 — fast only on
 // CPUs with native bf16 dot products (`CPUFeatures.hasNativeBF16`).
 //
-// Primitives are created per call for the row count at hand and found again in oneDNN's own
-// primitive cache (keyed by shapes and layouts), so calls are thread-safe without locks here.
+// Primitives for small row counts (decoding) are kept by each matrix; larger ones are created per
+// call and found again in oneDNN's own primitive cache (keyed by shapes and layouts).
 // Threads: oneDNN's OpenMP pool, sized to `Threading.count` before each call (omp_set_num_threads,
 // looked up at run time in the libgomp that libdnnl loads; it applies to the calling thread).
 import CDNNL
