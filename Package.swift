@@ -86,6 +86,6 @@ let package = Package(
         .testTarget(name: "VideoTests", dependencies: ["Video", "TestSupport"], swiftSettings: numericSwift),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Video"], swiftSettings: numericSwift),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: plainSwift),
-        .testTarget(name: "GARCLITests", dependencies: ["GARCLI", "TestSupport"], swiftSettings: plainSwift),
+        .testTarget(name: "GARCLITests", dependencies: ["GARCLI", "TestSupport", "JSONCore", "Video"], swiftSettings: plainSwift),
     ]
 )

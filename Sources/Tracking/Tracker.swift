@@ -10,7 +10,9 @@
 // Frames are tracked at a working size whose long side is at most `Options.maxSide` (854, DAVIS
 // 480p); masks are returned at the frames' own size. Each object is propagated forward from each
 // of its prompts up to its next prompt (a later prompt overrides from its frame on) and backward
-// from its first prompt to frame 0. All objects share the flow computation of a pass.
+// from its first prompt to frame 0. All objects share the flow computation of a pass; otherwise
+// they are tracked independently: masks may overlap or nest (a person and their hat), and the same
+// region given twice gives two identical tracks.
 import Video
 
 /// The prompt of one object on one frame (`frame` indexes the `frames` given to the tracker).
@@ -39,13 +41,14 @@ public struct MaskTrack: Sendable {
     public var frames: [TrackedMask]
 }
 
-/// Every object over all tracked frames. No pixel belongs to two objects.
+/// Every object over all tracked frames. Objects are independent: a pixel may belong to several.
 public struct MaskTracks: Sendable {
     public var width: Int, height: Int
     public var objects: [MaskTrack]
     public var frameCount: Int { objects.first?.frames.count ?? 0 }
 
-    /// The label map of frame t (label k + 1 = object k).
+    /// The label map of frame t (label k + 1 = object k; where objects overlap, the earlier
+    /// object's label is drawn — `LabelMap(masks:)`).
     public func labelMap(at t: Int) -> LabelMap {
         LabelMap(width: width, height: height, masks: objects.map { $0.frames[t].mask })
     }
@@ -113,17 +116,14 @@ public enum Tracker {
                 done += 1; progress?(done, total)
             }
         }
-        // Back to the frames' size; earlier objects win overlaps.
+        // Back to the frames' size. Each object keeps its whole mask: regions may overlap or nest.
         var objects: [MaskTrack] = names.map { MaskTrack(name: $0, frames: []) }
         for t in 0..<n {
-            var taken = Mask(width: W, height: H)
             for o in names.indices {
                 guard let r = results[o][t] else {
                     objects[o].frames.append(TrackedMask(mask: nil, confidence: 0, lost: false)); continue
                 }
-                var m = r.mask.resized(width: W, height: H)
-                if o > 0 { m = m.subtracting(taken) }
-                taken = o == 0 ? m : taken.union(m)
+                let m = r.mask.resized(width: W, height: H)
                 objects[o].frames.append(TrackedMask(mask: m.isEmpty ? nil : m, confidence: r.confidence, lost: r.lost))
             }
         }

@@ -13,6 +13,8 @@ public struct SourceTracks: Sendable {
     public var tracks: MaskTracks
     /// The tracked frames at the tracking size (for overlays).
     public var images: [RGBImage]
+    /// Damaged data met while reading the source (one line each; empty when clean).
+    public var warnings: [String]
 
     /// Object `object`'s mask on tracked frame `t`, at the source's size (nil: not visible/lost).
     public func mask(object: Int, frame t: Int) -> Mask? {
@@ -29,7 +31,8 @@ extension Tracker {
                              decodeProgress: ((Int, Int?) -> Void)? = nil,
                              progress: ((Int, Int) -> Void)? = nil) throws -> SourceTracks {
         let (W, H) = source.frameSize
-        let decoded = try source.frames(sampling, window: nil, size: .maxSide(options.maxSide), progress: decodeProgress).collect()
+        let stream = try source.frames(sampling, window: nil, size: .maxSide(options.maxSide), progress: decodeProgress)
+        let decoded = try stream.collect()
         guard let first = decoded.first else { throw TrackingError.invalidInput("\(source.path): no frames for this sampling") }
         let w = first.image.width, h = first.image.height
         var scaledPrompts: [ObjectPrompt] = []
@@ -42,7 +45,7 @@ extension Tracker {
         let tracks = try track(frames: decoded.map(\.image), prompts: scaledPrompts, options: options,
                                propagator: propagator, progress: progress)
         return SourceTracks(frames: decoded.map { ($0.index, $0.pts) }, width: W, height: H, tracks: tracks,
-                            images: decoded.map(\.image))
+                            images: decoded.map(\.image), warnings: source.warnings + (stream.damageNote.map { [$0] } ?? []))
     }
 
     /// A prompt moved to a w×h image: masks nearest-resized, coordinates scaled by (sx, sy).

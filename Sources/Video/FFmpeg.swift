@@ -17,15 +17,26 @@ let AVERROR_EOF_CODE: Int32 = cff_averror_eof()
 let AVERROR_EAGAIN_CODE: Int32 = cff_averror_eagain()
 let AV_NOPTS: Int64 = cff_nopts_value()
 
-/// Checks that `path` names a non-empty regular file; throws the matching `VideoError` otherwise.
+/// Checks that `path` names a non-empty regular file; throws the matching `VideoError` otherwise
+/// (a symlink loop, a FIFO or a device is named as such, not as a missing or empty file).
 func checkInputFile(_ path: String) throws {
-    var isDir: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-        throw VideoError.fileNotFound(path: path)
+    var st = stat()
+    guard stat(path, &st) == 0 else {
+        switch errno {
+        case ENOENT: throw VideoError.fileNotFound(path: path)
+        case ELOOP: throw VideoError.unreadable(path: path, reason: "too many levels of symbolic links (a symlink loop)")
+        default: throw VideoError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
     }
-    if isDir.boolValue { throw VideoError.isDirectory(path: path) }
-    let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? -1
-    if size == 0 { throw VideoError.emptyFile(path: path) }
+    switch st.st_mode & S_IFMT {
+    case S_IFREG: break
+    case S_IFDIR: throw VideoError.isDirectory(path: path)
+    case S_IFIFO: throw VideoError.unreadable(path: path, reason: "is a FIFO (named pipe), not a regular file")
+    case S_IFCHR, S_IFBLK: throw VideoError.unreadable(path: path, reason: "is a device, not a regular file")
+    case S_IFSOCK: throw VideoError.unreadable(path: path, reason: "is a socket, not a regular file")
+    default: throw VideoError.unreadable(path: path, reason: "is not a regular file")
+    }
+    if st.st_size == 0 { throw VideoError.emptyFile(path: path) }
 }
 
 /// Silences FFmpeg's own stderr logging (we report errors ourselves, one line each).

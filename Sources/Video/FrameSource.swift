@@ -12,6 +12,9 @@ public protocol FrameSource: AnyObject {
     var frameRate: Double? { get }
     /// Exact number of frames.
     func countFrames() throws -> Int
+    /// Damage met so far while counting/indexing the frames, as one-line warnings (empty when
+    /// clean; see `VideoReader.warnings`). A stream's own damage is `FrameStream.damageNote`.
+    var warnings: [String] { get }
     /// Frame indices a policy selects.
     func frameIndices(_ policy: SamplingPolicy, window: ClosedRange<Double>?) throws -> [Int]
     /// Frames for the policy, in increasing index order, as a stream.
@@ -97,6 +100,8 @@ public final class FrameFolder: FrameSource {
     public func filePath(_ k: Int) -> String { (path as NSString).appendingPathComponent(files[k]) }
 
     public func countFrames() throws -> Int { files.count }
+    /// A folder's frames are read one by one (a bad file is an error naming it): nothing to warn of.
+    public var warnings: [String] { [] }
 
     /// Frame times (k / fps); time-based requests need a frame rate.
     private func times(for policy: SamplingPolicy, window: ClosedRange<Double>?) throws -> [Double] {

@@ -22,10 +22,16 @@
 //   RGB / RGBA          255 where any of R, G, B is nonzero, else 0 (alpha ignored)
 //   colour JPEG         the luma plane (JPEG is lossy: store masks as PNG)
 // readMask is readLabels reduced to 0/1 (nonzero = inside), where any 16-bit value counts.
+//
+// Bounds: an image of more than `maxPixels` pixels is refused from its header, before FFmpeg
+// allocates it.
 import CFFmpeg
 import Foundation
 
 public enum ImageIO {
+    /// Most pixels of an image read (2^26: 8192×8192; an 8K frame has 33 M).
+    public static let maxPixels = 1 << 26
+
     /// Any PNG/JPEG FFmpeg decodes, as 8-bit RGB (rules in the file header).
     public static func readRGB(_ path: String) throws -> RGBImage {
         try withDecodedImage(path) { f in
@@ -210,6 +216,7 @@ public enum ImageIO {
         } else {
             codecID = nil
         }
+        if let (w, h) = headerSize(bytes) { try checkSize(w, h, path: path) }
         guard let codecID else {
             // Other formats (BMP, WebP, TIFF, ...): let FFmpeg probe the file.
             let s: DecodeSession
@@ -220,7 +227,16 @@ public enum ImageIO {
             } catch VideoError.noVideoStream {
                 throw VideoError.badImage(path: path, reason: "not an image")
             }
+            // A video file would decode as its first frame: a mask or image argument must be a
+            // still picture (FFmpeg's image demuxers: image2, *_pipe, gif).
+            let demuxer = String(cString: s.fmt.pointee.iformat.pointee.name)
+            guard demuxer == "image2" || demuxer == "gif" || demuxer.hasSuffix("_pipe") else {
+                throw VideoError.invalidRequest(path: path, reason: "is a video, not a still image (give a PNG or JPEG)")
+            }
+            let par = s.stream.pointee.codecpar.pointee
+            try checkSize(Int(par.width), Int(par.height), path: path)
             guard let f = try s.nextFrame() else { throw VideoError.badImage(path: path, reason: "no picture decoded") }
+            try checkSize(Int(f.pointee.width), Int(f.pointee.height), path: path)
             return try body(f)
         }
         guard let dec = avcodec_find_decoder(codecID) else {
@@ -236,6 +252,7 @@ public enum ImageIO {
         }
         guard let ctx, let frame, let pkt else { throw VideoError.badImage(path: path, reason: "out of memory") }
         ctx.pointee.thread_count = 1
+        ctx.pointee.max_pixels = Int64(maxPixels)   // FFmpeg refuses larger pictures before allocating them
         var r = avcodec_open2(ctx, dec, nil)
         guard r >= 0 else { throw VideoError.badImage(path: path, reason: "cannot open decoder: \(ffError(r))") }
         guard av_new_packet(pkt, Int32(bytes.count)) >= 0 else { throw VideoError.badImage(path: path, reason: "out of memory") }
@@ -246,7 +263,35 @@ public enum ImageIO {
         avcodec_send_packet(ctx, nil)
         r = avcodec_receive_frame(ctx, frame)
         if r < 0 { throw VideoError.badImage(path: path, reason: ffError(r)) }
+        try checkSize(Int(frame.pointee.width), Int(frame.pointee.height), path: path)
         return try body(frame)
+    }
+
+    /// Refuses a picture larger than `maxPixels` (or without pixels).
+    static func checkSize(_ w: Int, _ h: Int, path: String) throws {
+        guard w > 0, h > 0 else { return }   // unknown yet (the decoder reports a real error)
+        let (pixels, overflow) = w.multipliedReportingOverflow(by: h)
+        guard !overflow, pixels <= maxPixels else {
+            throw VideoError.badImage(path: path, reason: "the image is \(w)x\(h), more than the \(maxPixels) pixels gar reads")
+        }
+    }
+
+    /// Width and height from a PNG IHDR or a JPEG SOF header, when the file starts with one.
+    static func headerSize(_ b: [UInt8]) -> (Int, Int)? {
+        func be(_ i: Int, _ n: Int) -> Int { (i ..< i + n).reduce(0) { $0 << 8 | Int(b[$1]) } }
+        if b.count >= 24, b.starts(with: [0x89, 0x50, 0x4E, 0x47]), b[12 ..< 16].elementsEqual("IHDR".utf8) {
+            return (be(16, 4), be(20, 4))
+        }
+        guard b.starts(with: [0xFF, 0xD8]) else { return nil }
+        var i = 2
+        while i + 9 < b.count, b[i] == 0xFF {   // marker segments up to the frame header
+            let marker = b[i + 1]
+            if (0xC0 ... 0xCF).contains(marker) && ![0xC4, 0xC8, 0xCC].contains(marker) {
+                return (be(i + 7, 2), be(i + 5, 2))
+            }
+            i += 2 + be(i + 2, 2)
+        }
+        return nil
     }
 
     /// Encodes packed rows as a PNG and writes it atomically.

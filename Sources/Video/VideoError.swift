@@ -8,6 +8,8 @@ public enum VideoError: Error, CustomStringConvertible, Equatable {
     case isDirectory(path: String)
     /// The file has zero bytes.
     case emptyFile(path: String)
+    /// The path cannot be read as a file: a symlink loop, a FIFO or device, no permission.
+    case unreadable(path: String, reason: String)
     /// FFmpeg could not open or recognise the file (not a media file, damaged header, ...).
     case cannotOpen(path: String, reason: String)
     /// The file opened but holds no video stream (e.g. audio only).
@@ -37,6 +39,8 @@ public enum VideoError: Error, CustomStringConvertible, Equatable {
             return "\(path): is a directory, expected a video file"
         case let .emptyFile(path):
             return "\(path): file is empty (0 bytes)"
+        case let .unreadable(path, reason):
+            return "\(path): \(reason)"
         case let .cannotOpen(path, reason):
             return "\(path): not a readable video or image (\(reason))"
         case let .noVideoStream(path):

@@ -68,6 +68,8 @@ public final class VideoReader {
     private var packetIndex: FrameTimeline?
     private var indexProblem: String?
     private var indexScanned = false
+    /// Damaged data met while indexing or counting the frames (nil: none seen).
+    private var damage: String?
     let sar: AVRational
     let streamTimeBase: AVRational
 
@@ -100,6 +102,19 @@ public final class VideoReader {
         return n
     }
 
+    /// Damage met so far while indexing and counting the frames (`timeline()`, `countFrames()`),
+    /// as one-line warnings for the user: container data that could not be read or was flagged
+    /// corrupt, and then how many of the frames the header lists can be decoded (a truncated
+    /// file). Empty for a clean file. Damage met while decoding frames is `FrameStream.damageNote`.
+    public var warnings: [String] {
+        guard let damage else { return [] }
+        var w = "damaged data (\(damage))"
+        if let t = cachedTimeline, let header = info.frameCountHeader, t.count < header {
+            w += ": only \(t.count) of the \(header) frames the header lists can be decoded (truncated or damaged file)"
+        }
+        return [w]
+    }
+
     /// Exact count by decoding every frame (slow; for tests and `probe --count-frames --decode`).
     public func countFramesByDecoding() throws -> Int {
         let s = try DecodeSession(path: path, decode: true, threads: threads)
@@ -130,8 +145,8 @@ public final class VideoReader {
             packets.append(.init(pts: p.pointee.pts, dts: p.pointee.dts,
                                  key: (flags & AV_PKT_FLAG_KEY) != 0, discard: (flags & AV_PKT_FLAG_DISCARD) != 0))
         }
-        if let err = s.readError { indexProblem = "damaged container data (\(err))"; return nil }
-        if corrupt { indexProblem = "packets flagged corrupt"; return nil }
+        if let err = s.readError { indexProblem = "damaged container data (\(err))"; damage = indexProblem; return nil }
+        if corrupt { indexProblem = "packets flagged corrupt"; damage = indexProblem; return nil }
         let (t, problem) = FrameTimeline.fromPackets(packets, timeBase: timeBase, frameDuration: frameDuration)
         indexProblem = problem
         packetIndex = t
@@ -143,6 +158,7 @@ public final class VideoReader {
         var pts: [Int64] = []
         var filler = PtsFiller()
         while let f = try s.nextFrame() { pts.append(filler.next(framePts(f))) }
+        if let note = s.damageNote { damage = [damage, note].compactMap { $0 }.joined(separator: "; ") }
         return .fromDecodedPts(pts, timeBase: timeBase, frameDuration: frameDuration,
                                note: indexProblem ?? "packet index unavailable")
     }

@@ -28,6 +28,8 @@ enum E2E {
         var status: Int32
         var stdout: String
         var stderr: String
+        /// Killed by a signal (a crash), not an exit.
+        var signaled = false
 
         /// stdout as one JSON object.
         func json() throws -> [String: Any] {
@@ -48,12 +50,13 @@ enum E2E {
         env["GAR_PRECISION"] = "f32"
         for (k, v) in environment { env[k] = v }
         let r = try ChildProcess.run(exe, args, directory: root, environment: env)
-        return Result(status: r.status, stdout: String(decoding: r.stdout, as: UTF8.self), stderr: r.stderr)
+        return Result(status: r.status, stdout: String(decoding: r.stdout, as: UTF8.self), stderr: r.stderr, signaled: r.signaled)
     }
 
     /// Runs a command that must fail: non-zero exit and exactly one line on stderr, returned.
     static func failure(_ args: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
         let r = try run(args)
+        #expect(!r.signaled, "killed by signal \(r.status): \(r.stderr.suffix(500))", sourceLocation: sourceLocation)
         #expect(r.status != 0, "expected a failure: \(r.stdout.prefix(200))", sourceLocation: sourceLocation)
         #expect(r.stderr.split(separator: "\n").count == 1, "one line expected: \(r.stderr)", sourceLocation: sourceLocation)
         return r.lastErrorLine

@@ -11,7 +11,7 @@ import Testing
     static let fQuestion = "What does <Prompt0> do while <Prompt1> disappears?"
 
     static let topKeys: Set<String> = ["answers", "choice", "frames", "frames_requested", "input", "mask_source", "model", "pipeline",
-                                       "prompt_tokens", "regions", "schema", "source", "text", "timings", "token_ids", "tracked_frames", "warnings"]
+                                       "prompt_tokens", "regions", "schema", "schema_version", "source", "text", "timings", "token_ids", "tracked_frames", "warnings"]
     static let answerKeys: Set<String> = ["choice", "choices", "frames_encoded", "prompt", "prompt_tokens", "question", "stopped_on_eos",
                                           "text", "timings", "token_ids"]
     static let timingKeys: Set<String> = ["decode", "generate", "load", "prefill", "preprocess", "replay", "total", "track", "vision"]
@@ -140,7 +140,7 @@ import Testing
         let probe = try E2E.run(["probe", out, "--count-frames"])
         #expect(probe.status == 0, "\(probe.stderr)")
         let p = try probe.json()
-        #expect(p["frameCount"] as? Int == 12 && p["width"] as? Int == 160 && p["height"] as? Int == 120)
+        #expect(p["frame_count"] as? Int == 12 && p["width"] as? Int == 160 && p["height"] as? Int == 120)
         // --output wrote the same answer as a file.
         let saved = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("a.json"))) as? [String: Any])
         #expect(saved["schema"] as? String == "gar-video-answer-1")
@@ -230,33 +230,33 @@ import Testing
         let ball = "samples/clips/ball.mp4"
         // Missing video.
         var e = try E2E.failure(["caption", "missing/clip.mp4", "--model", Self.model, "--mask", "samples/masks/ball_f0.png", "--quiet"])
-        #expect(e.hasPrefix("Error: missing/clip.mp4: "), "\(e)")
+        #expect(e.hasPrefix("error: missing/clip.mp4: "), "\(e)")
         // Not a video.
         e = try E2E.failure(["caption", "samples/bad/not_video.mp4", "--model", Self.model, "--box", "1,1,9,9", "--quiet"])
-        #expect(e.hasPrefix("Error: samples/bad/not_video.mp4: "), "\(e)")
+        #expect(e.hasPrefix("error: samples/bad/not_video.mp4: "), "\(e)")
         // Mask of the wrong size.
         e = try E2E.failure(["caption", ball, "--model", Self.model, "--mask", "Tests/Fixtures/images/a_mask.png", "--quiet"])
-        #expect(e == "Error: mask Tests/Fixtures/images/a_mask.png (<Prompt0>): 640×320 does not match the video frames (640×360)", "\(e)")
+        #expect(e == "error: mask Tests/Fixtures/images/a_mask.png (<Prompt0>): 640×320 does not match the video frames (640×360)", "\(e)")
         // Bad YAML key: the file, line and key.
         let dir = E2E.tempDir("bad")
         defer { try? FileManager.default.removeItem(at: dir) }
         let yaml = dir.appendingPathComponent("spec.yaml")
         try "version: 1\nframes:\n  count: 8\n  cout: 3\n".write(to: yaml, atomically: true, encoding: .utf8)
         e = try E2E.failure(["run", yaml.path, "--video", ball, "--region", "box=1,1,9,9", "--model", Self.model])
-        #expect(e == "Error: \(yaml.path):4: frames.cout: unknown key (expected one of: count, fps, rule, from_annotation, fit_context)", "\(e)")
+        #expect(e == "error: \(yaml.path):4: frames.cout: unknown key (expected one of: count, fps, rule, from_annotation, fit_context)", "\(e)")
         try "frames: {count: 8\n".write(to: yaml, atomically: true, encoding: .utf8)
         e = try E2E.failure(["run", yaml.path, "--video", ball, "--region", "box=1,1,9,9"])
-        #expect(e.hasPrefix("Error: \(yaml.path):2: invalid YAML"), "\(e)")
+        #expect(e.hasPrefix("error: \(yaml.path):2: invalid YAML"), "\(e)")
         // A region with no mask on the sampled frames (the annotation's second region is all empty).
         let ann = dir.appendingPathComponent("ann.json")
         let full = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: E2E.root.appendingPathComponent(Self.fAnnotation))) as? [Any])
         try JSONSerialization.data(withJSONObject: [full[0], ["1": ["segmentation": ["size": [120, 160], "counts": [19200]]]]]).write(to: ann)
         e = try E2E.failure(["ask", "--model", Self.model, "--frames-dir", Self.fFrames, "--annotation", ann.path, "--question", Self.fQuestion, "--quiet"])
-        #expect(e == "Error: region <Prompt1>: no mask on any of the 4 sampled frames (the annotation has no non-empty mask for it on the sampled frames)", "\(e)")
+        #expect(e == "error: region <Prompt1>: no mask on any of the 4 sampled frames (the annotation has no non-empty mask for it on the sampled frames)", "\(e)")
         // The question names a region without a mask.
         e = try E2E.failure(["ask", "--model", Self.model, "--frames-dir", Self.fFrames, "--annotation", Self.fAnnotation,
                          "--question", "Is <Prompt3> here?", "--quiet"])
-        #expect(e == "Error: the question names <Prompt3>, but only <Prompt0>…<Prompt1> have masks", "\(e)")
+        #expect(e == "error: the question names <Prompt3>, but only <Prompt0>…<Prompt1> have masks", "\(e)")
         // A model directory that does not exist.
         e = try E2E.failure(["ask", "--model", "/nonexistent/model", "--frames-dir", Self.fFrames, "--annotation", Self.fAnnotation,
                          "--question", Self.fQuestion, "--quiet"])
@@ -267,7 +267,7 @@ import Testing
                      ["ask", ball, "--model", Self.model, "--question", "What?"],                           // no --region
                      ["ask", "--model", Self.model, "--question", "What?"]] {                               // no input
             let r = try E2E.run(args)
-            #expect(r.status != 0 && r.stderr.hasPrefix("Error: "), "\(args): \(r.stderr)")
+            #expect(r.status != 0 && r.stderr.hasPrefix("error: "), "\(args): \(r.stderr)")
         }
     }
 }

@@ -13,15 +13,15 @@ import Testing
         let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         #expect(json["codec"] as? String == "hevc")
         #expect(json["profile"] as? String == "Main 10")
-        #expect(json["pixelFormat"] as? String == "yuv420p10le")
-        #expect(json["bitDepth"] as? Int == 10)
-        #expect(json["frameCount"] as? Int == 50)
+        #expect(json["pixel_format"] as? String == "yuv420p10le")
+        #expect(json["bit_depth"] as? Int == 10)
+        #expect(json["frame_count"] as? Int == 50)
         #expect(json["width"] as? Int == 320 && json["height"] as? Int == 240)
         #expect(json["fps"] as? Double == 25)
         let rot = try E2E.run(["probe", Self.sample("clips/rotated90.mp4")])
         let rj = try #require(try JSONSerialization.jsonObject(with: Data(rot.stdout.utf8)) as? [String: Any])
-        #expect(rj["rotation"] as? Double == 90 && rj["width"] as? Int == 240 && rj["codedWidth"] as? Int == 320)
-        #expect(rj["frameCount"] == nil, "no count without --count-frames")
+        #expect(rj["rotation"] as? Double == 90 && rj["width"] as? Int == 240 && rj["coded_width"] as? Int == 320)
+        #expect(rj["frame_count"] == nil, "no count without --count-frames")
     }
 
     @Test func framesWritesPNGsAndManifest() throws {
@@ -79,7 +79,8 @@ import Testing
         try Data("keep".utf8).write(to: out.appendingPathComponent("marker.txt"))
         let input = Self.sample(args[0])
         let r = try E2E.run(["frames", input] + args.dropFirst() + ["--out", out.path, "--quiet"])
-        #expect(r.status == 1)
+        let usage = cause.hasPrefix("only") || cause.hasPrefix("--size")   // command-line mistakes
+        #expect(r.status == (usage ? 64 : 1))
         let lines = r.stderr.split(separator: "\n")
         #expect(lines.count == 1, "stderr: \(r.stderr)")
         #expect(r.stderr.contains(cause), "stderr: \(r.stderr)")
@@ -103,10 +104,10 @@ import Testing
         let r = try E2E.run(["frames", Self.sample("bad/corrupt.mp4"), "--every", "10", "--allow-partial", "--out", out, "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
         let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/frames.json"))) as? [String: Any])
-        let missing = try #require(manifest["missingFrames"] as? [Int])
+        let missing = try #require(manifest["missing_frames"] as? [Int])
         let frames = try #require(manifest["frames"] as? [[String: Any]])
         #expect(!missing.isEmpty && frames.count + missing.count == 30)
-        #expect(manifest["warning"] is String)
+        #expect((manifest["warnings"] as? [String])?.isEmpty == false)
     }
 
     /// The benchmark runs end to end on a small clip (smoke test only: no timing is checked).

@@ -44,7 +44,7 @@ import Tensors
         #expect(r.vision.embedDim == 16 && r.vision.numHeads == 2 && r.text.numKVHeads == 1)
         #expect(r.parameters == r.expectedParameters)
         #expect(r.parameters["mask_patch_embedding"] == 16 * 3 * 14 * 14)
-        #expect(r.dtypes == ["BF16": r.tensors!.count])
+        #expect(r.dtypes == [.init(dtype: "BF16", tensors: r.tensors!.count)])
         #expect(r.preprocessor?.maxNumTiles == 16)
         let text = r.text(listKeys: true)
         #expect(text.contains("every expected tensor present"))
@@ -70,7 +70,7 @@ import Tensors
         let text = r.text(listKeys: false)
         #expect(text.contains("missing (1):\n  mllm.model.multi_modal_projector.linear_2.bias"))
         #expect(text.contains("mask_patch_embedding.weight: expected [16, 3, 14, 14], found [16, 1, 14, 14]"))
-        #expect(r.dtypes == ["BF16": r.files[0].tensors - 1, "F32": 1])
+        #expect(r.dtypes == [.init(dtype: "BF16", tensors: r.files[0].tensors - 1), .init(dtype: "F32", tensors: 1)])
         // gar inspect used to exit 1 with nothing on stderr; this line says why.
         #expect(r.mismatchLine == "\(dir.path): the checkpoint does not match its config.json (tensors: 1 missing, 1 with the wrong shape, 1 unused; see the report)")
     }

@@ -41,5 +41,9 @@ import Tracking
         // A --frame after the last prompt of an object applies to nothing: an error, not ignored.
         #expect(err(["--box", "1,1,2,2", "--frame", "500"]).contains("--frame 500: no prompt follows it"))
         #expect(err(["--object", "a", "--frame", "3", "--object", "b", "--box", "1,1,2,2"]).contains("--frame 3: no prompt follows it"))
+        // Two --frame in a row: only the last would apply, so it is refused.
+        #expect(err(["--frame", "3", "--frame", "5", "--box", "1,1,2,2"]).contains("--frame 5: follows --frame 3 with no prompt between them"))
+        let reprompt = try? TrackArguments.parse(["--mask", "m.png", "--frame", "10", "--box", "1,1,2,2"])
+        #expect(reprompt?.count == 1 && reprompt?[0].prompts.map(\.frame) == [0, 10], "a --frame before each prompt is fine")
     }
 }

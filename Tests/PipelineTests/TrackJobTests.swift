@@ -35,7 +35,7 @@ import Video
         var o = TrackJobOptions(input: frames.path, objects: objects, out: root.appendingPathComponent("out"))
         o.quiet = true
         let s = try TrackJob.run(o)
-        #expect(s.frames == 30 && s.objects == ["ellipse", "box"])
+        #expect(s.frames == 30 && s.objects.map(\.name) == ["ellipse", "box"])
         let out = root.appendingPathComponent("out")
         for f in ["masks.json", "overlay.mp4", "contact_sheet.png", "masks/00000.png", "masks/00029.png"] {
             #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(f).path), "missing \(f)")

@@ -6,6 +6,9 @@ import Foundation
 public enum ChildProcess {
     public struct Output: Sendable {
         public var status: Int32
+        /// True when the child was killed by a signal (`status` is then the signal number): a
+        /// crash (trap, segfault), never a clean error exit.
+        public var signaled = false
         public var stdout: Data
         public var stderr: String
     }
@@ -30,6 +33,7 @@ public enum ChildProcess {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         p.waitUntilExit()
-        return Output(status: p.terminationStatus, stdout: outData, stderr: String(decoding: errData, as: UTF8.self))
+        return Output(status: p.terminationStatus, signaled: p.terminationReason == .uncaughtSignal, stdout: outData,
+                      stderr: String(decoding: errData, as: UTF8.self))
     }
 }

@@ -60,10 +60,7 @@ import Video
         // Right after the re-prompt (it then leaves the frame fast, 9 px/frame, not asserted).
         for t in 13...14 { #expect((ell[t].mask?.iou(c.masks[0][t]) ?? 0) > 0.8) }
         #expect((ell[8].mask?.iou(c.masks[0][8]) ?? 0) < 0.2)                        // before: the wrong prompt
-        // No pixel in two objects.
-        for t in 0..<40 {
-            if let a = box[t].mask, let b = ell[t].mask { #expect(a.intersection(b).area == 0) }
-        }
+        // (Objects are independent since issue 10: masks may overlap; see OverlapTrackingTests.)
     }
 
     @Test func badPromptsAreClearErrors() {

@@ -67,8 +67,8 @@ struct Ask: AsyncParsableCommand {
         if !isVideo {
             guard image != nil else { throw ValidationError("give --image PATH, or a VIDEO / --frames-dir DIR") }
             guard !masks.isEmpty else { throw ValidationError("at least one --mask is required") }
-            guard regions.isEmpty, choices.isEmpty, run.annotation == nil else {
-                throw ValidationError("--region, --choice and --annotation apply to videos")
+            guard regions.isEmpty, choices.isEmpty, run.annotation == nil, run.overlay == nil else {
+                throw ValidationError("--region, --choice, --annotation and --overlay apply to videos")
             }
             do { try imageOptions.generation.validate() } catch { throw ValidationError("\(error)") }
         } else {
@@ -105,7 +105,12 @@ struct Ask: AsyncParsableCommand {
         request.precision = try modelOption.precision.resolve()
         request.emitLogits = run.logits.emitLogits
         let onText: ((String) -> Void)? = json ? nil : { streamToStdout($0) }
+        if let output = run.output {
+            try parsingOptions { try AtomicOutput.refuseInputs([image, modelOption.model] + masks, asFile: output, option: "--output") }
+            try AtomicOutput.checkFileDestination(URL(fileURLWithPath: output))
+        }
         let answer = try ImageRegionJob.run(request, onText: onText)
+        if let output = run.output { try AtomicOutput.write(try answer.json() + "\n", to: URL(fileURLWithPath: output)) }
         if json { print(try answer.json()) } else { print("") }
     }
 
@@ -119,7 +124,8 @@ struct Ask: AsyncParsableCommand {
         request.questions = [VideoQuestion(question, choices: choices)]
         let texts = masks.map { "mask=\($0)" } + regions
         request.regionTexts = texts
-        request.regions = try texts.enumerated().map { try RegionInputs.parseRegion($0.element, index: $0.offset) }
+        request.regions = try parsingOptions { try texts.enumerated().map { try RegionInputs.parseRegion($0.element, index: $0.offset) } }
+        try run.checkOutputs(request)
         let onText: ((String) -> Void)? = json ? nil : { streamToStdout($0) }
         let answer = try VideoRegionJob.run(request, onText: onText)
         try run.finish(answer, json: json)

@@ -62,18 +62,17 @@ struct BatchRun: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try parsingOptions { try AtomicOutput.refuseInputs([items, pipeline] + [model].compactMap { $0 }, asFile: out, option: "--out") }
         var o = BatchOptions(items: items, spec: try PipelineSpec.load(path: pipeline, overrides: settings), out: out)
-        o.shard = try shard.map { try Shard.parse($0) }
+        o.overrides = settings
+        o.shard = try parsingOptions { try shard.map { try Shard.parse($0) } }
         o.resume = resume
         o.modelDirectory = model
         o.threads = threads
         o.precision = try precision.resolve(spec: o.spec.precision)
         o.quiet = quiet
         let summary = try BatchJob.run(o)
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        e.keyEncodingStrategy = .convertToSnakeCase
-        print(String(decoding: try e.encode(summary), as: UTF8.self))
+        print(try JSONOutput.string(summary))
     }
 }
 
@@ -94,7 +93,16 @@ struct BatchMerge: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try parsingOptions { try AtomicOutput.refuseInputs(parts, asFile: out, option: "--out") }
         let (ok, failed) = try JSONLLedger.merge(parts, into: out)
-        print("{\"failed\":\(failed),\"ok\":\(ok),\"out\":\"\(out)\"}")
+        print(try JSONOutput.string(BatchMergeSummary(ok: ok, failed: failed, out: out)))
     }
+}
+
+/// What `gar batch merge` prints (README "JSON outputs").
+struct BatchMergeSummary: Encodable {
+    var ok: Int
+    var failed: Int
+    var out: String
+    var schemaVersion = 1
 }

@@ -35,21 +35,15 @@ struct BenchDecode: AsyncParsableCommand {
     }
 
     func run() async throws {
-        do {
-            let report = try BenchDecodeJob.run(.init(video: video, threads: threads, reps: reps, samples: samples))
-            let text: String
-            if json {
-                let enc = JSONEncoder()
-                enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                text = String(decoding: try enc.encode(report), as: UTF8.self)
-            } else {
-                text = BenchDecodeJob.markdown(report)
-            }
-            print(text)
-            if let output { try AtomicOutput.write(text + "\n", to: URL(fileURLWithPath: output)) }
-        } catch {
-            printErr("error: \(error)")
-            throw ExitCode.failure
+        if let output { try parsingOptions { try AtomicOutput.refuseInputs([video], asFile: output, option: "--output") } }
+        let report = try BenchDecodeJob.run(.init(video: video, threads: threads, reps: reps, samples: samples))
+        let text: String
+        if json {
+            text = try JSONOutput.string(report, pretty: true)
+        } else {
+            text = BenchDecodeJob.markdown(report)
         }
+        print(text)
+        if let output { try AtomicOutput.write(text + "\n", to: URL(fileURLWithPath: output)) }
     }
 }

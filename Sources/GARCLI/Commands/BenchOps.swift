@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoints
 import Foundation
+import Pipeline
 import Tensors
 
 /// `gar bench ops`: transformer blocks built from Tensors' kernels at GAR-1B shapes.
@@ -52,9 +53,7 @@ struct BenchOps: AsyncParsableCommand {
             BlockBenchmarks.resize(path: .torchvisionV2UInt8, reps: reps),
         ]
         if json {
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try enc.encode(results), as: UTF8.self))
+            print(try JSONOutput.string(BenchOpsReport(threads: Threading.count, results: results), pretty: true))
             return
         }
         print("threads: \(Threading.count)")
@@ -68,4 +67,12 @@ struct BenchOps: AsyncParsableCommand {
             }
         }
     }
+}
+
+/// What `gar bench ops --json` prints (schema `bench ops` version 2, README "JSON outputs"; version 1
+/// was a bare array with camelCase keys).
+struct BenchOpsReport: Encodable {
+    var threads: Int
+    var results: [BlockBenchmarks.Result]
+    var schemaVersion = 2
 }

@@ -26,8 +26,7 @@ struct BenchTrack: AsyncParsableCommand {
         o.width = width; o.height = height; o.frames = frames; o.repetitions = reps; o.objects = objects
         let report = TrackBench.run(o, progress: Pipeline.Progress("bench track", total: 4 * reps))
         if json {
-            let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try enc.encode(report), as: UTF8.self))
+            print(try JSONOutput.string(report, pretty: true))
         } else {
             print(report.table, terminator: "")
         }

@@ -80,6 +80,8 @@ struct BenchVideoRefer: AsyncParsableCommand {
                 spec = try PipelineSpec.parse(PipelineSpec.BuiltIn.videoReferBenchQ.text, source: "built-in videorefer-bench-q", overrides: settings)
             }
             if let mode { spec.videorefer.maskMode = mode }
+            let inputs = [questions!, pipeline, model].compactMap { $0 }
+            try parsingOptions { try AtomicOutput.refuseInputs(inputs, asFile: out, option: "--out") }
             var o = VideoReferOptions(questions: questions!, videos: videos!, out: out, spec: spec)
             o.modelDirectory = model
             o.limit = limit
@@ -90,9 +92,7 @@ struct BenchVideoRefer: AsyncParsableCommand {
             scores = try VideoReferBench.run(o)
         }
         if json {
-            let e = JSONEncoder()
-            e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try e.encode(scores), as: UTF8.self))
+            print(try JSONOutput.string(scores))
         } else {
             print(scores.table, terminator: "")
         }

@@ -65,9 +65,10 @@ struct Caption: AsyncParsableCommand {
             if let box { args += ["--box", box] }
             for p in points { args += ["--point", p] }
             if let scribble { args += ["--scribble", scribble] }
-            request.regions = try TrackArguments.parse(args)
+            request.regions = try parsingOptions { try TrackArguments.parse(args) }
             request.regionTexts = [Self.promptText(frame: frame, mask: mask, box: box, points: points, scribble: scribble)]
         }
+        try run.checkOutputs(request)
         let onText: ((String) -> Void)? = json ? nil : { streamToStdout($0) }
         let answer = try VideoRegionJob.run(request, onText: onText)
         try run.finish(answer, json: json)

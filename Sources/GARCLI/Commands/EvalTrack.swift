@@ -41,8 +41,7 @@ struct EvalTrack: AsyncParsableCommand {
             p.resolution = res; p.quiet = quiet; p.naiveGrabCut = naiveGrabcut
             let r = try PromptEvalJob.run(p)
             if json {
-                let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try enc.encode(r), as: UTF8.self))
+                print(try JSONOutput.string(r, pretty: true))
             } else {
                 print(r.table, terminator: "")
             }
@@ -51,11 +50,14 @@ struct EvalTrack: AsyncParsableCommand {
         var o = EvalTrackOptions(dataset: dataset)
         o.sequences = sequences.isEmpty ? nil : sequences
         o.resolution = res; o.baseline = baseline; o.quiet = quiet; o.wholeFrameFlow = wholeFrameFlow
+        if let save {   // the predicted PNGs carry the annotations' names
+            let annotations = URL(fileURLWithPath: dataset).appendingPathComponent("Annotations/\(res)").path
+            try parsingOptions { try AtomicOutput.refuseInputs([dataset, annotations], asFolder: save, option: "--save") { _ in false } }
+        }
         o.saveTo = save.map { URL(fileURLWithPath: $0) }
         let r = try EvalTrackJob.run(o)
         if json {
-            let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try enc.encode(r), as: UTF8.self))
+            print(try JSONOutput.string(r, pretty: true))
         } else {
             print(r.table, terminator: "")
         }

@@ -15,7 +15,9 @@ struct Frames: AsyncParsableCommand {
             --count uses the PerceptionLM rule by default (indices = arange(0, n, n/count), truncated); \
             --rule videorefer picks segment middles as VideoRefer does.
 
-            The output folder is written atomically: on any error nothing is left behind.
+            The output folder is created when missing; gar writes its PNGs and frames.json into it and \
+            touches nothing else there (files of the same names are replaced, each only when all are \
+            complete). On any error nothing of this run is left behind.
             """)
 
     @Argument(help: "Video file or folder of .png/.jpg frames.")
@@ -51,7 +53,7 @@ struct Frames: AsyncParsableCommand {
     @Option(name: .customLong("max-side"), help: "Scale so the longer side is at most N (never enlarges).")
     var maxSide: Int?
 
-    @Option(help: "Output folder (replaced atomically).")
+    @Option(help: "Output folder (created when missing; only gar's own files in it are written).")
     var out: String
 
     @Option(parsing: .unconditional, help: "Decoder threads (0 = one per core).")
@@ -74,18 +76,14 @@ struct Frames: AsyncParsableCommand {
     }
 
     func run() async throws {
-        do {
-            let policy = try FrameRequest.policy(count: count, rule: rule, every: every, fps: fps,
-                                                 indices: indices, times: times)
-            let request = FramesJob.Request(
-                input: video, policy: policy, window: try FrameRequest.window(start: start, end: end),
-                size: try FrameRequest.size(size, maxSide: maxSide), outDir: out, threads: threads,
-                allowPartial: allowPartial, folderFPS: folderFPS, quiet: quiet)
-            let manifest = try FramesJob.run(request)
-            print("{\"out\": \"\(out)\", \"frames\": \(manifest.frames.count), \"manifest\": \"\(out)/frames.json\"}")
-        } catch {
-            printErr("error: \(error)")
-            throw ExitCode.failure
+        let request = try parsingOptions {
+            FramesJob.Request(
+                input: video, policy: try FrameRequest.policy(count: count, rule: rule, every: every, fps: fps, indices: indices, times: times),
+                window: try FrameRequest.window(start: start, end: end), size: try FrameRequest.size(size, maxSide: maxSide),
+                outDir: out, threads: threads, allowPartial: allowPartial, folderFPS: folderFPS, quiet: quiet)
         }
+        try parsingOptions { try AtomicOutput.refuseInputs([video], asFolder: out, option: "--out", writes: FramesJob.writes) }
+        let manifest = try FramesJob.run(request)
+        print(try JSONOutput.string(FramesJob.Summary(out: out, manifest: manifest)))
     }
 }

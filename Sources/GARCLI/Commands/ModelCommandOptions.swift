@@ -82,8 +82,3 @@ struct GenerationArguments: ParsableArguments {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 }
-
-/// Writes streamed text to stdout as it arrives.
-func streamToStdout(_ piece: String) {
-    FileHandle.standardOutput.write(Data(piece.utf8))
-}

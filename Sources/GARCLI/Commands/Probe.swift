@@ -31,17 +31,13 @@ struct Probe: AsyncParsableCommand {
     }
 
     func run() async throws {
-        do {
-            let report = try ProbeJob.run(path: video, countFrames: countFrames, decode: decode, threads: threads)
-            let json = try ProbeJob.json(report)
-            if let output {
-                try AtomicOutput.write(json + "\n", to: URL(fileURLWithPath: output))
-            } else {
-                print(json)
-            }
-        } catch {
-            printErr("error: \(error)")
-            throw ExitCode.failure
+        if let output { try parsingOptions { try AtomicOutput.refuseInputs([video], asFile: output, option: "--output") } }
+        let report = try ProbeJob.run(path: video, countFrames: countFrames, decode: decode, threads: threads)
+        let json = try ProbeJob.json(report)
+        if let output {
+            try AtomicOutput.write(json + "\n", to: URL(fileURLWithPath: output))
+        } else {
+            print(json)
         }
     }
 }

@@ -55,7 +55,8 @@ struct Run: AsyncParsableCommand {
         request.precision = try precision.resolve(spec: s.precision)
         request.questions = questions.map { VideoQuestion($0, choices: choices) }
         request.regionTexts = regions
-        request.regions = try regions.enumerated().map { try RegionInputs.parseRegion($0.element, index: $0.offset) }
+        request.regions = try parsingOptions { try regions.enumerated().map { try RegionInputs.parseRegion($0.element, index: $0.offset) } }
+        try run.checkOutputs(request, extraInputs: [spec])
         let answer = try VideoRegionJob.run(request)
         if let output = run.output { try AtomicOutput.write(try answer.json(pretty: true) + "\n", to: URL(fileURLWithPath: output)) }
         print(try answer.json(pretty: pretty))

@@ -29,7 +29,7 @@ struct Track: AsyncParsableCommand {
             """)
 
     @Argument(help: "A video file or a folder of frames.") var input: String
-    @Option(help: "Output directory (written atomically).") var out: String
+    @Option(help: "Output folder (created when missing; only gar's own files in it are written).") var out: String
     @Option(help: "Track N evenly spaced frames.") var count: Int?
     @Option(help: "Track R frames per second.") var fps: Double?
     @Option(help: "Long side of the tracking resolution.") var maxSide = 854
@@ -46,19 +46,20 @@ struct Track: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let objects = try TrackArguments.parse(promptArgs)
+        let objects = try parsingOptions { try TrackArguments.parse(promptArgs) }
+        let inputs = [input] + objects.flatMap { $0.prompts.flatMap { [$0.maskPath, $0.scribblePath].compactMap { $0 } } }
+        try parsingOptions { try AtomicOutput.refuseInputs(inputs, asFolder: out, option: "--out", writes: TrackJob.writes) }
         var o = TrackJobOptions(input: input, objects: objects, out: URL(fileURLWithPath: out))
         if let c = count { o.sampling = .uniform(count: c) }
         if let f = fps { o.sampling = .fps(f) }
         o.maxSide = maxSide; o.overlay = !noOverlay; o.quiet = quiet
         let s = try TrackJob.run(o)
         if json {
-            let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try enc.encode(s), as: UTF8.self))
+            print(try JSONOutput.string(s, pretty: true))
         } else {
             print(String(format: "tracked %d frames, %d object(s), %.1f ms/frame -> %@", s.frames, s.objects.count, s.msPerFrame, s.out))
             for n in s.objects {
-                print("  \(n): visible on \(s.visibleFrames[n] ?? 0) of \(s.frames) frames, lost on \(s.lostFrames[n] ?? 0) (the rest: empty or out of view)")
+                print("  \(n.name): visible on \(n.visibleFrames) of \(s.frames) frames, lost on \(n.lostFrames) (the rest: empty or out of view)")
             }
         }
     }

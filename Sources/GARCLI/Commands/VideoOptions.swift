@@ -97,9 +97,6 @@ struct VideoRunOptions: ParsableArguments {
     func request(input: String?, spec: PipelineSpec) throws -> VideoRegionRequest {
         if input != nil && framesDir != nil { throw ValidationError("give a VIDEO or --frames-dir, not both") }
         guard let path = framesDir ?? input else { throw ValidationError("give a VIDEO (file) or --frames-dir DIR") }
-        // Outputs that cannot be written fail now, not after the model has run.
-        for out in [output, overlay].compactMap({ $0 }) { try AtomicOutput.checkFileDestination(URL(fileURLWithPath: out)) }
-        if let overlay { try VideoWriter.checkContainer(path: overlay) }
         var r = VideoRegionRequest(input: path, spec: spec)
         r.folderFPS = folderFPS
         r.annotationPath = annotation
@@ -108,6 +105,22 @@ struct VideoRunOptions: ParsableArguments {
         r.emitLogits = logits.emitLogits
         r.quiet = quiet
         return r
+    }
+
+    /// Refuses, before any work, an --output or --overlay that cannot be written, names the same
+    /// file as the other, or is one of the request's inputs (or of `extraInputs`, e.g. the spec).
+    func checkOutputs(_ r: VideoRegionRequest, extraInputs: [String] = []) throws {
+        let prompts = r.regions.flatMap { $0.prompts.flatMap { [$0.maskPath, $0.scribblePath].compactMap { $0 } } }
+        let inputs = [r.input, r.annotationPath, pipeline, r.modelDirectory].compactMap { $0 } + prompts + extraInputs
+        if let output, let overlay, AtomicOutput.canonicalPath(output) == AtomicOutput.canonicalPath(overlay) {
+            throw ValidationError("--output and --overlay name the same file (\(output))")
+        }
+        for (option, path) in [("--output", output), ("--overlay", overlay)] {
+            guard let path else { continue }
+            try parsingOptions { try AtomicOutput.refuseInputs(inputs, asFile: path, option: option) }
+            try AtomicOutput.checkFileDestination(URL(fileURLWithPath: path))
+        }
+        if let overlay { try VideoWriter.checkContainer(path: overlay) }
     }
 
     /// Prints the answer: JSON (one object) or the streamed text's end; --output writes the JSON.

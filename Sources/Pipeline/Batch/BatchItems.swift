@@ -72,10 +72,24 @@ public enum BatchItems {
         return names.contains { ["png", "jpg", "jpeg"].contains(($0 as NSString).pathExtension.lowercased()) && !$0.hasPrefix(".") }
     }
 
-    static func list(_ file: String) throws -> [BatchItem] {
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw PipelineError.io(path: file, reason: "cannot read the list")
+    /// Bounds of the text files read here (a list, a side file): their size and line length.
+    public static let maxFileBytes = 256 << 20
+    public static let maxLineBytes = 1 << 20
+
+    /// A list or side file as text, within the bounds above.
+    static func readText(_ path: String, what: String) throws -> String {
+        try InputFile.check(path, maxBytes: maxFileBytes, what: what)
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw PipelineError.io(path: path, reason: "cannot read \(what)")
         }
+        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where line.utf8.count > maxLineBytes {
+            throw PipelineError.invalidInput(what: "\(path) line \(n + 1)", reason: "\(line.utf8.count) bytes is too long (at most \(maxLineBytes) per line)")
+        }
+        return text
+    }
+
+    static func list(_ file: String) throws -> [BatchItem] {
+        let text = try readText(file, what: "the list")
         let base = (file as NSString).deletingLastPathComponent
         var items: [BatchItem] = []
         let jsonl = file.lowercased().hasSuffix(".jsonl")
@@ -134,9 +148,7 @@ public enum BatchItems {
     }
 
     static func lines(_ path: String) throws -> [String] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw PipelineError.io(path: path, reason: "cannot be read")
-        }
+        let text = try readText(path, what: "a side file")
         return text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
     }
 
@@ -181,7 +193,11 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
                     throw PipelineError.invalidInput(what: "--shard auto", reason: "SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not")
                 }
                 let min = env["SLURM_ARRAY_TASK_MIN"].flatMap(Int.init) ?? 0
-                return try Shard(index: id - min, count: count)
+                let (index, overflow) = id.subtractingReportingOverflow(min)
+                guard !overflow else {
+                    throw PipelineError.invalidInput(what: "--shard auto", reason: "SLURM_ARRAY_TASK_ID \(id) - SLURM_ARRAY_TASK_MIN \(min) is out of range")
+                }
+                return try Shard(index: index, count: count)
             }
             if let id = env["JOB_COMPLETION_INDEX"].flatMap(Int.init) {
                 guard let count = env["GAR_SHARDS"].flatMap(Int.init) else {

@@ -7,12 +7,20 @@
 // A bad item never stops the batch: its error is its line. The results file is the ledger
 // (JSONLLedger): with --resume finished items are skipped and failed ones retried. The model is
 // loaded once (at the first item that needs it) and shared; vision features are cached per item.
+//
+// One run per results file (JSONLLedger locks it). Every line also records the pipeline it was
+// made with — "spec_hash" (FNV-1a of the effective spec after --set, with the model directory)
+// and "spec_overrides" (the --set values) — and --resume refuses, before any work, a results
+// file whose finished lines were made with another pipeline: mixing them would be silently wrong.
 import Foundation
 import Tensors
 
 public struct BatchOptions: Sendable {
     public var items: String
+    /// The effective spec (with the overrides applied).
     public var spec: PipelineSpec
+    /// The `--set` values applied to `spec` (recorded in each line, shown when --resume refuses).
+    public var overrides: [String] = []
     public var out: String
     public var shard: Shard?
     public var resume = false
@@ -40,6 +48,8 @@ public struct BatchSummary: Codable, Sendable {
     public var ok: Int
     public var failed: Int
     public var out: String
+    /// README "JSON outputs" (`batch summary`).
+    public var schemaVersion = 1
 }
 
 /// One results line.
@@ -49,6 +59,10 @@ struct BatchRecord: Codable {
     var status: String
     var error: String?
     var result: VideoAnswer?
+    var specHash: String
+    var specOverrides: [String]
+    /// README "JSON outputs" (`batch result line`; 2: `spec_hash`, `spec_overrides`).
+    var schemaVersion = 2
 }
 
 public enum BatchJob {
@@ -56,7 +70,21 @@ public enum BatchJob {
         let all = try BatchItems.discover(o.items)
         let mine = o.shard?.select(all) ?? all
         let existed = FileManager.default.fileExists(atPath: o.out)
-        let ledger = try JSONLLedger(path: o.out, resume: o.resume)
+        let hash = specHash(o)
+        var unrecorded = false
+        let ledger = try JSONLLedger(path: o.out, resume: o.resume) { r in
+            guard r.status == "ok" else { return }   // failed items run again anyway
+            guard let recorded = r.object["spec_hash"] as? String else { unrecorded = true; return }
+            guard recorded == hash else {
+                let before = (r.object["spec_overrides"] as? [String]) ?? []
+                throw PipelineError.invalidInput(what: o.out, reason: "--resume with another pipeline: its finished items were made with spec \(recorded) "
+                    + "and \(describe(before)), this run has spec \(hash) and \(describe(o.overrides)) "
+                    + "(resume with the same pipeline file, --set values and --model, or write to another --out)")
+            }
+        }
+        if unrecorded {
+            printErr("warning: \(o.out): lines written by an older gar record no pipeline; --resume cannot check that it is the same")
+        }
         // The model loads once, before the first item; a model that cannot load stops the batch
         // (no item could succeed), unlike an item's own errors — and leaves no empty results file.
         var engine = given
@@ -73,14 +101,14 @@ public enum BatchJob {
         }
         var summary = BatchSummary(items: all.count, shardItems: mine.count, skipped: 0, ok: 0, failed: 0, out: o.out)
         let progress = Progress("batch\(o.shard.map { " shard \($0)" } ?? "")", total: mine.count, quiet: o.quiet)
-        let encoder = VideoAnswer.encoder()
+        let encoder = JSONOutput.encoder()
         for item in mine {
             if ledger.finished.contains(item.id) {
                 summary.skipped += 1
                 progress.advance(note: "\(item.id) (done before)")
                 continue
             }
-            var record = BatchRecord(id: item.id, input: item.input, status: "ok")
+            var record = BatchRecord(id: item.id, input: item.input, status: "ok", specHash: hash, specOverrides: o.overrides)
             do {
                 record.result = try runItem(item, o, engine: engine!)
             } catch {
@@ -94,6 +122,19 @@ public enum BatchJob {
         }
         progress.finish(note: "ok \(summary.ok), failed \(summary.failed), skipped \(summary.skipped)")
         return summary
+    }
+
+    /// The recorded identity of the pipeline: FNV-1a 64 of the effective spec's full text
+    /// (every field, as Swift prints it), with the model directory that will really be used.
+    static func specHash(_ o: BatchOptions) -> String {
+        var s = o.spec
+        s.source = ""   // where it was read from does not change the results
+        s.model = (o.modelDirectory ?? s.model).map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        return VideoRegionJob.fnv1a(Array(String(reflecting: s).utf8))
+    }
+
+    static func describe(_ overrides: [String]) -> String {
+        overrides.isEmpty ? "no --set" : overrides.map { "--set \($0)" }.joined(separator: " ")
     }
 
     static func runItem(_ item: BatchItem, _ o: BatchOptions, engine: VideoRegionEngine) throws -> VideoAnswer {

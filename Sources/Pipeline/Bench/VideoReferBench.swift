@@ -71,6 +71,8 @@ public struct VideoReferScores: Codable, Sendable, Equatable {
     public var average: Row
     /// Questions that could not be run (counted as wrong).
     public var errors: Int
+    /// README "JSON outputs" (`bench videorefer --json`).
+    public var schemaVersion = 1
 
     /// Markdown table.
     public var table: String {
@@ -99,11 +101,16 @@ struct VideoReferRecord: Codable {
     var frames: [Int]?
     var promptTokens: Int?
     var error: String?
+    /// Damaged data met while reading the video (the answer's warnings).
+    var warnings: [String]?
+    /// README "JSON outputs" (`bench videorefer predictions`).
+    var schemaVersion = 2
 
-    // The official keys ("Question", "Answer", "pred", "type") as VideoRefer's files spell them.
+    // The official keys ("Question", "Answer", "pred", "type") as VideoRefer's files spell them:
+    // the only keys of gar's outputs that are not snake_case (the official scorer reads them).
     enum CodingKeys: String, CodingKey {
-        case id, video, type, status, Question, options, Answer, question, pred, choice, correct, frames, error
-        case promptTokens = "prompt_tokens"
+        case id, video, type, status, Question, options, Answer, question, pred, choice, correct, frames, error, warnings
+        case promptTokens = "prompt_tokens", schemaVersion = "schema_version"
     }
 }
 
@@ -111,6 +118,7 @@ public enum VideoReferBench {
     // MARK: questions
 
     public static func loadQuestions(_ path: String) throws -> [VideoReferItem] {
+        try InputFile.check(path)
         guard let data = FileManager.default.contents(atPath: path) else {
             throw PipelineError.io(path: path, reason: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such questions file")
         }
@@ -180,7 +188,7 @@ public enum VideoReferBench {
             engine = try VideoRegionEngine(modelDirectory: dir, precision: o.precision)
         }
         let progress = Progress("videorefer", total: items.count, quiet: o.quiet)
-        let encoder = JSONEncoder()
+        let encoder = JSONEncoder()        // not JSONOutput's: the official keys keep their case
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var right = 0, done = 0
         for item in items {
@@ -196,6 +204,7 @@ public enum VideoReferBench {
                 record.correct = MultipleChoice.isCorrect(prediction: a.text, answer: item.answer)
                 record.frames = answer.frames.map(\.index)
                 record.promptTokens = a.promptTokens
+                record.warnings = answer.warnings
             } catch {
                 record.status = "error"
                 record.error = "\(error)"
@@ -239,6 +248,7 @@ public enum VideoReferBench {
     /// "type"). The last line per id counts; lines with status "error" (no "pred") are wrong.
     /// `only`: restrict to these ids.
     public static func score(path: String, only: Set<String>? = nil) throws -> VideoReferScores {
+        try InputFile.check(path)
         guard let data = FileManager.default.contents(atPath: path) else {
             throw PipelineError.io(path: path, reason: "no such predictions file")
         }

@@ -61,13 +61,10 @@ public struct ImageRegionAnswer: Codable, Sendable {
     public var timings: Timings
     /// The logits of the first generated token (`--emit-logits`), vocabulary order; omitted otherwise.
     public var firstStepLogits: [Float]? = nil
+    /// README "JSON outputs" (`describe / ask IMAGE`).
+    public var schemaVersion = 1
 
-    public func json() throws -> String {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        e.keyEncodingStrategy = .convertToSnakeCase
-        return String(decoding: try e.encode(self), as: UTF8.self)
-    }
+    public func json() throws -> String { try JSONOutput.string(self) }
 }
 
 public enum ImageRegionJob {

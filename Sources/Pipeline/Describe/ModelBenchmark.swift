@@ -33,6 +33,11 @@ public struct ModelBenchmarkOptions: Sendable {
 }
 
 public struct ModelBenchmarkResult: Codable, Sendable {
+    public struct EnvironmentVariable: Codable, Sendable {
+        public var name: String
+        /// "(unset)" when not set.
+        public var value: String
+    }
     public struct Side: Codable, Sendable {
         public var visionMsPerTile: Double
         public var prefillTokensPerSecond: Double
@@ -41,6 +46,11 @@ public struct ModelBenchmarkResult: Codable, Sendable {
         public var loadSeconds: Double
         /// Peak RSS divided by the f32 size of all parameters.
         public var peakRSSOverFP32Weights: Double
+
+        enum CodingKeys: String, CodingKey {   // "peak_rss_mb", not the strategy's "peak_rssmb"
+            case visionMsPerTile, prefillTokensPerSecond, decodeTokensPerSecond, loadSeconds, peakRSSOverFP32Weights
+            case peakRSSMB = "peak_rss_mb"
+        }
     }
 
     public var model: String
@@ -53,7 +63,8 @@ public struct ModelBenchmarkResult: Codable, Sendable {
     public var decodeSteps: Int
     public var parameters: Int
     public var fp32WeightMB: Double
-    public var environment: [String: String]
+    /// The variables that change the kernels' speed, by name (a list: a JSON key is never data).
+    public var environment: [EnvironmentVariable]
     public var gar: Side
     public var pytorch: Side?
     /// PyTorch's raw JSON output, if it ran.
@@ -75,7 +86,7 @@ public struct ModelBenchmarkResult: Codable, Sendable {
                      "threads \(threads), \(tiles) tiles, prefill \(prefillLength) tokens, \(decodeSteps) decode steps; "
                          + "\(parameters) parameters (\(String(format: "%.0f", fp32WeightMB)) MB in f32)",
                      "gar precision \(precision): \(kernels)",
-                     "env: " + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")]
+                     "env: " + environment.map { "\($0.name)=\($0.value)" }.joined(separator: " ")]
         func f(_ v: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", v) }
         lines.append("")
         lines.append("metric                      gar        pytorch    ratio (gar vs pytorch)")
@@ -104,8 +115,7 @@ public enum ModelBenchmark {
         }
         let env = ProcessInfo.processInfo.environment
         let envKeys = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"]
-        var environment: [String: String] = [:]
-        for k in envKeys { environment[k] = env[k] ?? "(unset)" }
+        let environment = envKeys.sorted().map { ModelBenchmarkResult.EnvironmentVariable(name: $0, value: env[$0] ?? "(unset)") }
 
         // PyTorch first, in a child process, so both sides have the machine to themselves.
         var pytorch: ModelBenchmarkResult.Side?
@@ -219,17 +229,18 @@ public enum ModelBenchmark {
 }
 
 extension ModelBenchmarkResult {
+    /// The result with its derived `ratios` (schema `bench model` version 2, README "JSON outputs").
     public func json() throws -> String {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        e.keyEncodingStrategy = .convertToSnakeCase
-        var s = String(decoding: try e.encode(self), as: UTF8.self)
-        if let r = ratios {
-            // Ratios are derived; append them for convenience.
-            let pairs = r.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \(String(format: "%.4f", $0.value))" }.joined(separator: ", ")
-            s.removeLast()  // "}"
-            s += ",\n  \"ratios\" : {\(pairs)}\n}"
+        struct Output: Encodable {
+            let result: ModelBenchmarkResult
+            enum Keys: String, CodingKey { case ratios }
+            func encode(to encoder: Encoder) throws {
+                try result.encode(to: encoder)
+                try encoder.encodeSchemaVersion(2)
+                var c = encoder.container(keyedBy: Keys.self)
+                try c.encodeIfPresent(result.ratios, forKey: .ratios)
+            }
         }
-        return s
+        return try JSONOutput.string(Output(result: self), pretty: true)
     }
 }

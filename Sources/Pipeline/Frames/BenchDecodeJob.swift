@@ -54,6 +54,8 @@ public enum BenchDecodeJob {
         public var threads: Int
         public var rows: [Row]
         public var machine: String
+        /// README "JSON outputs" (`bench decode`).
+        public var schemaVersion = 1
     }
 
     public static func run(_ o: Options) throws -> Report {

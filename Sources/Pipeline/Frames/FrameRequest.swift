@@ -29,11 +29,11 @@ public enum FrameRequest {
             return .fps(fps)
         }
         if let indices {
-            let list = try parseList(indices, option: "--indices") { Int($0) }
+            let list = try parseList(indices, option: "--indices", expected: "frame index >= 0") { Int($0).flatMap { $0 >= 0 ? $0 : nil } }
             return .indices(list)
         }
         if let times {
-            let list = try parseList(times, option: "--times") { Double($0) }
+            let list = try parseList(times, option: "--times", expected: "time in seconds >= 0") { Double($0).flatMap { $0 >= 0 && $0.isFinite ? $0 : nil } }
             return .times(list)
         }
         return .all
@@ -72,12 +72,12 @@ public enum FrameRequest {
         return .original
     }
 
-    private static func parseList<T>(_ text: String, option: String, _ parse: (String) -> T?) throws -> [T] {
+    private static func parseList<T>(_ text: String, option: String, expected: String, _ parse: (String) -> T?) throws -> [T] {
         let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         guard !items.isEmpty else { throw PipelineError.invalidInput(what: option, reason: "empty list") }
         return try items.map { item in
             guard let v = parse(item) else {
-                throw PipelineError.invalidInput(what: option, reason: "'\(item)' is not a number")
+                throw PipelineError.invalidInput(what: option, reason: "'\(item)' is not a \(expected)")
             }
             return v
         }

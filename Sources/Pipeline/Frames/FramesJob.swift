@@ -1,7 +1,8 @@
 // `gar frames`: sample frames from a video (or frame folder) and write them as PNGs named by
-// frame index (000042.png) plus frames.json, into --out atomically: everything goes to a
-// temporary sibling directory that is renamed only when complete, so a bad input never leaves a
-// half-written folder.
+// frame index (000042.png) plus frames.json, into --out (AtomicOutput.directory: the folder is
+// created when missing; the files appear only when all are complete, and nothing else in the
+// folder is touched). Frames of an earlier run with other indices stay; frames.json lists this
+// run's.
 import Foundation
 import Video
 
@@ -34,7 +35,7 @@ public enum FramesJob {
         }
     }
 
-    /// frames.json
+    /// frames.json (schema `frames.json` version 2, README "JSON outputs").
     public struct Manifest: Codable, Equatable {
         public struct Entry: Codable, Equatable {
             public var index: Int
@@ -49,14 +50,40 @@ public enum FramesJob {
         public var start: Double?
         public var end: Double?
         public var frames: [Entry]
-        /// Damaged data met while decoding (nil when clean).
-        public var warning: String?
+        /// Damaged data met while reading the input, one line each (empty when clean).
+        public var warnings: [String]
         /// Wanted frames that could not be decoded (only with allowPartial).
         public var missingFrames: [Int]?
+        public var schemaVersion = 2
+    }
+
+    /// What `gar frames` prints (schema `frames` version 2, README "JSON outputs").
+    public struct Summary: Codable, Equatable {
+        /// The output folder.
+        public var out: String
+        /// Frames written.
+        public var frames: Int
+        /// Path of frames.json.
+        public var manifest: String
+        public var warnings: [String]
+        public var schemaVersion = 2
+
+        public init(out: String, manifest: Manifest) {
+            self.out = out
+            frames = manifest.frames.count
+            self.manifest = (out as NSString).appendingPathComponent("frames.json")
+            warnings = manifest.warnings
+        }
     }
 
     /// File name of frame `index`.
     public static func fileName(_ index: Int) -> String { String(format: "%06d.png", index) }
+
+    /// Whether gar frames may write `relativePath` in its output folder.
+    public static func writes(_ relativePath: String) -> Bool {
+        let stem = relativePath.hasSuffix(".png") ? relativePath.dropLast(4) : ""
+        return relativePath == "frames.json" || (stem.count >= 6 && stem.allSatisfy(\.isASCII) && stem.allSatisfy(\.isNumber))
+    }
 
     @discardableResult
     public static func run(_ r: Request) throws -> Manifest {
@@ -84,13 +111,14 @@ public enum FramesJob {
                     reason: "\(missing.count) wanted frame(s) could not be decoded (damaged data, first \(missing[0])); \(entries.count) decoded — use --allow-partial to keep them")
             }
             let end = r.window.map(\.upperBound).flatMap { $0 == .greatestFiniteMagnitude ? nil : $0 }
+            let warnings = source.warnings + (stream.damageNote.map { [$0] } ?? [])
             let manifest = Manifest(video: r.input, policy: r.policy.description,
                                     start: r.window?.lowerBound, end: end, frames: entries,
-                                    warning: stream.damageNote, missingFrames: missing.isEmpty ? nil : missing)
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            do { try enc.encode(manifest).write(to: tmp.appendingPathComponent("frames.json")) } catch { throw PipelineError.io(path: out.path, error) }
-            if let note = stream.damageNote, !r.quiet { printErr("warning: \(r.input): \(note)") }
+                                    warnings: warnings, missingFrames: missing.isEmpty ? nil : missing)
+            do {
+                try JSONOutput.encoder(pretty: true).encode(manifest).write(to: tmp.appendingPathComponent("frames.json"))
+            } catch { throw PipelineError.io(path: out.path, error) }
+            if !r.quiet { for w in warnings { printErr("warning: \(r.input): \(w)") } }
             return manifest
         }
     }

@@ -1,5 +1,7 @@
 // `gar probe VIDEO`: stream facts as JSON; with --count-frames also the exact frame count (from
 // the packet index, or by decoding when the index is not clean; --decode forces decoding).
+// Schema `probe` version 2 (README "JSON outputs"): snake_case keys, `schema_version`, `warnings`
+// (damaged data found by counting or decoding; empty without --count-frames / --decode).
 import Foundation
 import Video
 
@@ -15,15 +17,20 @@ public enum ProbeJob {
         public var frameIndexSource: String?
         public var frameIndexNote: String?
         public var frameCountByDecoding: Int?
+        /// Damaged data found while counting or decoding (one line each).
+        public var warnings: [String] = []
+        public static let schemaVersion = 2
 
         enum Keys: String, CodingKey {
-            case ffmpegVersion, exactDuration, keyframes, seekable, frameIndexSource, frameIndexNote, frameCountByDecoding
+            case ffmpegVersion, exactDuration, keyframes, seekable, frameIndexSource, frameIndexNote, frameCountByDecoding, warnings
         }
 
         public func encode(to encoder: Encoder) throws {
             try info.encode(to: encoder)             // VideoInfo's keys, flat
+            try encoder.encodeSchemaVersion(Report.schemaVersion)
             var c = encoder.container(keyedBy: Keys.self)
             try c.encode(ffmpegVersion, forKey: .ffmpegVersion)
+            try c.encode(warnings, forKey: .warnings)
             try c.encodeIfPresent(exactDuration, forKey: .exactDuration)
             try c.encodeIfPresent(keyframes, forKey: .keyframes)
             try c.encodeIfPresent(seekable, forKey: .seekable)
@@ -46,14 +53,19 @@ public enum ProbeJob {
             report.frameIndexSource = timeline.source
             report.frameIndexNote = timeline.note
         }
-        if decode { report.frameCountByDecoding = try reader.countFramesByDecoding() }
+        if decode {
+            let decoded = try reader.countFramesByDecoding()
+            report.frameCountByDecoding = decoded
+            if let counted = report.info.frameCount, decoded < counted {
+                report.warnings.append("only \(decoded) of the \(counted) frames could be decoded (damaged data)")
+            }
+        }
+        report.warnings = reader.warnings + report.warnings
         return report
     }
 
-    /// Pretty JSON with sorted keys.
+    /// Pretty JSON, keys snake_case and sorted.
     public static func json(_ report: Report) throws -> String {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try enc.encode(report), as: UTF8.self)
+        try JSONOutput.string(report, pretty: true)
     }
 }

@@ -27,10 +27,18 @@ public struct InspectReport: Codable, Sendable {
         public var status: String
     }
 
+    /// Tensors stored in one dtype (a list, not a map: JSON keys are never data).
+    public struct DTypeCount: Codable, Sendable, Equatable {
+        public var dtype: String
+        public var tensors: Int
+    }
+
     public struct Mismatch: Codable, Sendable {
         public var name: String, expected: [Int], found: [Int]
     }
 
+    /// README "JSON outputs" (`inspect`).
+    public var schemaVersion = 2
     public var directory: String
     public var vision: VisionSummary
     public var text: TextSummary
@@ -41,7 +49,8 @@ public struct InspectReport: Codable, Sendable {
     public var preprocessor: PreprocessorConfig.Resolved?
     public var generationEosTokenIds: [Int]?
     public var files: [FileSummary]
-    public var dtypes: [String: Int]
+    /// Sorted by dtype name.
+    public var dtypes: [DTypeCount]
     /// Parameters found in the checkpoint, per component (GARKeySchema.Component raw values) and "total".
     public var parameters: [String: Int]
     /// Parameters the config implies, per component.
@@ -130,19 +139,14 @@ public struct InspectReport: Codable, Sendable {
                 FileSummary(name: URL(fileURLWithPath: f.path).lastPathComponent, tensors: f.tensors.count,
                             bytes: f.file.bytes.count)
             },
-            dtypes: dtypes, parameters: params, expectedParameters: expected,
+            dtypes: dtypes.keys.sorted().map { DTypeCount(dtype: $0, tensors: dtypes[$0]!) }, parameters: params, expectedParameters: expected,
             missing: comparison.missing, unused: comparison.unused,
             mismatched: comparison.mismatched.map { Mismatch(name: $0.name, expected: $0.expected, found: $0.found) },
             unreadable: comparison.unreadable, tensors: tensors)
     }
 
     /// JSON with sorted keys (stable output).
-    public func json() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
-    }
+    public func json() throws -> String { try JSONOutput.string(self, pretty: true) }
 
     /// Human-readable summary.
     public func text(listKeys: Bool) -> String {
@@ -166,7 +170,7 @@ public struct InspectReport: Codable, Sendable {
         }
         if let eos = generationEosTokenIds { lines.append("generation: eos \(eos)") }
         for f in files { lines.append("file: \(f.name) — \(f.tensors) tensors, \(count(f.bytes)) bytes") }
-        lines.append("dtypes: " + dtypes.keys.sorted().map { "\($0) × \(dtypes[$0]!)" }.joined(separator: ", "))
+        lines.append("dtypes: " + dtypes.map { "\($0.dtype) × \($0.tensors)" }.joined(separator: ", "))
         lines.append("parameters (found / expected):")
         for c in GARKeySchema.Component.allCases.map(\.rawValue) + ["total"] {
             let found = parameters[c] ?? 0, exp = expectedParameters[c] ?? 0

@@ -93,9 +93,13 @@ public struct PipelineSpec: Sendable, Equatable {
 // MARK: reading
 
 extension PipelineSpec {
+    /// Largest spec file read (a real one is a few KB).
+    public static let maxFileSize = 1 << 20
+
     /// Reads a spec file; `overrides` are `key.path=value` settings applied on top (value in YAML
     /// syntax, e.g. `frames.count=16`, `questions=["What is <Prompt0> doing?"]`).
     public static func load(path: String, overrides: [String] = []) throws -> PipelineSpec {
+        try InputFile.check(path, maxBytes: maxFileSize, what: "a pipeline spec")
         guard let data = FileManager.default.contents(atPath: path) else {
             var isDir: ObjCBool = false
             let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)

@@ -19,7 +19,7 @@ public struct SpecError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         let at = line.map { "\(source):\($0)" } ?? source
-        return key.isEmpty ? "\(at): \(problem)" : "\(at): \(key): \(problem)"
+        return PipelineError.oneLine(key.isEmpty ? "\(at): \(problem)" : "\(at): \(key): \(problem)")
     }
 }
 
@@ -37,6 +37,7 @@ indirect enum YAMLTree {
 
     /// Parses `text`; `source` names it in errors. An empty document is an empty mapping.
     static func parse(_ text: String, source: String) throws -> YAMLTree {
+        try checkNesting(text, source: source)
         let node: Node?
         do {
             node = try Yams.compose(yaml: text)
@@ -47,7 +48,66 @@ indirect enum YAMLTree {
         }
         guard let node else { return .mapping([], line: 1) }
         var budget = maxNodes
-        return try convert(node, source: source, path: "", budget: &budget)
+        return try convert(node, source: source, path: "", depth: 1, budget: &budget)
+    }
+
+    /// Deepest nesting a document may have (a real spec has 3 levels). Yams builds its nodes
+    /// recursively, one stack frame per level, so 100,000 `[` crashed with a stack overflow.
+    static let maxNesting = 64
+    /// Most anchors (`&name`) a document may define: an alias repeats its anchor's node inside
+    /// another, so a chain of anchors nests up to (anchors + 1) × maxNesting deep in Yams' nodes.
+    static let maxAnchors = 32
+
+    /// Refuses text that could nest deeper than `maxNesting` before the recursive parser sees it.
+    /// The bound is cheap and conservative (it never underestimates): a block level needs a column
+    /// of indentation or a leading `- ` / `? ` / `: ` indicator (two columns) — except that a
+    /// mapping and its list may share a column, hence the "+ 2" — and each open `[` or `{` adds a
+    /// level (counted everywhere, even inside quotes or comments, where an unbalanced bracket
+    /// only overestimates).
+    static func checkNesting(_ text: String, source: String) throws {
+        var flow = 0
+        var anchors = 0
+        var line = 1
+        var atLineStart = true   // still in the leading spaces and indicators of the line
+        var column = 0
+        let bytes = Array(text.utf8)
+        for (i, c) in bytes.enumerated() {
+            let next = i + 1 < bytes.count ? bytes[i + 1] : UInt8(ascii: "\n")
+            // libyaml's line breaks: \n, \r (\r\n counts once), NEL (C2 85), LS and PS (E2 80 A8/A9).
+            let lineBreak = c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r")
+                || (c == 0x85 && i >= 1 && bytes[i - 1] == 0xC2)
+                || ((c == 0xA8 || c == 0xA9) && i >= 2 && bytes[i - 2] == 0xE2 && bytes[i - 1] == 0x80)
+            if lineBreak {
+                if !(c == UInt8(ascii: "\r") && next == UInt8(ascii: "\n")) { line += 1 }
+                atLineStart = true; column = 0
+                continue
+            }
+            if atLineStart {
+                let indicator = (c == UInt8(ascii: "-") || c == UInt8(ascii: "?") || c == UInt8(ascii: ":"))
+                    && " \t\r\n".utf8.contains(next)
+                if c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") || indicator {
+                    column += 1
+                } else {
+                    atLineStart = false
+                }
+            }
+            if c == UInt8(ascii: "&"), i + 1 < bytes.count, !" \t\n\r".utf8.contains(bytes[i + 1]),
+               i == 0 || " \t\n[{,:".utf8.contains(bytes[i - 1]) {
+                anchors += 1
+                guard anchors <= maxAnchors else {
+                    throw SpecError(source: source, line: line, key: "", problem: "more than \(maxAnchors) anchors (&name) in the document")
+                }
+            }
+            if c == UInt8(ascii: "[") || c == UInt8(ascii: "{") {
+                flow += 1
+            } else if c == UInt8(ascii: "]") || c == UInt8(ascii: "}") {
+                flow = max(0, flow - 1)
+            }
+            if column + 2 + flow > maxNesting {
+                throw SpecError(source: source, line: line, key: "",
+                                problem: "nested deeper than \(maxNesting) levels (too many open brackets, too much indentation or too many leading '- ')")
+            }
+        }
     }
 
     /// At most this many nodes per document: aliases (`*a`) let a few lines expand to billions of
@@ -55,17 +115,20 @@ indirect enum YAMLTree {
     /// a few hundred.
     static let maxNodes = 100_000
 
-    private static func convert(_ node: Node, source: String, path: String, budget: inout Int) throws -> YAMLTree {
+    private static func convert(_ node: Node, source: String, path: String, depth: Int, budget: inout Int) throws -> YAMLTree {
         budget -= 1
         guard budget >= 0 else {
             throw SpecError(source: source, line: node.mark?.line, key: path,
                             problem: "more than \(maxNodes) values in the document (aliases expanding without bound?)")
         }
+        guard depth <= maxNesting else {   // aliases can nest a node inside another
+            throw SpecError(source: source, line: node.mark?.line, key: path, problem: "nested deeper than \(maxNesting) levels")
+        }
         switch node {
         case .scalar:
             return .scalar(node, line: node.mark?.line)
         case let .sequence(seq):
-            return .sequence(try seq.enumerated().map { try convert($0.element, source: source, path: "\(path)[\($0.offset)]", budget: &budget) },
+            return .sequence(try seq.enumerated().map { try convert($0.element, source: source, path: "\(path)[\($0.offset)]", depth: depth + 1, budget: &budget) },
                              line: node.mark?.line)
         case let .mapping(map):
             var entries: [(key: String, keyLine: Int?, value: YAMLTree)] = []
@@ -80,7 +143,7 @@ indirect enum YAMLTree {
                     throw SpecError(source: source, line: k.mark?.line, key: full, problem: "key given twice\(where_)")
                 }
                 firstLines[key] = k.mark?.line
-                entries.append((key, k.mark?.line, try convert(v, source: source, path: full, budget: &budget)))
+                entries.append((key, k.mark?.line, try convert(v, source: source, path: full, depth: depth + 1, budget: &budget)))
             }
             return .mapping(entries, line: node.mark?.line)
         }

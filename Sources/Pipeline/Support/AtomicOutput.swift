@@ -1,24 +1,34 @@
-// Atomic outputs: everything gar writes goes to a temporary sibling first and is renamed into
-// place only when complete, so a crash or a bad input never leaves a half-written file or
-// directory behind (ARCHITECTURE.md §6). The temporaries are hidden (".NAME.tmp-PID-RANDOM") and
-// are deleted on error, and also when SIGINT or SIGTERM stops the run (InterruptCleanup); only
-// SIGKILL or a power cut can leave one behind, never a partial file under the real name.
+// Outputs: a command writes only the paths it names, and never half a file.
+//
+// - A file is written to a hidden temporary sibling (".NAME.tmp-PID-RANDOM") and renamed over
+//   its name only when complete. A symlink stays a symlink: the file it points to is replaced.
+//   A replaced file keeps its permission bits.
+// - An output folder is created when missing. When it exists, gar writes its own files into it
+//   and touches nothing else: the files are made in a hidden staging folder inside it
+//   (".gar-tmp-PID-RANDOM") and each is renamed into place once all are complete, replacing
+//   only a file of the same name. On error the staging folder is deleted, and so is the output
+//   folder when this run created it; nothing that was there before is ever deleted.
+// - An output that is one of the command's inputs (the same file after symlinks, "..",
+//   relative spellings, hard links), or a folder output where a file gar writes is an input,
+//   is refused before any work (`refuseInputs`).
+//
+// The temporaries are deleted on error and when SIGINT or SIGTERM stops the run
+// (InterruptCleanup); only SIGKILL or a power cut can leave one behind, never a partial file
+// under the real name. ARCHITECTURE.md §6.
 import Foundation
 
 public enum AtomicOutput {
     /// Writes `data` to `url` through a temporary file in the same directory, then renames it.
     public static func write(_ data: Data, to url: URL) throws {
         try checkFileDestination(url)
-        let dir = url.deletingLastPathComponent()
-        try createDirectory(dir, for: url)
-        let tmp = temporarySibling(of: url)
+        let target = try resolvingSymlink(url)
+        try createDirectory(target.deletingLastPathComponent(), for: url)
+        let tmp = temporarySibling(of: target)
         InterruptCleanup.register(tmp.path)
         defer { InterruptCleanup.unregister(tmp.path) }
         do {
             do { try data.write(to: tmp) } catch { throw PipelineError.io(path: url.path, error) }
-            if rename(tmp.path, url.path) != 0 {
-                throw PipelineError.io(path: url.path, reason: String(cString: strerror(errno)))
-            }
+            try rename(tmp, over: target, named: url)
         } catch {
             try? FileManager.default.removeItem(at: tmp)
             InterruptCleanup.waitIfInterrupted()
@@ -30,33 +40,95 @@ public enum AtomicOutput {
         try write(Data(text.utf8), to: url)
     }
 
-    /// Builds a directory atomically: `body` fills a temporary sibling directory, which then
-    /// replaces `url` (an existing directory at `url` is removed only after `body` succeeded).
-    /// On error the temporary directory is deleted and `url` is left untouched.
+    /// Writes a command's files into the folder `url`: `body` fills a staging folder (hidden,
+    /// inside `url`); when it succeeded each of its files is renamed into place, replacing
+    /// only a file of the same name. `url` is created when missing; on error what this run
+    /// wrote is deleted (the staging folder, and `url` itself when this run created it).
     public static func directory<T>(at url: URL, _ body: (URL) throws -> T) throws -> T {
         let fm = FileManager.default
-        try refuseNonDirectory(at: url)   // before the work, not after it
-        try refuseFileAmongFolders(of: url)
-        try createDirectory(url.deletingLastPathComponent(), for: url)
-        let tmp = temporarySibling(of: url)
-        do { try fm.createDirectory(at: tmp, withIntermediateDirectories: false) } catch { throw PipelineError.io(path: url.path, error) }
-        InterruptCleanup.register(tmp.path)
-        defer { InterruptCleanup.unregister(tmp.path) }
+        try checkDirectoryDestination(url)   // before the work, not after it
+        let created = highestMissingFolder(of: url)
+        try createDirectory(url, for: url)
+        let staging = url.appendingPathComponent(".gar-tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))")
+        let written = created ?? staging   // what an interrupt or an error deletes
+        InterruptCleanup.register(written.path)
+        defer { InterruptCleanup.unregister(written.path) }
         do {
-            let result = try body(tmp)
-            try refuseNonDirectory(at: url)
-            if fm.fileExists(atPath: url.path) {
-                do { try fm.removeItem(at: url) } catch { throw PipelineError.io(path: url.path, error) }
-            }
-            if rename(tmp.path, url.path) != 0 {
-                throw PipelineError.io(path: url.path, reason: String(cString: strerror(errno)))
-            }
+            do { try fm.createDirectory(at: staging, withIntermediateDirectories: false) } catch { throw PipelineError.io(path: url.path, error) }
+            let result = try body(staging)
+            try moveContents(of: staging, into: url)
+            try? fm.removeItem(at: staging)
             return result
         } catch {
-            try? fm.removeItem(at: tmp)
+            try? fm.removeItem(at: staging)
+            if let created { try? fm.removeItem(at: created) }
             InterruptCleanup.waitIfInterrupted()
             throw error
         }
+    }
+
+    /// Renames every file under `staging` to the same relative path under `dest`.
+    static func moveContents(of staging: URL, into dest: URL) throws {
+        let fm = FileManager.default
+        let names: [String]
+        do { names = try fm.contentsOfDirectory(atPath: staging.path).sorted() } catch { throw PipelineError.io(path: dest.path, error) }
+        for name in names {
+            let from = staging.appendingPathComponent(name), to = dest.appendingPathComponent(name)
+            var isDir: ObjCBool = false
+            _ = fm.fileExists(atPath: from.path, isDirectory: &isDir)
+            if isDir.boolValue {
+                try checkDirectoryDestination(to)
+                try createDirectory(to, for: to)
+                try moveContents(of: from, into: to)
+            } else if (try? fm.destinationOfSymbolicLink(atPath: to.path)) != nil {
+                // Written through the link: its target may be on another file system.
+                let data: Data
+                do { data = try Data(contentsOf: from) } catch { throw PipelineError.io(path: to.path, error) }
+                try write(data, to: to)
+            } else {
+                try checkFileDestination(to)
+                try rename(from, over: to, named: to)
+            }
+        }
+    }
+
+    /// Renames the complete temporary `tmp` over `target`, keeping the permission bits of a
+    /// file it replaces. Errors name `url` (the path the user gave).
+    static func rename(_ tmp: URL, over target: URL, named url: URL) throws {
+        if let mode = permissions(of: target) { chmod(tmp.path, mode) }
+        if Foundation.rename(tmp.path, target.path) != 0 {
+            throw PipelineError.io(path: url.path, reason: String(cString: strerror(errno)))
+        }
+    }
+
+    /// The permission bits of the file at `url`, nil when there is none.
+    public static func permissions(of url: URL) -> mode_t? {
+        var st = stat()
+        guard stat(url.path, &st) == 0 else { return nil }
+        return st.st_mode & 0o7777
+    }
+
+    /// `url`, or the path a symlink at `url` finally points to (a relative link is read from
+    /// the link's folder), so a write replaces the target and the link stays.
+    public static func resolvingSymlink(_ url: URL) throws -> URL {
+        var u = url
+        for _ in 0 ..< 40 {
+            guard let dest = try? FileManager.default.destinationOfSymbolicLink(atPath: u.path) else { return u }
+            u = dest.hasPrefix("/") ? URL(fileURLWithPath: dest) : u.deletingLastPathComponent().appendingPathComponent(dest)
+        }
+        throw PipelineError.io(path: url.path, reason: "too many levels of symbolic links (a symlink loop)")
+    }
+
+    /// The highest folder of `url` (itself included) that does not exist yet: the one to
+    /// delete to undo `createDirectory(url)`. Nil when `url` exists.
+    static func highestMissingFolder(of url: URL) -> URL? {
+        let fm = FileManager.default
+        guard !fm.fileExists(atPath: url.path) else { return nil }
+        var top = url
+        while top.path != "/" && !fm.fileExists(atPath: top.deletingLastPathComponent().path) {
+            top = top.deletingLastPathComponent()
+        }
+        return top
     }
 
     /// ".NAME.tmp-PID-RANDOM" next to `url`.
@@ -108,6 +180,56 @@ public enum AtomicOutput {
         if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), !isDir.boolValue {
             throw PipelineError.io(path: url.path, reason: "exists and is not a directory")
         }
+    }
+
+    // MARK: outputs that are inputs
+
+    /// Refuses, before any work, the file output `output` (given as `option`) when it is one of
+    /// `inputs`: the same path after symlinks, ".." and relative spellings, or the same file
+    /// (a hard link).
+    public static func refuseInputs(_ inputs: [String], asFile output: String, option: String) throws {
+        let out = canonicalPath(output)
+        var outStat = stat()
+        let outExists = stat(output, &outStat) == 0
+        for input in inputs {
+            var inStat = stat()
+            let sameFile = outExists && stat(input, &inStat) == 0 && inStat.st_dev == outStat.st_dev && inStat.st_ino == outStat.st_ino
+            if sameFile || canonicalPath(input) == out {
+                throw PipelineError.invalidInput(what: "\(option) \(output)", reason: "is also an input (\(input)); gar never writes over its inputs, choose another path")
+            }
+        }
+    }
+
+    /// Refuses, before any work, the folder output `output` (given as `option`) when it is an
+    /// input folder, or when a file it would write there (`writes(relativePath)`) is an input.
+    public static func refuseInputs(_ inputs: [String], asFolder output: String, option: String, writes: (String) -> Bool) throws {
+        let out = canonicalPath(output)
+        for input in inputs {
+            let path = canonicalPath(input)
+            let relative = path.hasPrefix(out + "/") ? String(path.dropFirst(out.count + 1)) : nil
+            if path == out || relative.map(writes) == true {
+                throw PipelineError.invalidInput(what: "\(option) \(output)", reason: path == out
+                    ? "is also an input folder (\(input)); gar never writes into its inputs, choose another folder"
+                    : "gar would write \(relative!) there, which is an input (\(input)); choose another folder")
+            }
+        }
+    }
+
+    /// The absolute path of `path` with symlinks, "." and ".." resolved — also for a path that
+    /// does not exist yet (its existing folders are resolved, the rest appended).
+    public static func canonicalPath(_ path: String) -> String {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        var existing = URL(fileURLWithPath: absolute).standardized
+        var rest: [String] = []
+        while existing.path != "/" {
+            if let real = realpath(existing.path, nil) {
+                defer { free(real) }
+                return rest.reduce(URL(fileURLWithPath: String(cString: real))) { $0.appendingPathComponent($1) }.path
+            }
+            rest.insert(existing.lastPathComponent, at: 0)
+            existing = existing.deletingLastPathComponent()
+        }
+        return existing.path + rest.joined(separator: "/")
     }
 }
 

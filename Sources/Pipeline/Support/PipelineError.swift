@@ -8,9 +8,17 @@ public enum PipelineError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .io(path, reason): return "\(path): \(reason)"
-        case let .invalidInput(what, reason): return "\(what): \(reason)"
+        case let .io(path, reason): return PipelineError.oneLine("\(path): \(reason)")
+        case let .invalidInput(what, reason): return PipelineError.oneLine("\(what): \(reason)")
         }
+    }
+
+    /// An error is one line even when it quotes input holding line breaks (a region string from
+    /// a JSON list, a --set value): they are shown escaped.
+    static func oneLine(_ s: String) -> String {
+        guard s.contains(where: \.isNewline) else { return s }
+        return s.replacingOccurrences(of: "\r\n", with: "\\r\\n").replacingOccurrences(of: "\n", with: "\\n")
+            .replacingOccurrences(of: "\r", with: "\\r").split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 }
 

@@ -11,16 +11,14 @@ public struct TokenizeResult: Codable, Equatable {
     public var decoded: String
     /// GAR's demo decode of the same ids (skip specials, clean-up, strip).
     public var garDecoded: String
-
-    enum CodingKeys: String, CodingKey {
-        case ids, tokens, decoded
-        case garDecoded = "gar_decoded"
-    }
+    /// README "JSON outputs" (`tokenize`).
+    public var schemaVersion = 1
 }
 
 public enum TokenizeJob {
     /// The whole content of a UTF-8 text file (`gar tokenize --file`, `gar bench tokenizer --file`).
     public static func readText(path: String) throws -> String {
+        try InputFile.check(path)
         guard let data = FileManager.default.contents(atPath: path) else {
             throw PipelineError.io(path: path, reason: "cannot read file")
         }
@@ -43,9 +41,7 @@ public enum TokenizeJob {
     }
 
     public static func json(_ result: TokenizeResult) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(result), as: UTF8.self)
+        try JSONOutput.string(result)
     }
 
     public static func listing(_ result: TokenizeResult) -> String {

@@ -49,6 +49,8 @@ public struct EvalTrackReport: Sendable, Codable {
     /// where unavailable): the wall times depend on what else ran.
     public var loadBefore: Double?, loadAfter: Double?
     public var threads: Int
+    /// README "JSON outputs" (`eval-track`).
+    public var schemaVersion = 2
 
     public var table: String {
         var s = "| sequence | objects | frames | J | F | J&F | ms/frame | CPU ms/frame |\n|---|---|---|---|---|---|---|---|\n"

@@ -31,6 +31,11 @@ public struct PromptEvalRow: Sendable, Codable {
     public var cpuMs: Double
     /// IoU of the box itself (as a filled mask) with the object; nil for the click prompt.
     public var boxIoU: Double?
+
+    enum CodingKeys: String, CodingKey {   // "box_iou", not the strategy's "box_io_u"
+        case sequence, frame, object, kind, iou, ms, cpuMs
+        case boxIoU = "box_iou"
+    }
 }
 
 public struct PromptEvalSummary: Sendable, Codable {
@@ -39,6 +44,11 @@ public struct PromptEvalSummary: Sendable, Codable {
     public var meanIoU: Double, medianIoU: Double
     public var meanMs: Double, maxMs: Double, meanCpuMs: Double
     public var meanBoxIoU: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case kind, count, meanMs, maxMs, meanCpuMs
+        case meanIoU = "mean_iou", medianIoU = "median_iou", meanBoxIoU = "mean_box_iou"
+    }
 }
 
 public struct PromptEvalReport: Sendable, Codable {
@@ -48,6 +58,8 @@ public struct PromptEvalReport: Sendable, Codable {
     public var threads: Int
     public var naiveGrabCut: Bool
     public var loadBefore: Double?, loadAfter: Double?
+    /// README "JSON outputs" (`eval-track --prompts`).
+    public var schemaVersion = 2
 
     public var table: String {
         var s = "| prompt | n | mean IoU | median IoU | ms (mean / max) | CPU ms (mean) |\n|---|---|---|---|---|---|\n"

@@ -66,6 +66,9 @@ public enum TrackArguments {
                 cur = ObjectSpec(name: v, prompts: [PromptSpec()]); named = true
             case "--frame":
                 guard let k = Int(v), k >= 0 else { throw bad("--frame \(v)", "expected a frame index >= 0") }
+                if let first = danglingFrame {   // only the last would apply
+                    throw bad("--frame \(v)", "follows --frame \(first) with no prompt between them (give one --frame per prompt)")
+                }
                 if !cur.prompts[cur.prompts.count - 1].isEmpty { cur.prompts.append(PromptSpec()) }
                 cur.prompts[cur.prompts.count - 1].frame = k
                 danglingFrame = v
@@ -103,10 +106,19 @@ public enum TrackArguments {
         guard p.count == 4, let x1 = p[0], let y1 = p[1], let x2 = p[2], let y2 = p[3] else {
             throw PipelineError.invalidInput(what: "--box \(s)", reason: "expected x1,y1,x2,y2 (integers, inclusive corners)")
         }
+        try checkCoordinates([x1, y1, x2, y2], what: "--box \(s)")
         guard x2 >= x1 && y2 >= y1 else {
             throw PipelineError.invalidInput(what: "--box \(s)", reason: "x2 must be >= x1 and y2 >= y1")
         }
         return PixelBox(x: x1, y: y1, width: x2 - x1 + 1, height: y2 - y1 + 1)
+    }
+
+    /// Pixel coordinates are bounded (PromptPoint.maxCoordinate), so box arithmetic cannot overflow.
+    static func checkCoordinates(_ values: [Int], what: String) throws {
+        let limit = PromptPoint.maxCoordinate
+        if let bad = values.first(where: { !(-limit ... limit).contains($0) }) {
+            throw PipelineError.invalidInput(what: what, reason: "coordinate \(bad) is out of range (pixels, at most \(limit))")
+        }
     }
 
     /// `x,y` (positive) or `x,y,neg` (negative; `pos` also accepted).
@@ -115,6 +127,7 @@ public enum TrackArguments {
         guard (2...3).contains(p.count), let x = Int(p[0]), let y = Int(p[1]) else {
             throw PipelineError.invalidInput(what: "--point \(s)", reason: "expected x,y or x,y,neg")
         }
+        try checkCoordinates([x, y], what: "--point \(s)")
         var positive = true
         if p.count == 3 {
             switch p[2] { case "neg", "-", "0": positive = false

@@ -24,6 +24,8 @@ public struct TrackBenchReport: Sendable, Codable {
     public var width: Int, height: Int, frames: Int, repetitions: Int, objects: Int, threads: Int
     public var rows: [TrackBenchRow]
     public var syntheticJAndF: Double
+    /// README "JSON outputs" (`bench track`).
+    public var schemaVersion = 2
 
     public var table: String {
         var s = "gar bench track: \(width)x\(height), \(frames) frames, \(objects) object(s), \(repetitions) reps, \(threads) threads\n"

@@ -1,10 +1,13 @@
 // `gar track`: prompts on some frames of a video or frame folder → a mask per object per frame.
 // Decodes the frames at the tracking size (long side ≤ 854), converts the prompts (given in the
-// frames' own pixel coordinates) to that size, runs `Tracker.track`, and writes, atomically:
+// frames' own pixel coordinates) to that size, runs `Tracker.track`, and writes into OUT
+// (AtomicOutput.directory: created when missing, files replaced only when all are complete,
+// nothing else in OUT touched):
 //
 //   OUT/masks/<index>.png   one palette PNG per tracked frame at the original size: value k is
-//                           object k (1-based, in the order the objects were given), 0 background
-//   OUT/masks.json          COCO RLE per object per frame, with frame index, pts, confidence,
+//                           object k (1-based, in the order the objects were given), 0 background;
+//                           where objects overlap, the pixel has the earlier object's value
+//   OUT/masks.json          COCO RLE of each object's whole mask per frame (overlaps kept), with frame index, pts, confidence,
 //                           lost flag and box (schema in Sources/Tracking/README.md)
 //   OUT/overlay.mp4         the tracked frames with the masks blended in
 //   OUT/contact_sheet.png   up to 12 evenly spaced overlay frames in a grid
@@ -24,13 +27,22 @@ public struct TrackJobOptions: Sendable {
     public init(input: String, objects: [ObjectSpec], out: URL) { self.input = input; self.objects = objects; self.out = out }
 }
 
+/// What `gar track --json` prints (schema `track` version 2, README "JSON outputs").
 public struct TrackJobSummary: Sendable, Codable {
+    public struct Object: Sendable, Codable, Equatable {
+        public var name: String
+        /// Frames where it has a mask / where the tracker gave up on it.
+        public var visibleFrames: Int
+        public var lostFrames: Int
+    }
     public var frames: Int
-    public var objects: [String]
+    /// In the order given (names are values, never keys: they are the user's text).
+    public var objects: [Object]
     public var msPerFrame: Double
-    public var visibleFrames: [String: Int]
-    public var lostFrames: [String: Int]
     public var out: String
+    /// Damaged data met while reading the input (one line each; empty when clean).
+    public var warnings: [String]
+    public var schemaVersion = 2
 }
 
 public enum TrackJob {
@@ -44,12 +56,7 @@ public enum TrackJob {
             for p in obj.prompts {
                 var rp = RegionPrompt(box: p.box, points: p.points)
                 if let path = p.maskPath { rp.mask = try readMask(path) }
-                if let path = p.scribblePath {
-                    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                        throw PipelineError.io(path: path, reason: "cannot read the scribble file")
-                    }
-                    rp.strokes = try ScribbleFile.parse(text, path: path)
-                }
+                if let path = p.scribblePath { rp.strokes = try RegionInputs.readScribble(path) }
                 prompts.append(ObjectPrompt(name: obj.name, frame: p.frame, prompt: rp))
             }
         }
@@ -80,12 +87,15 @@ public enum TrackJob {
             let sheetPicks = Set(sheetIndices(count: decoded.count, max: 12))
             for (t, f) in decoded.enumerated() {
                 let labels = tracks.labelMap(at: t)
-                let full = LabelMap(width: W, height: H, masks: tracks.objects.map { $0.frames[t].mask?.resized(width: W, height: H) })
+                // Each object's whole mask at the original size (objects may overlap); the palette
+                // PNG draws the earlier object where they do.
+                let masks = tracks.objects.map { $0.frames[t].mask.map { $0.width == W && $0.height == H ? $0 : $0.resized(width: W, height: H) } }
+                let full = LabelMap(width: W, height: H, masks: masks)
                 try ImageIO.writePalettePNG(GrayImage(width: W, height: H, pixels: full.labels), palette: ImageIO.davisPalette,
                                             to: maskDir.appendingPathComponent(String(format: "%05d.png", f.index)).path)
                 var objs: [[String: Any]] = []
                 for (k, track) in tracks.objects.enumerated() {
-                    let m = full.mask(k + 1)
+                    let m = masks[k] ?? Mask(width: W, height: H)
                     var e: [String: Any] = ["id": k + 1, "name": track.name, "visible": !m.isEmpty,
                                             "lost": track.frames[t].lost, "confidence": Double(track.frames[t].confidence),
                                             "rle": ["size": [H, W], "counts": RLE(m).compressedString]]
@@ -102,25 +112,29 @@ public enum TrackJob {
             }
             try writer?.finish()
             let doc: [String: Any] = [
-                "format": "gar-masks-1", "input": o.input, "width": W, "height": H,
+                "format": "gar-masks-2", "schema_version": 2, "warnings": result.warnings,
+                "input": o.input, "width": W, "height": H,
                 "tracking_size": [w, h], "sampling": "\(o.sampling)",
                 "objects": tracks.objects.enumerated().map { ["id": $0.offset + 1, "name": $0.element.name] },
                 "frames": frameEntries,
             ]
-            let data = try JSONSerialization.data(withJSONObject: doc, options: [.prettyPrinted, .sortedKeys])
-            try data.write(to: dir.appendingPathComponent("masks.json"))
+            try Data(JSONOutput.string(object: doc, pretty: true).utf8).write(to: dir.appendingPathComponent("masks.json"))
             if o.contactSheet, !sheetFrames.isEmpty {
                 try ImageIO.writePNG(contactSheet(sheetFrames), to: dir.appendingPathComponent("contact_sheet.png").path)
             }
         }
         writeProgress.finish(note: o.out.path)
-        var visible: [String: Int] = [:], lost: [String: Int] = [:]
-        for t in tracks.objects {
-            visible[t.name] = t.frames.filter { $0.mask != nil }.count
-            lost[t.name] = t.frames.filter { $0.lost }.count
+        if !o.quiet { for w in result.warnings { printErr("warning: \(o.input): \(w)") } }
+        let objects = tracks.objects.map { t in
+            TrackJobSummary.Object(name: t.name, visibleFrames: t.frames.filter { $0.mask != nil }.count,
+                                   lostFrames: t.frames.filter(\.lost).count)
         }
-        return TrackJobSummary(frames: decoded.count, objects: tracks.objects.map(\.name), msPerFrame: ms,
-                               visibleFrames: visible, lostFrames: lost, out: o.out.path)
+        return TrackJobSummary(frames: decoded.count, objects: objects, msPerFrame: ms, out: o.out.path, warnings: result.warnings)
+    }
+
+    /// Whether gar track may write `relativePath` in its output folder.
+    public static func writes(_ relativePath: String) -> Bool {
+        ["masks.json", "overlay.mp4", "contact_sheet.png"].contains(relativePath) || relativePath.hasPrefix("masks/")
     }
 
     /// A mask file: any PNG mode, nonzero = inside (through Video's label reader).

@@ -46,6 +46,18 @@ public enum RegionInputs {
         return object
     }
 
+    /// Largest scribble file read (a hand-drawn one is a few KB).
+    static let maxScribbleBytes = 64 << 20
+
+    /// The strokes of a scribble file (format: Tracking's ScribbleFile).
+    static func readScribble(_ path: String) throws -> [Stroke] {
+        try InputFile.check(path, maxBytes: maxScribbleBytes, what: "a scribble file")
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw PipelineError.io(path: path, reason: "cannot read the scribble file")
+        }
+        return try ScribbleFile.parse(text, path: path)
+    }
+
     /// Reads the prompt files of a region and checks it against the frame size (in the frames'
     /// own pixel coordinates). Returns one RegionPrompt per prompt of the object.
     static func loadPrompts(_ object: ObjectSpec, width: Int, height: Int) throws -> [(frame: Int, prompt: RegionPrompt)] {
@@ -64,12 +76,7 @@ public enum RegionInputs {
                 }
                 rp.mask = mask
             }
-            if let path = p.scribblePath {
-                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                    throw PipelineError.io(path: path, reason: "cannot read the scribble file")
-                }
-                rp.strokes = try ScribbleFile.parse(text, path: path)
-            }
+            if let path = p.scribblePath { rp.strokes = try readScribble(path) }
             try PromptSegmenter.validate(rp, width: width, height: height, what: "\(object.name) on frame \(p.frame)")
             out.append((p.frame, rp))
         }
@@ -90,7 +97,11 @@ public struct RegionAnnotation: Sendable {
     }
 
     /// Reads an annotation file.
+    /// Largest annotation file read (VideoRefer's are a few MB per clip).
+    public static let maxFileBytes = 256 << 20
+
     public static func load(_ path: String) throws -> RegionAnnotation {
+        try InputFile.check(path, maxBytes: maxFileBytes, what: "an annotation")
         guard let data = FileManager.default.contents(atPath: path) else {
             throw PipelineError.io(path: path, reason: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such annotation file")
         }

@@ -1,10 +1,11 @@
 // The JSON answer of `gar caption --json`, `gar ask VIDEO --json`, `gar run` and one line of
-// `gar batch` (schema "gar-video-answer-1"; keys snake_case and sorted, so the same run gives the
-// same bytes apart from the "timings" objects). Documented in pipelines/README.md.
+// `gar batch` (schema "gar-video-answer-1", `schema_version` 1; keys snake_case and sorted, so the
+// same run gives the same bytes apart from the "timings" objects). Documented in pipelines/README.md.
 import Foundation
 
 public struct VideoAnswer: Codable, Sendable {
     public static let schemaName = "gar-video-answer-1"
+    public static let schemaVersion = 1
 
     public struct Source: Codable, Sendable {
         /// "video" or "frames" (a folder of images).
@@ -159,10 +160,14 @@ public struct VideoAnswer: Codable, Sendable {
     public var tokenIds: [Int]
     public var choice: String?
     public var promptTokens: Int
+    /// Damaged data met while reading the input (undecodable packets, frames the header lists
+    /// but the file lacks, frames skipped) and changes to the request (fewer frames, sparser
+    /// tracking): one line each.
     public var warnings: [String]
     public var timings: Timings
 
     public func encode(to encoder: Encoder) throws {   // nil written as null: a fixed schema
+        try encoder.encodeSchemaVersion(VideoAnswer.schemaVersion)
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(schema, forKey: .schema)
         try c.encode(input, forKey: .input)
@@ -185,19 +190,6 @@ public struct VideoAnswer: Codable, Sendable {
 
     /// One JSON object, sorted keys, snake_case.
     public func json(pretty: Bool = false) throws -> String {
-        String(decoding: try VideoAnswer.encoder(pretty: pretty).encode(self), as: UTF8.self)
-    }
-
-    static func encoder(pretty: Bool = false) -> JSONEncoder {
-        let e = JSONEncoder()
-        e.outputFormatting = pretty ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted] : [.sortedKeys, .withoutEscapingSlashes]
-        e.keyEncodingStrategy = .convertToSnakeCase
-        return e
-    }
-
-    static var decoder: JSONDecoder {
-        let d = JSONDecoder()
-        d.keyDecodingStrategy = .convertFromSnakeCase
-        return d
+        try JSONOutput.string(self, pretty: pretty)
     }
 }

@@ -110,6 +110,7 @@ public enum VideoRegionJob {
         let source = try FrameSources.open(r.input, threads: 0, folderFPS: r.folderFPS)
         let frameCount = try source.countFrames()
         guard frameCount > 0 else { throw PipelineError.invalidInput(what: r.input, reason: "no frame could be decoded") }
+        warnings += source.warnings.map { "\(r.input): \($0)" }
         let (W, H) = source.frameSize
         let isFolder = source is FrameFolder
         let annotation: RegionAnnotation?
@@ -182,7 +183,7 @@ public enum VideoRegionJob {
         var trackedCount = 0
         if let annotation {
             let t0 = Date()
-            modelFrames = try decode(source, sampled, size: .original, label: "decode", quiet: r.quiet)
+            modelFrames = try decode(source, sampled, size: .original, label: "decode", quiet: r.quiet, warnings: &warnings)
             decodeSeconds += Date().timeIntervalSince(t0)
             for k in 0 ..< regionCount {
                 masks.append(modelFrames.map { annotation.mask(region: k, frame: $0.index) })
@@ -207,7 +208,8 @@ public enum VideoRegionJob {
             for p in prompts { for q in p { tracked.insert(q.frame) } }
             let trackedIndices = tracked.sorted()
             let t0 = Date()
-            let trackFrames = try decode(source, trackedIndices, size: .maxSide(r.spec.tracker.maxSide), label: "decode", quiet: r.quiet)
+            let trackFrames = try decode(source, trackedIndices, size: .maxSide(r.spec.tracker.maxSide), label: "decode", quiet: r.quiet,
+                                         warnings: &warnings)
             decodeSeconds += Date().timeIntervalSince(t0)
             trackedCount = trackFrames.count
             var position: [Int: Int] = [:]
@@ -241,7 +243,8 @@ public enum VideoRegionJob {
                 modelFrames = sampled.map { trackFrames[position[$0]!] }
             } else {
                 let t2 = Date()
-                modelFrames = try decode(source, sampled, size: .original, label: "decode (model frames)", quiet: r.quiet)
+                modelFrames = try decode(source, sampled, size: .original, label: "decode (model frames)", quiet: r.quiet,
+                                         warnings: &warnings)
                 decodeSeconds += Date().timeIntervalSince(t2)
             }
             for k in 0 ..< regionCount {
@@ -363,15 +366,20 @@ public enum VideoRegionJob {
 
     // MARK: decoding
 
-    /// The frames at `indices` (ascending), streamed from the source.
-    static func decode(_ source: any FrameSource, _ indices: [Int], size: OutputSize, label: String, quiet: Bool) throws -> [Frame] {
+    /// The frames at `indices` (ascending), streamed from the source. Damaged data met (undecodable
+    /// packets, wanted frames skipped) is added to `warnings` (once) and printed unless `quiet`.
+    static func decode(_ source: any FrameSource, _ indices: [Int], size: OutputSize, label: String, quiet: Bool,
+                       warnings: inout [String]) throws -> [Frame] {
         let progress = Progress(label, total: indices.count, quiet: quiet)
         let stream = try source.frames(.indices(indices), window: nil, size: size, progress: { _, _ in progress.advance() })
         var frames: [Frame] = []
         frames.reserveCapacity(indices.count)
         while let f = try stream.next() { frames.append(f) }
         progress.finish()
-        if let note = stream.damageNote, !quiet { printErr("warning: \(note)") }
+        if let note = stream.damageNote.map({ "\(source.path): \($0)" }), !warnings.contains(note) {
+            warnings.append(note)
+            if !quiet { printErr("warning: \(note)") }
+        }
         guard !frames.isEmpty else {
             throw PipelineError.invalidInput(what: source.path, reason: "none of the \(indices.count) wanted frames could be decoded")
         }
@@ -416,13 +424,16 @@ public enum VideoRegionJob {
     static func writeOverlay(frames: [RGBImage], labelMaps: [LabelMap], fps: Double, to path: String) throws {
         guard let first = frames.first else { return }
         let url = URL(fileURLWithPath: path)
-        try AtomicOutput.createDirectory(url.deletingLastPathComponent(), for: url)   // as --output does
-        let writer = try VideoWriter(path: path, width: first.width, height: first.height, fps: fps)
+        let target = try AtomicOutput.resolvingSymlink(url)   // a symlink stays one, as with --output
+        try AtomicOutput.createDirectory(target.deletingLastPathComponent(), for: url)
+        let mode = AtomicOutput.permissions(of: target)
+        let writer = try VideoWriter(path: target.path, width: first.width, height: first.height, fps: fps)
         InterruptCleanup.register(writer.temporaryPath)
         defer { InterruptCleanup.unregister(writer.temporaryPath) }
         for (img, labels) in zip(frames, labelMaps) {
             try writer.append(TrackJob.overlay(img, labels))
         }
         try writer.finish()
+        if let mode { chmod(target.path, mode) }
     }
 }

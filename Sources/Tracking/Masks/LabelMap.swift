@@ -1,6 +1,7 @@
 // Multi-object label maps: one byte per pixel, 0 = background, k = object k (1-based), as in
-// DAVIS-2017 palette PNGs. Building one from several masks guarantees that no pixel belongs to
-// two objects (the earlier object wins, like the GAR prompt's id map).
+// DAVIS-2017 palette PNGs. Masks may overlap (tracked objects are independent); a label map holds
+// one label per pixel, so where masks overlap the earlier object's label is drawn (like the GAR
+// prompt's id map). Each object's whole mask is kept elsewhere (e.g. the RLE of masks.json).
 import Video
 
 public struct LabelMap: Equatable, Sendable {

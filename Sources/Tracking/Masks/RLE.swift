@@ -112,7 +112,7 @@ public struct RLE: Equatable, Sendable {
                 guard p < bytes.count else { throw TrackingError.badRLE("truncated counts string") }
                 c = Int(bytes[p]) - 48
                 guard c >= 0 && c < 64 else {
-                    throw TrackingError.badRLE("invalid character '\(Character(Unicode.Scalar(bytes[p])))' in counts string")
+                    throw TrackingError.badRLE("invalid character '\(Unicode.Scalar(bytes[p]).escaped(asASCII: true))' in counts string")
                 }
                 guard k < 12 else { throw TrackingError.badRLE("run length too long in counts string") }
                 x |= (c & 0x1f) << (5 * k)

@@ -8,6 +8,11 @@ import Video
 
 /// A click: `positive` clicks are on the object, negative ones on the background.
 public struct PromptPoint: Sendable, Equatable, Codable {
+    /// Largest coordinate (and stroke width) a prompt may carry: far beyond any frame (FFmpeg
+    /// decodes at most 16384 pixels a side), small enough that no arithmetic on prompt numbers
+    /// can overflow. Parsers reject larger numbers with a one-line error.
+    public static let maxCoordinate = 1_000_000
+
     public var x: Int, y: Int
     public var positive: Bool
     public init(x: Int, y: Int, positive: Bool = true) { self.x = x; self.y = y; self.positive = positive }
@@ -70,8 +75,9 @@ public enum PromptSegmenter {
                 throw TrackingError.badPrompt(what: "\(what) point \(pt.x),\(pt.y)", reason: "is outside the \(W)x\(H) frame")
             }
         }
-        for s in p.strokes where s.width < 1 || s.points.isEmpty {
-            throw TrackingError.badPrompt(what: "\(what) scribble", reason: "a stroke needs at least one point and a width >= 1")
+        for s in p.strokes where s.width < 1 || s.width > PromptPoint.maxCoordinate || s.points.isEmpty {
+            throw TrackingError.badPrompt(what: "\(what) scribble",
+                                          reason: "a stroke needs at least one point and a width in 1...\(PromptPoint.maxCoordinate), got width \(s.width)")
         }
         if p.mask == nil && p.box == nil && !p.points.contains(where: { $0.positive }) && !p.strokes.contains(where: { $0.positive }) {
             throw TrackingError.badPrompt(what: what, reason: "needs a box, a positive point or a positive stroke (negative ones alone do not say where the object is)")
@@ -188,26 +194,44 @@ public enum PromptSegmenter {
 ///     pos 9 120,200 140,215 180,230
 ///     neg 5 100,300 260,300
 public enum ScribbleFile {
+    /// Most vertices in one file (all strokes): a hand-drawn scribble has hundreds.
+    public static let maxVertices = 1_000_000
+
+    /// Text of the file as an error quotes it: line breaks of other kinds (vertical tab, U+2028, ...)
+    /// escaped, so the error stays one line.
+    static func shown(_ s: Substring) -> String {
+        s.contains(where: \.isNewline) ? String(s.debugDescription.dropFirst().dropLast()) : String(s)
+    }
+
     public static func parse(_ text: String, path: String) throws -> [Stroke] {
         var strokes: [Stroke] = []
+        var vertices = 0
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
             let f = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
             if f.isEmpty { continue }
             guard f[0] == "pos" || f[0] == "neg" else {
-                throw TrackingError.badScribble(path: path, line: n + 1, reason: "expected 'pos' or 'neg', got '\(f[0])'")
+                throw TrackingError.badScribble(path: path, line: n + 1, reason: "expected 'pos' or 'neg', got '\(shown(f[0]))'")
             }
-            guard f.count >= 3, let width = Int(f[1]), width >= 1 else {
-                throw TrackingError.badScribble(path: path, line: n + 1, reason: "expected '\(f[0]) WIDTH x,y [x,y ...]' with WIDTH >= 1")
+            let limit = PromptPoint.maxCoordinate
+            guard f.count >= 3, let width = Int(f[1]), (1 ... limit).contains(width) else {
+                throw TrackingError.badScribble(path: path, line: n + 1, reason: "expected '\(f[0]) WIDTH x,y [x,y ...]' with WIDTH in 1...\(limit)")
+            }
+            guard f.count - 2 <= maxVertices - vertices else {
+                throw TrackingError.badScribble(path: path, line: n + 1, reason: "more than \(maxVertices) vertices in the file")
             }
             var pts: [PromptPoint] = []
             for v in f[2...] {
                 let c = v.split(separator: ",")
                 guard c.count == 2, let x = Int(c[0]), let y = Int(c[1]) else {
-                    throw TrackingError.badScribble(path: path, line: n + 1, reason: "bad vertex '\(v)' (expected x,y in pixels)")
+                    throw TrackingError.badScribble(path: path, line: n + 1, reason: "bad vertex '\(shown(v))' (expected x,y in pixels)")
+                }
+                guard (-limit ... limit).contains(x), (-limit ... limit).contains(y) else {
+                    throw TrackingError.badScribble(path: path, line: n + 1, reason: "vertex '\(shown(v))' is out of range (coordinates are pixels, at most \(limit))")
                 }
                 pts.append(PromptPoint(x: x, y: y))
             }
+            vertices += pts.count
             strokes.append(Stroke(points: pts, width: width, positive: f[0] == "pos"))
         }
         if strokes.isEmpty { throw TrackingError.badScribble(path: path, line: 1, reason: "no stroke in the file") }

@@ -13,6 +13,8 @@
 //   4. guided filter of Q with the frame as guide (r 8, ε 1e-2), mask = Q_gf > ½;
 //   5. confidence and "lost": see `Options`.
 // Objects that are lost are looked for again each frame by colour (re-acquisition).
+// Objects are independent: masks may overlap or nest (GAR regions do), and a prompt never takes
+// pixels from another object; only the flow of a frame pair is shared.
 import Video
 
 public final class FlowPropagator: MaskPropagator {
@@ -100,7 +102,6 @@ public final class FlowPropagator: MaskPropagator {
         if let p = previous, p.rgb.width != w || p.rgb.height != h { reset() }
 
         var results: [Int: PropagationResult] = [:]
-        var soft: [Int: [Float]] = [:]
         let tracked = objects.keys.filter { prompts[$0] == nil }.sorted()
         let needFlow = tracked.contains { !objects[$0]!.lost }
         var motion: PairMotion? = nil
@@ -142,7 +143,7 @@ public final class FlowPropagator: MaskPropagator {
                 continue
             }
             guard let motion else { continue }
-            let (mask, q, confidence, reliableFraction) = propagate(st, motion, cur)
+            let (mask, confidence, reliableFraction) = propagate(st, motion, cur)
             let bad = Float(mask.area) < options.lostAreaRatio * Float(st.lastGoodArea) || reliableFraction < options.lostReliable
             st.badRun = bad ? st.badRun + 1 : 0
             if st.badRun >= options.lostFrames {
@@ -159,12 +160,9 @@ public final class FlowPropagator: MaskPropagator {
                     }
                 }
                 results[id] = PropagationResult(mask: mask, confidence: confidence, lost: false)
-                soft[id] = q
             }
             objects[id] = st
         }
-        resolveOverlaps(&results, soft: soft, prompts: prompts)
-        for id in tracked { if let r = results[id], !r.lost { objects[id]?.prev = r.mask } }
         for (id, m) in prompts {
             let model = ColorModel(indices: cur.colors, mask: m, ringRadius: options.ringRadius)
             objects[id] = ObjectState(prev: m, model: model, tracked: model, promptArea: max(1, m.area), lastGoodArea: max(1, m.area))
@@ -265,15 +263,15 @@ public final class FlowPropagator: MaskPropagator {
         return PixelBox(x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1)
     }
 
-    /// Steps 1–4 for one object: (mask, soft map, confidence, fraction of reliable mask pixels).
+    /// Steps 1–4 for one object: (mask, confidence, fraction of reliable mask pixels).
     /// Every loop runs over a region of interest: the previous box and its similarity image,
     /// grown by the largest backward flow vector and the near/guided-filter radii.
-    func propagate(_ st: ObjectState, _ m: PairMotion, _ cur: FrameData) -> (Mask, [Float], Float, Float) {
+    func propagate(_ st: ObjectState, _ m: PairMotion, _ cur: FrameData) -> (Mask, Float, Float) {
         let w = m.fb.width, h = m.fb.height, n = w * h
         let o = options
         var mask = Mask(width: w, height: h)
         var P = [Float](repeating: 0, count: n)
-        guard let pb = st.prev.boundingBox else { return (mask, P, 0, 0) }
+        guard let pb = st.prev.boundingBox else { return (mask, 0, 0) }
         let sim = o.useSimilarity ? fitSimilarity(st.prev, m) : nil
         let inv = sim?.inverse
         // Region where P can be nonzero.
@@ -287,7 +285,7 @@ public final class FlowPropagator: MaskPropagator {
         let grow = m.maxBackward + 2
         let rx0 = max(m.roi.x, Int(bx0 - grow)), ry0 = max(m.roi.y, Int(by0 - grow))
         let rx1 = min(m.roi.x2, Int(bx1 + grow)), ry1 = min(m.roi.y2, Int(by1 + grow))
-        guard rx0 <= rx1 && ry0 <= ry1 else { return (mask, P, 0, 0) }
+        guard rx0 <= rx1 && ry0 <= ry1 else { return (mask, 0, 0) }
         // 1–2. Pull-warp prior mixed with the similarity prior.
         let pw = inv == nil ? 1 : o.pullWeight
         st.prev.bits.withUnsafeBufferPointer { prevBits in
@@ -318,7 +316,7 @@ public final class FlowPropagator: MaskPropagator {
         var seed = Mask(width: w, height: h)
         for y in ry0...ry1 { for x in rx0...rx1 where P[y * w + x] > 0.1 { seed.bits[y * w + x] = 1 } }
         let near = Morphology.dilate(seed, radius: o.nearRadius)
-        guard let box = near.boundingBox else { return (mask, P, 0, 0) }
+        guard let box = near.boundingBox else { return (mask, 0, 0) }
         var Q = [Float](repeating: 0, count: n)
         let post = o.fusionPlusOne ? st.tracked.posteriorPlusOne : st.tracked.posterior
         for y in box.y...box.y2 {
@@ -349,7 +347,7 @@ public final class FlowPropagator: MaskPropagator {
         let union = area + priorBin - inter
         let iouPrior: Float = union > 0 ? Float(inter) / Float(union) : 0
         let relFrac: Float = area > 0 ? Float(reliableIn) / Float(area) : 0
-        return (mask, Q, 0.5 * (iouPrior + relFrac), relFrac)
+        return (mask, 0.5 * (iouPrior + relFrac), relFrac)
     }
 
     /// RANSAC similarity from ≤ 2000 pixels of the eroded previous mask to where Ff moves them
@@ -417,28 +415,5 @@ public final class FlowPropagator: MaskPropagator {
         var m = Mask(width: w, height: h)
         for i in 0..<(w * h) where labels[i] == Int32(bestId) { m.bits[i] = 1 }
         return m
-    }
-
-    /// No pixel in two objects: a pixel claimed by several tracked objects goes to the one with
-    /// the highest soft score; prompted masks win over tracked ones.
-    func resolveOverlaps(_ results: inout [Int: PropagationResult], soft: [Int: [Float]], prompts: [Int: Mask]) {
-        let ids = results.keys.sorted()
-        guard ids.count + prompts.count > 1 else { return }
-        for a in ids {
-            guard var ra = results[a] else { continue }
-            var changed = false
-            for i in 0..<ra.mask.bits.count where ra.mask.bits[i] != 0 {
-                var drop = false
-                for p in prompts.values where p.bits[i] != 0 { drop = true; break }
-                if !drop {
-                    for b in ids where b != a && results[b]!.mask.bits[i] != 0 {
-                        let sa = soft[a]?[i] ?? 1, sb = soft[b]?[i] ?? 1
-                        if sb > sa || (sb == sa && b < a) { drop = true; break }
-                    }
-                }
-                if drop { ra.mask.bits[i] = 0; changed = true }
-            }
-            if changed { results[a] = ra }
-        }
     }
 }
