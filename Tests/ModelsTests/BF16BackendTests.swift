@@ -62,6 +62,26 @@ import Testing
         #expect(d1 > 1e-3 * s && ds < d1 / 50, "single rounding \(d1), split \(ds)")
     }
 
+    /// The split conversion (C kernel) against its definition: hi = bf16(x) (torch rounding, as
+    /// `Convert.f32ToBF16`), lo = bf16(x − hi), so |x − (hi + lo)| ≤ 2⁻¹⁷·|x| (plus subnormal slack).
+    @Test func splitConversionMatchesDefinition() {
+        var r = TestRandom(3)
+        var x = r.floats(4096).enumerated().map { $0.element * Float(1 << ($0.offset % 24)) / 4096 }
+        x += [0, -0.0, 1, -1, 3.14159265, 1e-30, -7.3e12, .greatestFiniteMagnitude]
+        var hi = [UInt16](repeating: 0, count: x.count), lo = hi, want = hi
+        gk_f32_to_bf16_split(x, &hi, &lo, x.count)
+        x.withUnsafeBufferPointer { xb in want.withUnsafeMutableBufferPointer { Convert.f32ToBF16(xb, $0) } }
+        #expect(hi == want)
+        func f(_ b: UInt16) -> Float { Float(bitPattern: UInt32(b) << 16) }
+        for i in x.indices where x[i].isFinite && abs(x[i]) < 1e38 {
+            let residue = x[i] - f(hi[i])
+            var expectedLo = UInt16(0)
+            withUnsafePointer(to: residue) { gk_f32_to_bf16($0, &expectedLo, 1) }
+            #expect(lo[i] == expectedLo, "x = \(x[i])")
+            #expect(abs(Double(x[i]) - Double(f(hi[i])) - Double(f(lo[i]))) <= 0x1p-17 * abs(Double(x[i])) + 1e-38, "x = \(x[i])")
+        }
+    }
+
     /// Packing bf16-stored weights keeps them exactly (no rounding): same product as packing
     /// their f32 widening.
     @Test func bf16StorageIsPackedExactly() {
