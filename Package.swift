@@ -9,6 +9,7 @@
 //   Checkpoints                       safetensors (mmap, shards), config.json, strict loader
 //   Tokenizers                        Llama-3 byte-level BPE, PLM chat template
 //   Models                            Perception Encoder, projector, Llama decoder, GAR
+//   SAM2                              SAM 2.1 image mode (Hiera, FPN, prompt encoder, mask decoder)
 //   Video                             FFmpeg decode/seek/sample, still images
 //   Tracking                          masks, prompt -> mask, propagation, J&F
 //   Pipeline                          jobs (caption, QA, batch, bench), YAML specs
@@ -60,6 +61,7 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: ["JSONCore"], exclude: ["README.md"], swiftSettings: numericSwift),
         .target(name: "Models", dependencies: ["Tensors", "Checkpoints", "Tokenizers"], exclude: ["README.md"],
                 swiftSettings: numericSwift),
+        .target(name: "SAM2", dependencies: ["Tensors", "Checkpoints"], exclude: ["README.md"], swiftSettings: numericSwift),
 
         // MARK: media
         .target(name: "Video", dependencies: ["CFFmpeg"], exclude: ["README.md"], swiftSettings: numericSwift),
@@ -83,6 +85,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "JSONCore"], swiftSettings: numericSwift),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors", "Checkpoints", "Tokenizers", "Video", "CKernels", "JSONCore"],
                     swiftSettings: numericSwift),
+        .testTarget(name: "SAM2Tests", dependencies: ["SAM2", "Tensors", "Checkpoints", "JSONCore"], swiftSettings: numericSwift),
         .testTarget(name: "VideoTests", dependencies: ["Video", "TestSupport"], swiftSettings: numericSwift),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Video"], swiftSettings: numericSwift),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: plainSwift),

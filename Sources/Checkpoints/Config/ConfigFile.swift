@@ -7,21 +7,25 @@ import JSONCore
 public enum ConfigFile {
     /// Reads and decodes `T` from `path`. Syntax errors are located by byte offset (StrictJSON
     /// also rejects duplicate keys); type errors name the dotted field path.
-    public static func decode<T: Decodable>(_ type: T.Type, path: String) throws -> T {
+    /// `snakeCaseKeys`: Swift properties in camel case match the JSON's snake-case keys
+    /// (`layer_norm_eps` → `layerNormEps`) without a CodingKeys table.
+    public static func decode<T: Decodable>(_ type: T.Type, path: String, snakeCaseKeys: Bool = false) throws -> T {
         guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError.io(path: path, reason: "no such file") }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw CheckpointError.io(path: path, reason: "cannot read: \((error as NSError).localizedDescription)")
         }
-        return try decode(type, data: data, fileName: path)
+        return try decode(type, data: data, fileName: path, snakeCaseKeys: snakeCaseKeys)
     }
 
-    public static func decode<T: Decodable>(_ type: T.Type, data: Data, fileName: String) throws -> T {
+    public static func decode<T: Decodable>(_ type: T.Type, data: Data, fileName: String, snakeCaseKeys: Bool = false) throws -> T {
         do { _ = try StrictJSON.parse(Array(data)) } catch {
             throw CheckpointError.config(file: fileName, field: "", problem: "\(error)")
         }
         do {
-            return try JSONDecoder().decode(T.self, from: data)
+            let decoder = JSONDecoder()
+            if snakeCaseKeys { decoder.keyDecodingStrategy = .convertFromSnakeCase }
+            return try decoder.decode(T.self, from: data)
         } catch let error as DecodingError {
             throw mapDecodingError(error, fileName: fileName)
         } catch let error as CheckpointError {

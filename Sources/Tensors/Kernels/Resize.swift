@@ -53,11 +53,24 @@ public struct AntialiasAxis: Sendable, Equatable {
 
     /// Bicubic (Keys, a = −0.5) antialiased weights for resampling `inSize` → `outSize`.
     public init(bicubicFrom inSize: Int, to outSize: Int) {
+        self.init(from: inSize, to: outSize, interpSize: 4, filter: AntialiasAxis.keysCubic)
+    }
+
+    /// Bilinear (triangle filter) antialiased weights for resampling `inSize` → `outSize`
+    /// (torch `HelperInterpLinear::aa_filter`, interp size 2).
+    public init(bilinearFrom inSize: Int, to outSize: Int) {
+        self.init(from: inSize, to: outSize, interpSize: 2) { x in
+            let x = abs(x)
+            return x < 1 ? 1 - x : 0
+        }
+    }
+
+    /// torch `_compute_index_ranges_int16_weights` for a filter of support `interpSize / 2`.
+    init(from inSize: Int, to outSize: Int, interpSize: Double, filter: (Double) -> Double) {
         precondition(inSize > 0 && outSize > 0, "AntialiasAxis: empty size")
         self.inSize = inSize
         self.outSize = outSize
         let scale = Double(inSize) / Double(outSize)
-        let interpSize = 4.0
         let support = scale >= 1 ? (interpSize * 0.5) * scale : interpSize * 0.5
         let kmax = Int(support.rounded(.up)) * 2 + 1
         let invscale = scale >= 1 ? 1 / scale : 1
@@ -72,7 +85,7 @@ public struct AntialiasAxis: Sendable, Equatable {
             xsize = min(max(xsize, 0), kmax)
             var total = 0.0
             for j in 0 ..< xsize {
-                let w = AntialiasAxis.keysCubic((Double(j + xmin) - center + 0.5) * invscale)
+                let w = filter((Double(j + xmin) - center + 0.5) * invscale)
                 wf[i * kmax + j] = w
                 total += w
             }
@@ -150,8 +163,22 @@ extension Kernels {
     /// tensor. GAR's image processor uses the float path instead: `resizeBicubicAntialiasFloat`.
     public static func resizeBicubicAntialias(_ src: UnsafeBufferPointer<UInt8>, width W: Int, height H: Int, channels C: Int,
                                               into dst: UnsafeMutableBufferPointer<UInt8>, width Wo: Int, height Ho: Int) {
-        precondition(W > 0 && H > 0 && C > 0 && Wo > 0 && Ho > 0, "resizeBicubicAntialias: empty image")
-        precondition(src.count >= W * H * C && dst.count >= Wo * Ho * C, "resizeBicubicAntialias: buffer sizes")
+        resizeAntialias(src, width: W, height: H, channels: C, into: dst, width: Wo, height: Ho, axis: AntialiasAxis.init(bicubicFrom:to:))
+    }
+
+    /// Bilinear antialiased resize along the same uint8 path (int16 weights, uint8 intermediate):
+    /// `torchvision.transforms.v2.functional.resize(…, BILINEAR, antialias=True)` on a uint8 tensor,
+    /// what SAM 2's image processor runs.
+    public static func resizeBilinearAntialias(_ src: UnsafeBufferPointer<UInt8>, width W: Int, height H: Int, channels C: Int,
+                                               into dst: UnsafeMutableBufferPointer<UInt8>, width Wo: Int, height Ho: Int) {
+        resizeAntialias(src, width: W, height: H, channels: C, into: dst, width: Wo, height: Ho, axis: AntialiasAxis.init(bilinearFrom:to:))
+    }
+
+    static func resizeAntialias(_ src: UnsafeBufferPointer<UInt8>, width W: Int, height H: Int, channels C: Int,
+                                into dst: UnsafeMutableBufferPointer<UInt8>, width Wo: Int, height Ho: Int,
+                                axis makeAxis: (Int, Int) -> AntialiasAxis) {
+        precondition(W > 0 && H > 0 && C > 0 && Wo > 0 && Ho > 0, "resizeAntialias: empty image")
+        precondition(src.count >= W * H * C && dst.count >= Wo * Ho * C, "resizeAntialias: buffer sizes")
         if W == Wo && H == Ho {
             _ = dst.update(fromContentsOf: src[0 ..< W * H * C])
             return
@@ -159,13 +186,13 @@ extension Kernels {
         if W != Wo && H != Ho {
             var mid = [UInt8](repeating: 0, count: H * Wo * C)
             mid.withUnsafeMutableBufferPointer { m in
-                resampleHorizontal(src, width: W, height: H, channels: C, into: m, axis: AntialiasAxis(bicubicFrom: W, to: Wo))
-                resampleVertical(UnsafeBufferPointer(m), width: Wo, channels: C, into: dst, axis: AntialiasAxis(bicubicFrom: H, to: Ho))
+                resampleHorizontal(src, width: W, height: H, channels: C, into: m, axis: makeAxis(W, Wo))
+                resampleVertical(UnsafeBufferPointer(m), width: Wo, channels: C, into: dst, axis: makeAxis(H, Ho))
             }
         } else if W != Wo {
-            resampleHorizontal(src, width: W, height: H, channels: C, into: dst, axis: AntialiasAxis(bicubicFrom: W, to: Wo))
+            resampleHorizontal(src, width: W, height: H, channels: C, into: dst, axis: makeAxis(W, Wo))
         } else {
-            resampleVertical(src, width: W, channels: C, into: dst, axis: AntialiasAxis(bicubicFrom: H, to: Ho))
+            resampleVertical(src, width: W, channels: C, into: dst, axis: makeAxis(H, Ho))
         }
     }
 

@@ -7,11 +7,23 @@ extension Reference {
     /// across rows, single thread).
     public static func resizeBicubicAntialias(_ src: UnsafeBufferPointer<UInt8>, width W: Int, height H: Int, channels C: Int,
                                               into dst: UnsafeMutableBufferPointer<UInt8>, width Wo: Int, height Ho: Int) {
+        resizeAntialias(src, width: W, height: H, channels: C, into: dst, width: Wo, height: Ho, axis: AntialiasAxis.init(bicubicFrom:to:))
+    }
+
+    /// Naive twin of `Kernels.resizeBilinearAntialias` (same recipe, triangle filter).
+    public static func resizeBilinearAntialias(_ src: UnsafeBufferPointer<UInt8>, width W: Int, height H: Int, channels C: Int,
+                                               into dst: UnsafeMutableBufferPointer<UInt8>, width Wo: Int, height Ho: Int) {
+        resizeAntialias(src, width: W, height: H, channels: C, into: dst, width: Wo, height: Ho, axis: AntialiasAxis.init(bilinearFrom:to:))
+    }
+
+    static func resizeAntialias(_ src: UnsafeBufferPointer<UInt8>, width W: Int, height H: Int, channels C: Int,
+                                into dst: UnsafeMutableBufferPointer<UInt8>, width Wo: Int, height Ho: Int,
+                                axis makeAxis: (Int, Int) -> AntialiasAxis) {
         if W == Wo && H == Ho {
             for i in 0 ..< W * H * C { dst[i] = src[i] }
             return
         }
-        let ax = AntialiasAxis(bicubicFrom: W, to: Wo), ay = AntialiasAxis(bicubicFrom: H, to: Ho)
+        let ax = makeAxis(W, Wo), ay = makeAxis(H, Ho)
         // Horizontal pass (or identity).
         var mid = [UInt8](repeating: 0, count: H * Wo * C)
         for y in 0 ..< H {
