@@ -3,8 +3,8 @@
 // gar — Grasp Any Region on CPUs. Target DAG (bottom to top; each target lists every module it
 // imports — see ARCHITECTURE.md §1):
 //
-//   CFFmpeg, COpenBLAS, CKernels      C: system libraries and small -O3 kernels
-//   Tensors       ← COpenBLAS, CKernels                     Tensor + ops on OpenBLAS (naive twins for tests)
+//   CFFmpeg, COpenBLAS, CDNNL, CKernels   C: system libraries (FFmpeg, OpenBLAS, oneDNN) and small -O3 kernels
+//   Tensors       ← COpenBLAS, CDNNL, CKernels              Tensor + ops on OpenBLAS (naive twins for tests)
 //   JSONCore                                                strict JSON parser (safetensors headers, configs, tokenizer files)
 //   Checkpoints   ← Tensors, CKernels, JSONCore             safetensors (mmap, shards), config.json, strict loader
 //   Tokenizers    ← JSONCore                                Llama-3 byte-level BPE, PLM chat template
@@ -52,11 +52,12 @@ let package = Package(
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .target(name: "CKernels",
                 cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
 
         // MARK: numerics and model core
-        .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"], exclude: ["README.md"], swiftSettings: numericSwift),
+        .target(name: "Tensors", dependencies: ["COpenBLAS", "CDNNL", "CKernels"], exclude: ["README.md"], swiftSettings: numericSwift),
         .target(name: "JSONCore", exclude: ["README.md"], swiftSettings: numericSwift),
         .target(name: "Checkpoints", dependencies: ["Tensors", "CKernels", "JSONCore"], exclude: ["README.md"], swiftSettings: numericSwift),
         .target(name: "Tokenizers", dependencies: ["JSONCore"], exclude: ["README.md"], swiftSettings: numericSwift),

@@ -20,20 +20,46 @@ int gk_cpu_has_avx2_fma_f16c(void) {
 #endif
 }
 
+int gk_cpu_has_avx512_bf16(void) {
+#if GK_X86
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
+    }
+    return cached;
+#else
+    return 0;
+#endif
+}
+
 void gk_bf16_to_f32(const uint16_t *src, float *dst, size_t n) {
     // The compiler vectorises this loop at -O3 with baseline SSE2.
     uint32_t *d = (uint32_t *)dst;
     for (size_t i = 0; i < n; i++) d[i] = ((uint32_t)src[i]) << 16;
 }
 
+static inline uint16_t f32_to_bf16_scalar(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
+    uint32_t lsb = (u >> 16) & 1u;
+    u += 0x7fffu + lsb;
+    return (uint16_t)(u >> 16);
+}
+
 void gk_f32_to_bf16(const float *src, uint16_t *dst, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = f32_to_bf16_scalar(src[i]);
+}
+
+void gk_f32_to_bf16_split(const float *src, uint16_t *hi, uint16_t *lo, size_t n) {
     for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &src[i], 4);
-        if ((u & 0x7fffffffu) > 0x7f800000u) { dst[i] = (uint16_t)((u >> 16) | 0x40); continue; }
-        uint32_t lsb = (u >> 16) & 1u;
-        u += 0x7fffu + lsb;
-        dst[i] = (uint16_t)(u >> 16);
+        uint16_t h = f32_to_bf16_scalar(src[i]);
+        uint32_t wide = ((uint32_t)h) << 16;
+        float hf;
+        memcpy(&hf, &wide, 4);
+        hi[i] = h;
+        lo[i] = f32_to_bf16_scalar(src[i] - hf);
     }
 }
 

@@ -31,7 +31,9 @@ public final class GARModel: Sendable {
     /// Seconds spent in `load`.
     public let loadSeconds: Double
 
-    let maskKernel: [Float]           // [D_v, P·P], summed over the 3 input channels
+    let maskEmbed: LinearLayer        // [D_v, P·P], summed over the 3 input channels
+    /// The precision the weight matrices were packed for.
+    public let precision: Precision
     let encoder: PerceptionEncoder
     let projector: Projector
     let decoder: LlamaDecoder
@@ -42,7 +44,7 @@ public final class GARModel: Sendable {
     public var textWidth: Int { spec.text.hiddenSize }
     /// Bytes of weights held in memory.
     public var weightBytes: Int {
-        4 * (maskKernel.count + encoder.parameterCount + projector.parameterCount) + decoder.weightBytes
+        maskEmbed.bytes + encoder.weightBytes + projector.weightBytes + decoder.weightBytes
     }
 
     /// The ids generation stops on by default: the tokenizer's eos, as every GAR demo and eval
@@ -60,13 +62,23 @@ public final class GARModel: Sendable {
         return s
     }
 
-    /// Loads a GAR checkpoint directory (config.json, preprocessor_config.json, tokenizer files,
-    /// chat template, model.safetensors or shards; generation_config.json if present).
-    public static func load(directory: String) throws -> GARModel {
-        try GARModel(directory: directory)
+    /// The kernels the weight matrix products run on, e.g. "oneDNN matmul brg:avx512_core_bf16
+    /// (bf16, f32 accumulation)", for `--verbose` and benchmark reports.
+    public var kernels: String {
+        let vision = encoder.blocks.first?.qkv.weight.kernelName ?? projector.linear1.weight.kernelName
+        let llm = decoder.layers.first?.qkv.weight.kernelName ?? decoder.head.weight.kernelName
+        let isa = precision == .bf16 ? "; oneDNN ISA \(CPUFeatures.dnnlISA)" : ""
+        return "vision: \(vision); llm: \(llm)\(isa)"
     }
 
-    init(directory: String) throws {
+    /// Loads a GAR checkpoint directory (config.json, preprocessor_config.json, tokenizer files,
+    /// chat template, model.safetensors or shards; generation_config.json if present), packing
+    /// the weight matrices for `precision` (`.f32`: the exact path).
+    public static func load(directory: String, precision: Precision = .f32) throws -> GARModel {
+        try GARModel(directory: directory, precision: precision)
+    }
+
+    init(directory: String, precision: Precision) throws {
         let start = Date()
         let fm = FileManager.default
         var isDir: ObjCBool = false
@@ -111,11 +123,14 @@ public final class GARModel: Sendable {
         let root = loader.scope("")
         let P = spec.maskKernelSize, Dv = v.embedDim
         let maskWeight = try root.floats("mask_patch_embedding.weight", [spec.maskEmbedChannels, 3, P, P])
-        maskKernel = GARModel.sumChannels(maskWeight, outChannels: Dv, kernelArea: P * P)
-        encoder = try PerceptionEncoder(spec: v, weights: root.scope("mllm.model.vision_tower.timm_model"))
+        self.precision = precision
+        maskEmbed = LinearLayer(outFeatures: Dv, inFeatures: P * P,
+                                weight: .f32(GARModel.sumChannels(maskWeight, outChannels: Dv, kernelArea: P * P)), precision: precision)
+        encoder = try PerceptionEncoder(spec: v, weights: root.scope("mllm.model.vision_tower.timm_model"), precision: precision)
         projector = try Projector(visionWidth: Dv, textWidth: spec.text.hiddenSize, grid: grid,
-                                  pooling: spec.projectorPoolingRatio, weights: root.scope("mllm.model.multi_modal_projector"))
-        decoder = try LlamaDecoder(spec: spec.text, weights: root.scope("mllm"))
+                                  pooling: spec.projectorPoolingRatio, weights: root.scope("mllm.model.multi_modal_projector"),
+                                  precision: precision)
+        decoder = try LlamaDecoder(spec: spec.text, weights: root.scope("mllm"), precision: precision)
         for key in GARKeySchema(spec: spec).ignoredKeys { root.ignore(key) }   // what gar inspect allows too
         try loader.finish()
         loadSeconds = Date().timeIntervalSince(start)
@@ -197,10 +212,7 @@ public final class GARModel: Sendable {
             }
         }
         guard any || tapped else { return }   // an empty mask adds exactly zero
-        maskKernel.withUnsafeBufferPointer { wb in
-            Kernels.linear(x: UnsafeBufferPointer(start: cols.pointer, count: G2 * K), weight: wb, bias: nil,
-                           out: scratch.buffer, rows: G2, inFeatures: K, outFeatures: Dv)
-        }
+        maskEmbed.apply(cols.pointer, rows: G2, out: scratch.pointer, scratch: UnsafeMutableBufferPointer(start: nil, count: 0))
         tap.record(name, shape: [G2, Dv], scratch.pointer, count: G2 * Dv)
         Kernels.addInPlace(UnsafeMutableBufferPointer(start: patches, count: G2 * Dv), UnsafeBufferPointer(start: scratch.pointer, count: G2 * Dv))
     }
@@ -303,19 +315,19 @@ public final class GARModel: Sendable {
 }
 
 extension PerceptionEncoder {
-    var parameterCount: Int {
-        var n = patchWeight.count + (patchBias?.count ?? 0) + (clsToken?.count ?? 0) + (posEmbed?.count ?? 0)
-        n += (normPre?.w.count ?? 0) * 2 + (normPost?.w.count ?? 0) * 2
+    /// Bytes of weights held.
+    var weightBytes: Int {
+        var floats = (clsToken?.count ?? 0) + (posEmbed?.count ?? 0) + (normPre?.w.count ?? 0) * 2 + (normPost?.w.count ?? 0) * 2
+        var n = patchEmbed.bytes
         for b in blocks {
-            n += b.norm1.w.count * 2 + b.norm2.w.count * 2 + (b.gamma1?.count ?? 0) + (b.gamma2?.count ?? 0)
-            for l in [b.qkv, b.proj, b.fc1, b.fc2] { n += l.weight.count + (l.bias?.count ?? 0) }
+            floats += b.norm1.w.count * 2 + b.norm2.w.count * 2 + (b.gamma1?.count ?? 0) + (b.gamma2?.count ?? 0)
+            n += b.qkv.bytes + b.proj.bytes + b.fc1.bytes + b.fc2.bytes
         }
-        return n
+        return n + 4 * floats
     }
 }
 
 extension Projector {
-    var parameterCount: Int {
-        linear1.weight.count + (linear1.bias?.count ?? 0) + linear2.weight.count + (linear2.bias?.count ?? 0)
-    }
+    /// Bytes of weights held.
+    var weightBytes: Int { linear1.bytes + linear2.bytes }
 }

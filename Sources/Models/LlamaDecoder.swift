@@ -13,7 +13,8 @@
 //   x  += (silu(gate) ⊙ up) · Wdownᵀ
 // then RMSNorm_final and the head (the embedding matrix when tied) on the last row only.
 //
-// Matrices stay in the checkpoint's storage format (bf16 for GAR): see Support/Linear.swift.
+// Matrices are packed at load for the requested precision; on the f32 path they stay in the
+// checkpoint's storage format (bf16 for GAR): see Support/Linear.swift.
 // State (KV cache, scratch, RoPE table) lives in `DecoderState`, one per request.
 import CKernels
 import Checkpoints
@@ -41,7 +42,7 @@ public final class LlamaDecoder: Sendable {
     var kvWidth: Int { spec.numKVHeads * spec.headDim }
 
     /// Loads `mllm.model.language_model.*` and `mllm.lm_head.weight` (pass the `mllm` scope).
-    init(spec: TextModelSpec, weights mllm: WeightScope) throws {
+    init(spec: TextModelSpec, weights mllm: WeightScope, precision: Precision) throws {
         self.spec = spec
         let w = mllm.scope("model.language_model")
         let D = spec.hiddenSize, V = spec.vocabSize, I = spec.intermediateSize
@@ -58,11 +59,11 @@ public final class LlamaDecoder: Sendable {
             let gateUp = try l.stackedMatrix([("mlp.gate_proj.weight", I), ("mlp.up_proj.weight", I)], cols: D)
             let down = try l.matrix("mlp.down_proj.weight", rows: D, cols: I)
             layers.append(Layer(inputNorm: try l.floats("input_layernorm.weight", [D]),
-                                qkv: LinearLayer(outFeatures: q + 2 * kv, inFeatures: D, weight: qkv),
-                                o: LinearLayer(outFeatures: D, inFeatures: q, weight: o),
+                                qkv: LinearLayer(outFeatures: q + 2 * kv, inFeatures: D, weight: qkv, precision: precision),
+                                o: LinearLayer(outFeatures: D, inFeatures: q, weight: o, precision: precision),
                                 postNorm: try l.floats("post_attention_layernorm.weight", [D]),
-                                gateUp: LinearLayer(outFeatures: 2 * I, inFeatures: D, weight: gateUp),
-                                down: LinearLayer(outFeatures: D, inFeatures: I, weight: down)))
+                                gateUp: LinearLayer(outFeatures: 2 * I, inFeatures: D, weight: gateUp, precision: precision),
+                                down: LinearLayer(outFeatures: D, inFeatures: I, weight: down, precision: precision)))
         }
         self.layers = layers
         finalNorm = try w.floats("norm.weight", [D])
@@ -70,9 +71,9 @@ public final class LlamaDecoder: Sendable {
         // head to embed_tokens, so a stored copy would never be used. Untied (GAR-8B): required.
         if spec.tieWordEmbeddings {
             // (GARModel.load ignores the stored copy: GARKeySchema lists it as optional.)
-            head = LinearLayer(outFeatures: V, inFeatures: D, weight: embedTokens)
+            head = LinearLayer(outFeatures: V, inFeatures: D, weight: embedTokens, precision: precision)
         } else {
-            head = LinearLayer(outFeatures: V, inFeatures: D, weight: try mllm.matrix("lm_head.weight", rows: V, cols: D))
+            head = LinearLayer(outFeatures: V, inFeatures: D, weight: try mllm.matrix("lm_head.weight", rows: V, cols: D), precision: precision)
         }
         switch spec.ropeScaling {
         case .none:
@@ -83,11 +84,12 @@ public final class LlamaDecoder: Sendable {
         }
     }
 
-    /// Bytes of weights held (bf16 matrices count 2 bytes per value).
+    /// Bytes of weights held (bf16 matrices count 2 bytes per value). A tied head shares the
+    /// embedding's storage on the f32 path; the bf16 path packs its own copy.
     var weightBytes: Int {
         var n = embedTokens.bytes + finalNorm.count * 4
-        if !spec.tieWordEmbeddings { n += head.weight.bytes }
-        for l in layers { n += l.qkv.weight.bytes + l.o.weight.bytes + l.gateUp.weight.bytes + l.down.weight.bytes + (l.inputNorm.count + l.postNorm.count) * 4 }
+        if case .bf16Packed = head.weight { n += head.weight.bytes } else if !spec.tieWordEmbeddings { n += head.weight.bytes }
+        for l in layers { n += l.qkv.bytes + l.o.bytes + l.gateUp.bytes + l.down.bytes + (l.inputNorm.count + l.postNorm.count) * 4 }
         return n
     }
 

@@ -16,8 +16,9 @@
 // Output: [N, D] per tile, CLS still first (GAR's get_image_features drops it).
 //
 // Tiles are run in batches: every GEMM takes all rows of the batch (M = B·N), attention and RoPE run
-// per tile. Weights are f32, laid out as stored ([out, in]); the patch conv weight [D, 3, P, P] is
-// already the [D, 3·P·P] GEMM matrix.
+// per tile. Weight matrices are `LinearLayer`s packed for the load's precision (Support/Linear.swift),
+// laid out as stored ([out, in]); the patch conv weight [D, 3, P, P] is already the [D, 3·P·P] GEMM
+// matrix.
 import Checkpoints
 import Tensors
 
@@ -35,8 +36,7 @@ public final class PerceptionEncoder: Sendable {
         var gamma2: [Float]?
     }
 
-    let patchWeight: [Float]          // [D, 3·P·P]
-    let patchBias: [Float]?
+    let patchEmbed: LinearLayer       // [D, 3·P·P] (+ bias when there is no pre-norm)
     let clsToken: [Float]?            // [D]
     let posEmbed: [Float]?            // [N, D]
     let normPre: (w: [Float], b: [Float])?
@@ -48,14 +48,14 @@ public final class PerceptionEncoder: Sendable {
     public var tokensPerTile: Int { spec.numPatches + spec.numPrefixTokens }
 
     /// Loads `mllm.model.vision_tower.timm_model.*` (pass that scope).
-    init(spec: VisionTowerSpec, weights w: WeightScope) throws {
+    init(spec: VisionTowerSpec, weights w: WeightScope, precision: Precision) throws {
         self.spec = spec
         let D = spec.embedDim, P = spec.patchSize, hidden = spec.mlpHidden
         if let problem = GARKeySchema.unsupported(vision: spec) {
             throw ModelError.modelFiles(path: w.loader.checkpoint.source, problem: problem)
         }
-        patchWeight = try w.floats("patch_embed.proj.weight", [D, 3, P, P])
-        patchBias = spec.usePreTransformerNorm ? nil : try w.floats("patch_embed.proj.bias", [D])
+        patchEmbed = LinearLayer(outFeatures: D, inFeatures: 3 * P * P, weight: .f32(try w.floats("patch_embed.proj.weight", [D, 3, P, P])),
+                                 bias: spec.usePreTransformerNorm ? nil : try w.floats("patch_embed.proj.bias", [D]), precision: precision)
         clsToken = spec.classToken ? try w.floats("cls_token", [1, 1, D]) : nil
         posEmbed = spec.useAbsPosEmb ? try w.floats("pos_embed", [1, spec.numPatches + spec.numPrefixTokens, D]) : nil
         normPre = spec.usePreTransformerNorm ? (try w.floats("norm_pre.weight", [D]), try w.floats("norm_pre.bias", [D])) : nil
@@ -64,7 +64,7 @@ public final class PerceptionEncoder: Sendable {
             let b = w.scope("blocks.\(i)")
             func linear(_ name: String, _ out: Int, _ inp: Int, bias: Bool = true) throws -> LinearLayer {
                 LinearLayer(outFeatures: out, inFeatures: inp, weight: .f32(try b.floats(name + ".weight", [out, inp])),
-                            bias: bias ? try b.floats(name + ".bias", [out]) : nil)
+                            bias: bias ? try b.floats(name + ".bias", [out]) : nil, precision: precision)
             }
             blocks.append(Block(
                 norm1: (try b.floats("norm1.weight", [D]), try b.floats("norm1.bias", [D])),
@@ -125,13 +125,7 @@ public final class PerceptionEncoder: Sendable {
                            height: S, width: spec.imageWidth, patch: P,
                            out: UnsafeMutableBufferPointer(start: s.cols.pointer + b * G2 * K, count: G2 * K))
         }
-        patchWeight.withUnsafeBufferPointer { wb in
-            let bias = patchBias
-            bias.withOptionalBuffer { bb in
-                Kernels.linear(x: UnsafeBufferPointer(start: s.cols.pointer, count: B * G2 * K), weight: wb, bias: bb,
-                               out: UnsafeMutableBufferPointer(start: h, count: B * G2 * D), rows: B * G2, inFeatures: K, outFeatures: D)
-            }
-        }
+        patchEmbed.apply(s.cols.pointer, rows: B * G2, out: h, scratch: UnsafeMutableBufferPointer(start: nil, count: 0))
         addToPatches(h)
 
         // Token sequence per tile: [CLS] + patches, then the absolute position embedding.

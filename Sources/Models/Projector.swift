@@ -18,13 +18,13 @@ public final class Projector: Sendable {
     public var width: Int { linear2.outFeatures }
 
     /// Loads `mllm.model.multi_modal_projector.*` (pass that scope).
-    init(visionWidth: Int, textWidth: Int, grid: Int, pooling: Int, weights w: WeightScope) throws {
+    init(visionWidth: Int, textWidth: Int, grid: Int, pooling: Int, weights w: WeightScope, precision: Precision) throws {
         linear1 = LinearLayer(outFeatures: textWidth, inFeatures: visionWidth,
                               weight: .f32(try w.floats("linear_1.weight", [textWidth, visionWidth])),
-                              bias: try w.floats("linear_1.bias", [textWidth]))
+                              bias: try w.floats("linear_1.bias", [textWidth]), precision: precision)
         linear2 = LinearLayer(outFeatures: textWidth, inFeatures: textWidth,
                               weight: .f32(try w.floats("linear_2.weight", [textWidth, textWidth])),
-                              bias: try w.floats("linear_2.bias", [textWidth]))
+                              bias: try w.floats("linear_2.bias", [textWidth]), precision: precision)
         self.grid = grid
         self.pooling = pooling
     }

@@ -42,9 +42,12 @@ enum E2E {
 
     /// Runs gar with the repository root as working directory; stdout and stderr are drained
     /// concurrently (a full pipe must never block the child).
+    /// GAR_PRECISION is pinned to f32 (the exact path the goldens were made with) unless a test
+    /// sets it in `environment`; a test that wants another precision passes --precision.
     static func run(_ args: [String], environment: [String: String] = [:]) throws -> Result {
         let exe = try #require(gar, "gar binary not found next to the tests or in .build/")
         var env = ProcessInfo.processInfo.environment
+        env["GAR_PRECISION"] = "f32"
         for (k, v) in environment { env[k] = v }
         let r = try ChildProcess.run(exe, args, directory: root, environment: env)
         return Result(status: r.status, stdout: String(decoding: r.stdout, as: UTF8.self), stderr: r.stderr, signaled: r.signaled)

@@ -32,30 +32,7 @@ import Testing
         var checks = StageChecks(caseName)
 
         // Inputs, read as the generator read them (PIL-parity PNG decoding).
-        let kind = inputs["kind"] as! String
-        let request: PreparedRequest
-        switch kind {
-        case "describe":
-            let image = try Fixtures.image(inputs["image"] as! String)
-            let mask = try Fixtures.mask((inputs["masks"] as! [String])[0])
-            request = try session.prepareDescribe(image: image, mask: mask, options: options)
-        case "ask":
-            let image = try Fixtures.image(inputs["image"] as! String)
-            let masks = try (inputs["masks"] as! [String]).map(Fixtures.mask)
-            request = try session.prepareAsk(image: image, masks: masks, question: inputs["question"] as! String, options: options)
-        case "ask-video":
-            let frames = try (inputs["frames"] as! [String]).map(Fixtures.image)
-            let masks: [[ImageU8?]] = try (inputs["masks"] as! [[Any]]).map { region in
-                try region.map { entry -> ImageU8? in
-                    guard let path = entry as? String else { return nil }
-                    return try Fixtures.mask(path)
-                }
-            }
-            request = try session.prepareVideo(frames: frames, masks: masks, question: inputs["question"] as! String, options: options)
-        default:
-            Issue.record("unknown case kind \(kind)")
-            return
-        }
+        let request = try g.prepare(session, options: options)
 
         // Preprocessing and prompt.
         checks.equal("input_ids", request.prompt.ids, try g.ints("input_ids"), describe: { "\($0.count) ids \($0.prefix(8))…" })

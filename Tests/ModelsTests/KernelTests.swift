@@ -56,8 +56,8 @@ func bf16Bits(_ x: [Float]) -> [UInt16] {
         var r = TestRandom(UInt64(rows))
         let bits = bf16Bits(r.floats(OC * C)), x = r.floats(rows * C), bias = r.floats(OC)
         let widened = bits.map { Float(bitPattern: UInt32($0) << 16) }
-        let bfLayer = LinearLayer(outFeatures: OC, inFeatures: C, weight: .bf16(bits), bias: bias)
-        let f32Layer = LinearLayer(outFeatures: OC, inFeatures: C, weight: .f32(widened), bias: bias)
+        let bfLayer = LinearLayer(outFeatures: OC, inFeatures: C, weight: .bf16(bits), bias: bias, precision: .f32)
+        let f32Layer = LinearLayer(outFeatures: OC, inFeatures: C, weight: .f32(widened), bias: bias, precision: .f32)
         let scratch = FloatBuffer(count: 2 * C)   // small on purpose: several widened chunks
         var a = [Float](repeating: 0, count: rows * OC), b = a
         x.withUnsafeBufferPointer { xb in

@@ -20,8 +20,8 @@ import Testing
         #expect(m.allStopTokens == [1201, 1209])                                 // + generation_config / text config
         #expect(m.spec.cropTokenIds == [1204, 1205, 1208, 1210, 1211])
         #expect(m.preprocessor.maxNumTiles == 4)
-        // Tied head: the head reads the embedding storage itself (no copy).
-        if case let .bf16(e) = m.decoder.embedTokens, case let .bf16(h) = m.decoder.head.weight {
+        // Tied head (f32 path): the head reads the embedding storage itself (no copy).
+        if case let .bf16(e) = m.decoder.embedTokens, case let .bf16Stored(h) = m.decoder.head.weight {
             #expect(e.withUnsafeBufferPointer { $0.baseAddress } == h.withUnsafeBufferPointer { $0.baseAddress })
         } else {
             Issue.record("GAR checkpoints are bf16: the decoder must keep bf16 matrices")
@@ -36,7 +36,7 @@ import Testing
         #expect(m.spec.vision.mlpHidden == 210)                                  // int(36 · 8960/1536)
         #expect(!m.spec.text.tieWordEmbeddings)
         #expect(m.encoder.tokensPerTile == 1024)
-        if case let .bf16(e) = m.decoder.embedTokens, case let .bf16(h) = m.decoder.head.weight {
+        if case let .bf16(e) = m.decoder.embedTokens, case let .bf16Stored(h) = m.decoder.head.weight {
             #expect(e != h)
         }
     }

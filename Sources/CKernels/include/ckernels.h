@@ -13,12 +13,17 @@
 void gk_bf16_to_f32(const uint16_t *src, float *dst, size_t n);
 /// f32 -> bf16 with round-to-nearest-even (NaN stays NaN), as torch's .to(bfloat16).
 void gk_f32_to_bf16(const float *src, uint16_t *dst, size_t n);
+/// f32 -> two bf16 halves, hi = bf16(x) and lo = bf16(x - hi) (x ≈ hi + lo to ~16 significant
+/// bits; the bf16 GEMM's split activations).
+void gk_f32_to_bf16_split(const float *src, uint16_t *hi, uint16_t *lo, size_t n);
 /// IEEE half -> f32 for n values (F16C when the CPU has it).
 void gk_f16_to_f32(const uint16_t *src, float *dst, size_t n);
 /// f32 -> IEEE half, round-to-nearest-even.
 void gk_f32_to_f16(const float *src, uint16_t *dst, size_t n);
 /// 1 when the running CPU supports AVX2+FMA+F16C (x86-64), else 0.
 int gk_cpu_has_avx2_fma_f16c(void);
+/// 1 when the running CPU has native bf16 dot products (AVX512_BF16, x86-64), else 0.
+int gk_cpu_has_avx512_bf16(void);
 
 // MARK: - vector math (mathkernels.c)
 

@@ -96,8 +96,10 @@ struct Ask: AsyncParsableCommand {
     }
 
     func runImage(_ image: String) throws {
-        let request = ImageRegionRequest(modelDirectory: modelOption.model, imagePath: image, maskPaths: masks, question: question,
+        var request = ImageRegionRequest(modelDirectory: modelOption.model, imagePath: image, maskPaths: masks, question: question,
                                          options: imageOptions, threads: run.threads)
+        request.precision = try modelOption.precision.resolve()
+        request.emitLogits = run.logits.emitLogits
         let onText: ((String) -> Void)? = json ? nil : { streamToStdout($0) }
         if let output = run.output {
             try parsingOptions { try AtomicOutput.refuseInputs([image, modelOption.model] + masks, asFile: output, option: "--output") }
@@ -114,6 +116,7 @@ struct Ask: AsyncParsableCommand {
         if correctedBoxScaling { spec.correctedBoxScaling = true }
         var request = try run.request(input: video, spec: spec)
         request.modelDirectory = modelOption.model
+        request.precision = try modelOption.precision.resolve(spec: spec.precision)
         request.questions = [VideoQuestion(question, choices: choices)]
         let texts = masks.map { "mask=\($0)" } + regions
         try parsingOptions { try request.setRegions(texts) }

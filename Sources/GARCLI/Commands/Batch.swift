@@ -55,6 +55,8 @@ struct BatchRun: AsyncParsableCommand {
     @Flag(help: "No progress lines on stderr.")
     var quiet = false
 
+    @OptionGroup var precision: PrecisionOption
+
     func validate() throws {
         try checkThreads(threads)
     }
@@ -69,6 +71,7 @@ struct BatchRun: AsyncParsableCommand {
         o.resume = resume
         o.modelDirectory = model
         o.threads = threads
+        o.precision = try precision.resolve(spec: o.spec.precision)
         o.quiet = quiet
         let summary = try BatchJob.run(o)
         print(try JSONOutput.string(summary))

@@ -40,6 +40,8 @@ struct BenchModel: AsyncParsableCommand {
     @Flag(help: "Print the result as JSON.")
     var json = false
 
+    @OptionGroup var precision: PrecisionOption
+
     func run() async throws {
         var o = ModelBenchmarkOptions(modelDirectory: model, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         o.tiles = tiles
@@ -47,6 +49,7 @@ struct BenchModel: AsyncParsableCommand {
         o.decodeSteps = decodeSteps
         o.python = pytorch
         o.pytorchScript = pytorchScript
+        o.precision = try precision.resolve()
         let result = try ModelBenchmark.run(o)
         print(json ? try result.json() : result.table())
     }

@@ -55,6 +55,8 @@ struct BenchVideoRefer: AsyncParsableCommand {
     @Flag(help: "No progress lines on stderr.")
     var quiet = false
 
+    @OptionGroup var precision: PrecisionOption
+
     func validate() throws {
         if score == nil {
             guard questions != nil, videos != nil, model != nil else {
@@ -87,6 +89,7 @@ struct BenchVideoRefer: AsyncParsableCommand {
             o.limit = limit
             o.resume = resume
             o.threads = threads
+            o.precision = try precision.resolve(spec: spec.precision)
             o.quiet = quiet
             scores = try VideoReferBench.run(o)
         }

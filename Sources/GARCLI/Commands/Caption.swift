@@ -58,6 +58,7 @@ struct Caption: AsyncParsableCommand {
         let spec = try run.spec(builtIn: .captionTrackedObject)
         var request = try run.request(input: video, spec: spec)
         request.modelDirectory = modelOption.model
+        request.precision = try modelOption.precision.resolve(spec: spec.precision)
         if run.annotation == nil {
             request.regions = [try parsingOptions { try region() }]
         }

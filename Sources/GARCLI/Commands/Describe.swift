@@ -27,8 +27,10 @@ struct Describe: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let request = ImageRegionRequest(modelDirectory: modelOption.model, imagePath: image, maskPaths: [mask], question: nil,
+        var request = ImageRegionRequest(modelDirectory: modelOption.model, imagePath: image, maskPaths: [mask], question: nil,
                                          options: generation.requestOptions, threads: generation.threads)
+        request.precision = try modelOption.precision.resolve()
+        request.emitLogits = generation.logits.emitLogits
         let onText: ((String) -> Void)? = json ? nil : { streamToStdout($0) }
         let answer = try ImageRegionJob.run(request, onText: onText)
         if json { print(try answer.json()) } else { print("") }

@@ -2,11 +2,43 @@
 import ArgumentParser
 import Foundation
 import Models
+import Pipeline
+import Tensors
 
 /// `--model DIR`.
 struct ModelDirectoryOption: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("GAR checkpoint directory (config.json, model*.safetensors, tokenizer files, preprocessor_config.json).", valueName: "dir"))
     var model: String
+
+    @OptionGroup var precision: PrecisionOption
+}
+
+/// `--precision f32|bf16` and `--verbose`, on every command that runs the model.
+struct PrecisionOption: ParsableArguments {
+    @Option(help: ArgumentHelp("Compute precision: f32 (exact) or bf16 (bf16 inputs, f32 accumulation). Default: the pipeline's model.precision, else $GAR_PRECISION, else bf16 on CPUs with native bf16 (AVX512_BF16), else f32.",
+                               valueName: "f32|bf16"),
+            transform: { (text: String) throws -> Precision in
+                do { return try Precision.parse(text) } catch let e as PrecisionNameError { throw ValidationError(e.description) }
+            })
+    var precision: Precision?
+
+    @Flag(help: "Print the chosen precision and kernels to stderr.")
+    var verbose = false
+
+    /// --precision, else the spec's `model.precision`, else GAR_PRECISION, else the CPU default;
+    /// with --verbose, says which on stderr.
+    func resolve(spec: Precision? = nil) throws -> Precision {
+        let p: Precision
+        do { p = try Precision.resolve(flag: precision, spec: spec) } catch let e as PipelineError { throw ValidationError(e.description) }
+        if verbose { printErr("gar: \(p.kernelSummary)") }
+        return p
+    }
+}
+
+/// `--emit-logits` (describe, ask, caption, run).
+struct LogitsOption: ParsableArguments {
+    @Flag(name: .customLong("emit-logits"), help: "Put the first generated token's logits in the JSON (first_step_logits), e.g. to compare precisions.")
+    var emitLogits = false
 }
 
 /// Generation, replay and threading settings.
@@ -34,6 +66,8 @@ struct GenerationArguments: ParsableArguments {
 
     @Flag(name: .customLong("per-region-boxes"), help: "ask: each region's own box instead of the reference's last-mask box for all.")
     var perRegionBoxes = false
+
+    @OptionGroup var logits: LogitsOption
 
     var requestOptions: RequestOptions {
         imageRequestOptions(maxNewTokens: maxNewTokens, temperature: temperature, topP: topP, seed: seed,

@@ -35,6 +35,8 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var run: VideoRunOptions
 
+    @OptionGroup var precision: PrecisionOption
+
     @Flag(help: "Pretty-print the JSON.")
     var pretty = false
 
@@ -50,6 +52,7 @@ struct Run: AsyncParsableCommand {
         run.apply(to: &s)
         var request = try run.request(input: video, spec: s)
         request.modelDirectory = model
+        request.precision = try precision.resolve(spec: s.precision)
         request.questions = questions.map { VideoQuestion($0, choices: choices) }
         try parsingOptions { try request.setRegions(regions) }
         try run.checkOutputs(request, extraInputs: [spec])

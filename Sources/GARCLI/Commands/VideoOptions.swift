@@ -55,6 +55,8 @@ struct VideoRunOptions: ParsableArguments {
     @Flag(help: "No progress lines on stderr.")
     var quiet = false
 
+    @OptionGroup var logits: LogitsOption
+
     func validate() throws {
         if frames != nil && fps != nil { throw ValidationError("give --frames or --fps, not both") }
         if let frames, frames < 1 { throw ValidationError("--frames must be at least 1, got \(frames)") }
@@ -100,6 +102,7 @@ struct VideoRunOptions: ParsableArguments {
         r.annotationPath = annotation
         r.overlayPath = overlay
         r.threads = threads
+        r.emitLogits = logits.emitLogits
         r.quiet = quiet
         return r
     }

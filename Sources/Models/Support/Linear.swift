@@ -1,14 +1,20 @@
-// Linear layers whose weight stays in the checkpoint's storage format.
+// The GEMM backend seam: every weight matrix product of the models (vision blocks, patch and mask
+// embeddings, projector, decoder, head) goes through `LinearLayer.apply`. How a matrix is held and
+// multiplied is fixed once, at load, by the `Precision` the caller passes to `GARModel.load`
+// (`LinearLayer.init` packs the weights into the backend's layout); model files never pick kernels.
 //
-// The Llama decoder keeps its matrices as bf16 bit patterns when the checkpoint stores bf16 (every
-// GAR checkpoint does): half the memory of f32, and half the bytes read per decoded token, which is
-// what a one-token step is bound by. Arithmetic is still f32 everywhere — widening bf16 to f32 is
-// exact — so results equal an f32 model's up to summation order:
-//
-//   rows T < gemvRowLimit (decoding): fused bf16 GEMV in CKernels (gk_gemv_bf16), rows of W split
-//                                     across threads;
-//   larger T (prefill):               W is widened to f32 in chunks of output rows into caller
-//                                     scratch, then cblas_sgemm (big M = T).
+// f32 (the exact path, parity with the PyTorch fp32 reference; weights kept as stored):
+//   f32 weights:                      cblas_sgemm / sgemv (`Kernels.linear`);
+//   bf16-stored weights (the Llama decoder of every GAR checkpoint; half the memory and half the
+//   bytes read per decoded token; widening bf16 to f32 is exact, so results equal an f32 model's
+//   up to summation order):
+//     rows T < gemvRowLimit (decoding): fused bf16 GEMV in CKernels (gk_gemv_bf16), rows of W split
+//                                       across threads;
+//     larger T (prefill):               W is widened to f32 in chunks of output rows into caller
+//                                       scratch, then cblas_sgemm (big M = T).
+// bf16 (fast path; bf16 inputs, f32 accumulation): weights rounded to bf16 (exact for bf16-stored
+//   ones) and reordered once into oneDNN's preferred layout (`BF16Matrix`); each call narrows the
+//   activations to bf16 and runs oneDNN's matmul.
 //
 // Layout convention: `x [T, C]` row-major, `W [OC, C]` (PyTorch `[out, in]`), `y [T, OC]`.
 import CKernels
@@ -46,33 +52,75 @@ enum MatrixStorage: Sendable {
     }
 }
 
+/// A weight matrix in the layout of the backend that multiplies it.
+enum PackedWeights: Sendable {
+    /// f32 path, f32 weights as stored.
+    case f32([Float])
+    /// f32 path, bf16 weights as stored (widened to f32 for the arithmetic).
+    case bf16Stored([UInt16])
+    /// bf16 path: oneDNN's packed bf16 layout.
+    case bf16Packed(BF16Matrix)
+
+    /// Packs `storage [rows, cols]` for `precision`.
+    init(_ storage: MatrixStorage, rows: Int, cols: Int, precision: Precision) {
+        switch (precision, storage) {
+        case let (.f32, .f32(w)): self = .f32(w)
+        case let (.f32, .bf16(w)): self = .bf16Stored(w)
+        case let (.bf16, .f32(w)): self = .bf16Packed(w.withUnsafeBufferPointer { BF16Matrix.rounding(f32: $0, rows: rows, cols: cols) })
+        case let (.bf16, .bf16(w)): self = .bf16Packed(w.withUnsafeBufferPointer { BF16Matrix(bf16: $0, rows: rows, cols: cols) })
+        }
+    }
+
+    /// Bytes held.
+    var bytes: Int {
+        switch self {
+        case let .f32(w): return w.count * 4
+        case let .bf16Stored(w): return w.count * 2
+        case let .bf16Packed(m): return m.bytes
+        }
+    }
+
+    /// The kernel that multiplies this matrix, for `--verbose`.
+    var kernelName: String {
+        switch self {
+        case .f32: return "OpenBLAS sgemm (f32)"
+        case .bf16Stored: return "bf16-stored: CKernels GEMV / widen + OpenBLAS sgemm (f32)"
+        case let .bf16Packed(m): return "oneDNN matmul \(m.implementation) (bf16, f32 accumulation)"
+        }
+    }
+}
+
 /// `y = x · Wᵀ + b` with `W: [outFeatures, inFeatures]`.
 struct LinearLayer: Sendable {
     let outFeatures: Int
     let inFeatures: Int
-    let weight: MatrixStorage
+    let weight: PackedWeights
     let bias: [Float]?
 
     /// Row counts below this use the bf16 GEMV (one pass over the weights per row); above, the
-    /// weights are widened once per call and multiplied with sgemm.
+    /// weights are widened once per call and multiplied with sgemm (f32 path, bf16-stored weights).
     static let gemvRowLimit = 4
     /// Scratch floats `apply` may use for widening (callers provide at least this many, or
     /// `inFeatures` if larger): 32 MB, so a widened chunk stays a large sgemm operand.
     static let widenChunkElements = 1 << 23
 
-    init(outFeatures: Int, inFeatures: Int, weight: MatrixStorage, bias: [Float]? = nil) {
+    /// Packs `weight` for `precision` (done once, at load).
+    init(outFeatures: Int, inFeatures: Int, weight: MatrixStorage, bias: [Float]? = nil, precision: Precision) {
         precondition(weight.count == outFeatures * inFeatures, "LinearLayer: \(weight.count) weights for [\(outFeatures), \(inFeatures)]")
         precondition(bias == nil || bias!.count == outFeatures, "LinearLayer: bias size")
         self.outFeatures = outFeatures
         self.inFeatures = inFeatures
-        self.weight = weight
+        self.weight = PackedWeights(weight, rows: outFeatures, cols: inFeatures, precision: precision)
         self.bias = bias
     }
 
+    /// Bytes of weights and bias held.
+    var bytes: Int { weight.bytes + 4 * (bias?.count ?? 0) }
+
     /// `out[t, o] = Σ_c x[t, c] · W[o, c] + b[o]` for `t < T`; `x: [T, inFeatures]` (row stride
-    /// `inFeatures`), `out: [T, outFeatures]`. `scratch` is used for bf16 weights with T ≥
-    /// `gemvRowLimit` and must then hold at least `min(widenChunkElements, W.count)` floats
-    /// (`inFeatures` at the very least).
+    /// `inFeatures`), `out: [T, outFeatures]`. `scratch` is used for bf16-stored weights on the f32
+    /// path with T ≥ `gemvRowLimit` and must then hold at least `min(widenChunkElements, W.count)`
+    /// floats (`inFeatures` at the very least); other paths ignore it.
     func apply(_ x: UnsafePointer<Float>, rows T: Int, out: UnsafeMutablePointer<Float>,
                scratch: UnsafeMutableBufferPointer<Float>) {
         guard T > 0 else { return }
@@ -80,18 +128,13 @@ struct LinearLayer: Sendable {
         switch weight {
         case let .f32(w):
             w.withUnsafeBufferPointer { wb in
-                if let bias {
-                    bias.withUnsafeBufferPointer { bb in
-                        Kernels.linear(x: UnsafeBufferPointer(start: x, count: T * C), weight: wb, bias: bb,
-                                       out: UnsafeMutableBufferPointer(start: out, count: T * OC), rows: T, inFeatures: C, outFeatures: OC)
-                    }
-                } else {
-                    Kernels.linear(x: UnsafeBufferPointer(start: x, count: T * C), weight: wb, bias: nil,
+                bias.withOptionalBuffer { bb in
+                    Kernels.linear(x: UnsafeBufferPointer(start: x, count: T * C), weight: wb, bias: bb,
                                    out: UnsafeMutableBufferPointer(start: out, count: T * OC), rows: T, inFeatures: C, outFeatures: OC)
                 }
             }
             return
-        case let .bf16(w):
+        case let .bf16Stored(w):
             w.withUnsafeBufferPointer { wb in
                 let wp = wb.baseAddress!
                 if T < LinearLayer.gemvRowLimit {
@@ -110,6 +153,8 @@ struct LinearLayer: Sendable {
                     }
                 }
             }
+        case let .bf16Packed(m):
+            m.multiply(x, rows: T, out: out)
         }
         if let bias {
             bias.withUnsafeBufferPointer { bb in

@@ -13,6 +13,7 @@
 // and "spec_overrides" (the --set values) — and --resume refuses, before any work, a results
 // file whose finished lines were made with another pipeline: mixing them would be silently wrong.
 import Foundation
+import Tensors
 
 public struct BatchOptions: Sendable {
     public var items: String
@@ -26,6 +27,8 @@ public struct BatchOptions: Sendable {
     /// nil = the spec's model.
     public var modelDirectory: String?
     public var threads: Int?
+    /// Compute precision of the model (the CLI resolves flag > spec > GAR_PRECISION > CPU default).
+    public var precision: Precision = .f32
     public var quiet = false
 
     public init(items: String, spec: PipelineSpec, out: String) {
@@ -90,7 +93,7 @@ public enum BatchJob {
                 guard let dir = o.modelDirectory ?? o.spec.model else {
                     throw PipelineError.invalidInput(what: "--model", reason: "no model directory given (and the pipeline \(o.spec.source) names none)")
                 }
-                engine = try VideoRegionEngine(modelDirectory: dir)
+                engine = try VideoRegionEngine(modelDirectory: dir, precision: o.precision)
             } catch {
                 if !existed { try? FileManager.default.removeItem(atPath: o.out) }
                 throw error

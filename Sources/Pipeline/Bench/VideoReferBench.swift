@@ -23,6 +23,7 @@
 // "Answer", "pred", "type" (so eval_videorefer_bench_q.py runs on the "ok" lines as they are),
 // plus id, video, question sent, extracted letter, correct, frames, status / error.
 import Foundation
+import Tensors
 
 public struct VideoReferItem: Sendable {
     public var id: String
@@ -44,6 +45,8 @@ public struct VideoReferOptions: Sendable {
     public var limit: Int?
     public var resume = false
     public var threads: Int?
+    /// Compute precision of the model (the CLI resolves flag > spec > GAR_PRECISION > CPU default).
+    public var precision: Precision = .f32
     public var quiet = false
 
     public init(questions: String, videos: String, out: String, spec: PipelineSpec) {
@@ -182,7 +185,7 @@ public enum VideoReferBench {
             guard let dir = o.modelDirectory ?? o.spec.model else {
                 throw PipelineError.invalidInput(what: "--model", reason: "no model directory given")
             }
-            engine = try VideoRegionEngine(modelDirectory: dir)
+            engine = try VideoRegionEngine(modelDirectory: dir, precision: o.precision)
         }
         let progress = Progress("videorefer", total: items.count, quiet: o.quiet)
         let encoder = JSONEncoder()        // not JSONOutput's: the official keys keep their case

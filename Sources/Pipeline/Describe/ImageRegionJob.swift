@@ -16,6 +16,10 @@ public struct ImageRegionRequest: Sendable {
     public var options: RequestOptions
     /// nil = all CPUs.
     public var threads: Int?
+    /// Compute precision of the model (the CLI resolves flag > GAR_PRECISION > CPU default).
+    public var precision: Precision = .f32
+    /// Put the first generation step's logits in the answer (precision checks).
+    public var emitLogits = false
 
     public init(modelDirectory: String, imagePath: String, maskPaths: [String], question: String?,
                 options: RequestOptions = RequestOptions(), threads: Int? = nil) {
@@ -55,6 +59,8 @@ public struct ImageRegionAnswer: Codable, Sendable {
     public var question: String?
     public var model: String
     public var timings: Timings
+    /// The logits of the first generated token (`--emit-logits`), vocabulary order; omitted otherwise.
+    public var firstStepLogits: [Float]? = nil
     /// README "JSON outputs" (`describe / ask IMAGE`).
     public var schemaVersion = 1
 
@@ -102,22 +108,25 @@ public enum ImageRegionJob {
             }
         }
         let t0 = Date()
-        let model = try preloaded ?? GARModel.load(directory: r.modelDirectory)
+        let model = try preloaded ?? GARModel.load(directory: r.modelDirectory, precision: r.precision)
         let load = preloaded == nil ? Date().timeIntervalSince(t0) : 0
         let session = GARSession(model: model)
         let handler: TokenHandler? = onText.map { f in { token in if !token.text.isEmpty { f(token.text) } } }
+        let logits = r.emitLogits ? ActivationRecorder(filter: { $0 == "logits.step0" }) : nil
         let result: GARResult
         if let question = r.question {
-            result = try session.ask(image: image, masks: masks, question: question, options: r.options, onToken: handler)
+            result = try session.ask(image: image, masks: masks, question: question, options: r.options, tap: logits, onToken: handler)
         } else {
-            result = try session.describe(image: image, mask: masks[0], options: r.options, onToken: handler)
+            result = try session.describe(image: image, mask: masks[0], options: r.options, tap: logits, onToken: handler)
         }
         let t = result.timings
-        return ImageRegionAnswer(text: result.text, tokenIds: result.tokenIDs, promptTokens: result.promptTokens,
+        var answer = ImageRegionAnswer(text: result.text, tokenIds: result.tokenIDs, promptTokens: result.promptTokens,
                                  stoppedOnEos: result.stoppedOnStopToken,
                                  grid: [result.grid?.columns ?? 1, result.grid?.rows ?? 1], tiles: result.tiles,
                                  image: r.imagePath, masks: r.maskPaths, question: r.question, model: r.modelDirectory,
                                  timings: .init(load: load, preprocess: t.preprocess, vision: t.vision, replay: t.replay,
                                                 prefill: t.prefill, decode: t.decode, tokensPerSecond: t.tokensPerSecond))
+        answer.firstStepLogits = logits?["logits.step0"]
+        return answer
     }
 }

@@ -19,6 +19,8 @@ public struct ModelBenchmarkOptions: Sendable {
     public var tiles = 2
     public var prefillLength = 3700
     public var decodeSteps = 16
+    /// Compute precision of gar's side (the PyTorch side runs its own f32 reference).
+    public var precision: Precision = .f32
     /// Python interpreter with the reference stack; nil = skip the PyTorch side.
     public var python: String?
     /// bench_gar.py; nil = look for bench/pytorch/bench_gar.py near the working directory or the binary.
@@ -53,6 +55,9 @@ public struct ModelBenchmarkResult: Codable, Sendable {
 
     public var model: String
     public var threads: Int
+    /// gar's compute precision and the kernels it ran on.
+    public var precision: String
+    public var kernels: String
     public var tiles: Int
     public var prefillLength: Int
     public var decodeSteps: Int
@@ -80,6 +85,7 @@ public struct ModelBenchmarkResult: Codable, Sendable {
         var lines = ["gar bench model — \(model)",
                      "threads \(threads), \(tiles) tiles, prefill \(prefillLength) tokens, \(decodeSteps) decode steps; "
                          + "\(parameters) parameters (\(String(format: "%.0f", fp32WeightMB)) MB in f32)",
+                     "gar precision \(precision): \(kernels)",
                      "env: " + environment.map { "\($0.name)=\($0.value)" }.joined(separator: " ")]
         func f(_ v: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", v) }
         lines.append("")
@@ -134,7 +140,7 @@ public enum ModelBenchmark {
 
         log("bench: loading \(o.modelDirectory)…")
         Threading.set(o.threads)
-        let model = try GARModel.load(directory: o.modelDirectory)
+        let model = try GARModel.load(directory: o.modelDirectory, precision: o.precision)
         let params = GARKeySchema(spec: model.spec).parameterCounts.values.reduce(0, +)
         let fp32MB = Double(params) * 4 / 1_048_576
 
@@ -176,7 +182,8 @@ public enum ModelBenchmark {
         let gar = ModelBenchmarkResult.Side(visionMsPerTile: visionMs, prefillTokensPerSecond: Double(o.prefillLength) / prefillS,
                                             decodeTokensPerSecond: Double(o.decodeSteps) / decodeS, peakRSSMB: peak,
                                             loadSeconds: model.loadSeconds, peakRSSOverFP32Weights: peak / fp32MB)
-        return ModelBenchmarkResult(model: o.modelDirectory, threads: o.threads, tiles: o.tiles, prefillLength: o.prefillLength,
+        return ModelBenchmarkResult(model: o.modelDirectory, threads: o.threads, precision: model.precision.rawValue,
+                                    kernels: model.kernels, tiles: o.tiles, prefillLength: o.prefillLength,
                                     decodeSteps: o.decodeSteps, parameters: params, fp32WeightMB: fp32MB, environment: environment,
                                     gar: gar, pytorch: pytorch, pytorchRaw: raw, pytorchSkipped: skipped)
     }

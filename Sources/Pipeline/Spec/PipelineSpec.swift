@@ -6,6 +6,7 @@
 import Foundation
 import Models
 import Video
+import Tensors
 
 public struct PipelineSpec: Sendable, Equatable {
     /// Which frames the model sees.
@@ -63,6 +64,9 @@ public struct PipelineSpec: Sendable, Equatable {
     public var description = ""
     /// Default model directory (relative paths are relative to the spec file's folder).
     public var model: String?
+    /// `model.precision`: the compute precision (nil = GAR_PRECISION or the CPU default; the
+    /// command line's --precision wins).
+    public var precision: Precision?
     public var frames = Frames()
     public var tracker = Tracker()
     public var prompt = Prompt()
@@ -142,7 +146,17 @@ extension PipelineSpec {
             guard v == 1 else { throw root.error("version", "this gar reads version 1 specs, got \(v)") }
         }
         spec.description = try root.string("description") ?? ""
-        spec.model = try root.string("model")
+        // `model: DIR`, or the long form `model: {path: DIR, precision: bf16}`.
+        if case .mapping = root.node("model") {
+            var m = try root.mapping("model")!
+            spec.model = try m.string("path")
+            if let p = try m.string("precision") {
+                do { spec.precision = try Precision.parse(p) } catch { throw m.error("precision", error.description) }
+            }
+            try m.finish()
+        } else {
+            spec.model = try root.string("model")
+        }
 
         if var f = try root.mapping("frames") {
             if let c = try f.int("count", min: 1) { spec.frames.count = c }

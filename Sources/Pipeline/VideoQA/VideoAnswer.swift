@@ -106,6 +106,8 @@ public struct VideoAnswer: Codable, Sendable {
         /// Frames run through the vision tower for this answer (0 when all came from the cache).
         public var framesEncoded: Int
         public var timings: ModelTimings
+        /// The logits of the first generated token (`--emit-logits`); omitted otherwise.
+        public var firstStepLogits: [Float]? = nil
 
         public func encode(to encoder: Encoder) throws {   // nil written as null: a fixed schema
             var c = encoder.container(keyedBy: CodingKeys.self)
@@ -119,6 +121,7 @@ public struct VideoAnswer: Codable, Sendable {
             try c.encode(stoppedOnEos, forKey: .stoppedOnEos)
             try c.encode(framesEncoded, forKey: .framesEncoded)
             try c.encode(timings, forKey: .timings)
+            try c.encodeIfPresent(firstStepLogits, forKey: .firstStepLogits)
         }
     }
 

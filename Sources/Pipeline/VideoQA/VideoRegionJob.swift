@@ -42,9 +42,9 @@ public final class VideoRegionEngine: @unchecked Sendable {
     public let loadSeconds: Double
     private var loadReported = false
 
-    public init(modelDirectory: String, cacheBytes: Int = 1 << 30) throws {
+    public init(modelDirectory: String, precision: Precision = .f32, cacheBytes: Int = 1 << 30) throws {
         let t0 = Date()
-        model = try GARModel.load(directory: modelDirectory)
+        model = try GARModel.load(directory: modelDirectory, precision: precision)
         loadSeconds = Date().timeIntervalSince(t0)
         cache = FeatureCache(capacityBytes: cacheBytes)
         session = GARSession(model: model, featureCache: cache)
@@ -84,6 +84,10 @@ public struct RegionRequest: Sendable {
     public var overlayPath: String?
     /// Model threads (nil = all CPUs).
     public var threads: Int?
+    /// Compute precision of the model (the CLI resolves flag > spec > GAR_PRECISION > CPU default).
+    public var precision: Precision = .f32
+    /// Put each answer's first-step logits in the JSON (precision checks).
+    public var emitLogits = false
     /// No progress lines on stderr.
     public var quiet = true
 
@@ -159,7 +163,7 @@ public enum VideoRegionJob {
         let questions = try questions(of: r)
         let input = try openSource(r, warnings: &warnings)
         let regions = try readRegions(r, input)
-        let engine = try given ?? VideoRegionEngine(modelDirectory: try modelDirectory(r))
+        let engine = try given ?? VideoRegionEngine(modelDirectory: try modelDirectory(r), precision: r.precision)
         let load = engine.takeLoadSeconds()
         let (sampled, requested) = try pickFrames(r, input, regions: regions, questions: questions, model: engine.model,
                                                   warnings: &warnings)
@@ -172,7 +176,7 @@ public enum VideoRegionJob {
         }
         try checkEveryRegionSeen(masks, fromAnnotation: regions.annotation != nil)
         let inputs = modelInputs(r, masks, width: input.width, height: input.height)
-        let answers = try generate(questions, inputs, spec: r.spec, session: engine.session, onText: onText)
+        let answers = try generate(questions, inputs, spec: r.spec, session: engine.session, emitLogits: r.emitLogits, onText: onText)
         return answer(r, input, regions: regions, masks: masks, answers: answers, framesRequested: requested,
                       warnings: warnings, model: engine.directory, load: load, start: start)
     }
@@ -396,20 +400,22 @@ public enum VideoRegionJob {
     /// Asks each question: prompt preparation (template, boxes, tiles), then vision (or replay
     /// from the feature cache) and generation. `onText` streams the first answer.
     static func generate(_ questions: [VideoQuestion], _ inputs: ModelInputs, spec: PipelineSpec, session: GARSession,
-                         onText: ((String) -> Void)?) throws -> [VideoAnswer.Answer] {
+                         emitLogits: Bool = false, onText: ((String) -> Void)?) throws -> [VideoAnswer.Answer] {
         var answers: [VideoAnswer.Answer] = []
         for (qi, q) in questions.enumerated() {
             let asked = q.prompt(multipleChoiceSuffix: spec.prompt.multipleChoiceSuffix)
             let handler: TokenHandler? = (qi == 0 ? onText : nil).map { f in { token in if !token.text.isEmpty { f(token.text) } } }
+            let logits = emitLogits ? ActivationRecorder(filter: { $0 == "logits.step0" }) : nil
             let result = try session.askVideo(frames: inputs.images, masks: inputs.masks, question: asked, options: inputs.options,
-                                              onToken: handler)
+                                              tap: logits, onToken: handler)
             let t = result.timings
             answers.append(VideoAnswer.Answer(
                 question: q.text, choices: q.choices.isEmpty ? nil : q.choices, prompt: asked, text: result.text,
                 tokenIds: result.tokenIDs, choice: q.choices.isEmpty ? nil : MultipleChoice.officialLetter(result.text),
                 promptTokens: result.promptTokens, stoppedOnEos: result.stoppedOnStopToken, framesEncoded: result.tilesEncoded,
                 timings: .init(preprocess: t.preprocess, vision: t.vision, replay: t.replay, prefill: t.prefill,
-                               generate: t.decode, tokensPerSecond: t.tokensPerSecond)))
+                               generate: t.decode, tokensPerSecond: t.tokensPerSecond),
+                firstStepLogits: logits?["logits.step0"]))
         }
         return answers
     }

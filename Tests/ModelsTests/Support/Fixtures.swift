@@ -18,10 +18,12 @@ enum Fixtures {
     /// Loaded tiny models, shared by all tests (loading is strict and checked once by its own test).
     private static let models = Mutex<[String: GARModel]>([:])
 
-    static func model(_ name: String) throws -> GARModel {
-        if let m = models.withLock({ $0[name] }) { return m }
-        let m = try GARModel.load(directory: path(name))
-        models.withLock { $0[name] = m }
+    /// The tiny checkpoint `name` loaded for `precision` (f32: the exact path of the parity tests).
+    static func model(_ name: String, precision: Precision = .f32) throws -> GARModel {
+        let key = "\(name)/\(precision.rawValue)"
+        if let m = models.withLock({ $0[key] }) { return m }
+        let m = try GARModel.load(directory: path(name), precision: precision)
+        models.withLock { $0[key] = m }
         return m
     }
 
@@ -62,6 +64,36 @@ struct GoldenCase {
     func shape(_ key: String) throws -> [Int] { try tensors.view(key).info.shape }
     func ints(_ key: String) throws -> [Int] { try tensors.view(key).integers().map { Int($0) } }
     func bytes(_ key: String) throws -> [UInt8] { try tensors.view(key).uint8Values() }
+
+    /// The case's request, its inputs read as the generator read them (PIL-parity PNG decoding).
+    func prepare(_ session: GARSession, options: RequestOptions) throws -> PreparedRequest {
+        let kind = inputs["kind"] as! String
+        switch kind {
+        case "describe":
+            let image = try Fixtures.image(inputs["image"] as! String)
+            let mask = try Fixtures.mask((inputs["masks"] as! [String])[0])
+            return try session.prepareDescribe(image: image, mask: mask, options: options)
+        case "ask":
+            let image = try Fixtures.image(inputs["image"] as! String)
+            let masks = try (inputs["masks"] as! [String]).map(Fixtures.mask)
+            return try session.prepareAsk(image: image, masks: masks, question: inputs["question"] as! String, options: options)
+        case "ask-video":
+            let frames = try (inputs["frames"] as! [String]).map(Fixtures.image)
+            let masks: [[ImageU8?]] = try (inputs["masks"] as! [[Any]]).map { region in
+                try region.map { entry -> ImageU8? in
+                    guard let path = entry as? String else { return nil }
+                    return try Fixtures.mask(path)
+                }
+            }
+            return try session.prepareVideo(frames: frames, masks: masks, question: inputs["question"] as! String, options: options)
+        default:
+            throw GoldenCaseError(description: "\(name): unknown case kind \(kind)")
+        }
+    }
+}
+
+struct GoldenCaseError: Error, CustomStringConvertible {
+    let description: String
 }
 
 /// Unit-golden JSON files.

@@ -1,0 +1,47 @@
+// Choosing the compute precision of a model command: the command-line flag, else the pipeline
+// spec's `model.precision`, else the environment variable GAR_PRECISION, else the CPU default
+// (`Precision.cpuDefault`: f32 until bf16 is measured faster end to end; see Precision.swift).
+import Foundation
+import Tensors
+
+/// A precision name that is not one of the implemented modes.
+public struct PrecisionNameError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+}
+
+extension Precision {
+    /// The environment variable read when neither the flag nor the spec sets a precision.
+    public static let environmentVariable = "GAR_PRECISION"
+
+    /// Parses a precision name ("f32", "bf16"; "int8" is planned and refused as not implemented).
+    public static func parse(_ text: String) throws(PrecisionNameError) -> Precision {
+        if let p = Precision(rawValue: text) { return p }
+        if text == "int8" { throw PrecisionNameError(description: "precision int8 is not implemented yet (available: \(choices))") }
+        throw PrecisionNameError(description: "unknown precision '\(text)' (expected one of: \(choices))")
+    }
+
+    /// The precision of a model command: `flag` if given, else the pipeline spec's `spec`, else
+    /// GAR_PRECISION from `environment`, else the CPU default. A bad GAR_PRECISION is an error
+    /// naming the variable. (Library calls that are given no precision use `.f32`.)
+    public static func resolve(flag: Precision?, spec: Precision? = nil,
+                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Precision {
+        if let p = flag ?? spec { return p }
+        if let value = environment[environmentVariable], !value.isEmpty {
+            do { return try parse(value) } catch { throw PipelineError.invalidInput(what: environmentVariable, reason: error.description) }
+        }
+        return cpuDefault
+    }
+
+    /// One line naming the precision and the kernels it runs on, for `--verbose`.
+    public var kernelSummary: String {
+        switch self {
+        case .f32:
+            return "precision f32 (exact path): OpenBLAS sgemm; bf16-stored decoder weights widened (CKernels GEMV for decoding)"
+        case .bf16:
+            let probe = [UInt16](repeating: 0x3f80, count: 256 * 256)
+            let impl = probe.withUnsafeBufferPointer { BF16Matrix(bf16: $0, rows: 256, cols: 256).implementation }
+            return "precision bf16 (bf16 inputs, f32 accumulation): oneDNN matmul \(impl), ISA \(CPUFeatures.dnnlISA)"
+                + (CPUFeatures.hasNativeBF16 ? "" : " (this CPU has no native bf16: emulated, slow)")
+        }
+    }
+}
