@@ -373,12 +373,20 @@ public final class SAM2VideoComponents: Sendable {
         noMemoryPositionalEncoding = try w.take("no_memory_positional_encoding", shape: [1, 1, config.memoryAttentionHiddenSize])
     }
 
-    /// Loads from `directory/config.json` and the given weights file, strictly: all of its keys must be video-mode keys and all are used.
-    public static func load(directory: String, weights: String) throws -> SAM2VideoComponents {
+    /// Image-mode key prefixes: `SAM2Model.load` takes those (a full video checkpoint holds both parts).
+    static let imageModePrefixes = ["vision_encoder.", "prompt_encoder.", "mask_decoder.", "shared_image_embedding.", "no_memory_embedding"]
+
+    /// Loads from `directory/config.json` and the weights file (default: the directory's
+    /// checkpoint), strictly: every video-mode key is used, image-mode keys are left to
+    /// `SAM2Model.load`, anything else fails with the loader's full report.
+    public static func load(directory: String, weights: String? = nil) throws -> SAM2VideoComponents {
         let config = try SAM2VideoConfig.load(directory: directory)
-        let checkpoint = try Checkpoint(files: [SafeTensorsFile(path: weights)], source: weights)
+        let checkpoint = try weights.map { try Checkpoint(files: [SafeTensorsFile(path: $0)], source: $0) } ?? Checkpoint(directory: directory)
         let loader = WeightLoader(checkpoint)
         let model = try SAM2VideoComponents(config: config, loader.scope(""))
+        for name in checkpoint.names where imageModePrefixes.contains(where: { name.hasPrefix($0) }) {
+            loader.scope("").ignore(name)
+        }
         try loader.finish()
         return model
     }

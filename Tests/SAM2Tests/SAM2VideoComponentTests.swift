@@ -24,6 +24,9 @@ enum SAM2VideoFixtures {
         #expect(v.config.memoryAttentionHiddenSize == 128)
         #expect(v.memoryEncoder.downsample.count == 1)
         #expect(v.memoryAttention.layers.count == 1)
+        // The video checkpoint's config.json (model_type sam2_video) also gives the image-mode config.
+        let image = try SAM2Config.load(directory: SAM2VideoFixtures.directory)
+        #expect(image.modelType == "sam2_video" && image.visionConfig.fpnHiddenSize == 128)
         // A key the video components do not know is refused (strict loading).
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sam2video-extra-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -35,6 +38,11 @@ enum SAM2VideoFixtures {
         writer.entries.append(.init(name: "unexpected.weight", tensor: Tensor(shape: [1], [0])))
         try writer.write(to: dir.appendingPathComponent("w.safetensors"))
         #expect(throws: (any Error).self) { try SAM2VideoComponents.load(directory: dir.path, weights: dir.path + "/w.safetensors") }
+        // A full checkpoint directory: the image-mode keys are left to SAM2Model, the rest is used.
+        writer.entries.removeLast()
+        writer.entries.append(.init(name: "no_memory_embedding", tensor: Tensor(shape: [1, 1, 128])))
+        try writer.write(to: dir.appendingPathComponent("model.safetensors"))
+        #expect(try SAM2VideoComponents.load(directory: dir.path).config.numMaskmem == 7)
     }
 
     @Test func bfloat16RoundingMatchesTorch() {
