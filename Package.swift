@@ -1,18 +1,21 @@
 // swift-tools-version: 6.0
 //
-// gar — Grasp Any Region on CPUs. Target DAG (bottom to top; see ARCHITECTURE.md §1):
+// gar — Grasp Any Region on CPUs. Target DAG (bottom to top; each target lists every module it
+// imports — see ARCHITECTURE.md §1):
 //
 //   CFFmpeg, COpenBLAS, CKernels      C: system libraries and small -O3 kernels
-//   Tensors                           Tensor + ops on OpenBLAS (naive twins for tests)
-//   JSONCore                          strict JSON parser (safetensors headers, configs, tokenizer files)
-//   Checkpoints                       safetensors (mmap, shards), config.json, strict loader
-//   Tokenizers                        Llama-3 byte-level BPE, PLM chat template
-//   Models                            Perception Encoder, projector, Llama decoder, GAR
-//   SAM2                              SAM 2.1 image mode (Hiera, FPN, prompt encoder, mask decoder)
-//   Video                             FFmpeg decode/seek/sample, still images
-//   Tracking                          masks, prompt -> mask, propagation, J&F
-//   Pipeline                          jobs (caption, QA, batch, bench), YAML specs
-//   gar (GARCLI)                      thin command-line shell
+//   Tensors       ← COpenBLAS, CKernels                     Tensor + ops on OpenBLAS (naive twins for tests)
+//   JSONCore                                                strict JSON parser (safetensors headers, configs, tokenizer files)
+//   Checkpoints   ← Tensors, CKernels, JSONCore             safetensors (mmap, shards), config.json, strict loader
+//   Tokenizers    ← JSONCore                                Llama-3 byte-level BPE, PLM chat template
+//   Models        ← Tensors, CKernels, Checkpoints, Tokenizers   Perception Encoder, projector, Llama decoder, GAR
+//   SAM2          ← Tensors, Checkpoints                    SAM 2.1 image mode (Hiera, FPN, prompt encoder, mask decoder)
+//   Video         ← CFFmpeg                                 FFmpeg decode/seek/sample, still images
+//   Tracking      ← Video                                   masks, prompt -> mask, propagation, J&F
+//   Pipeline      ← Models, Video, Tracking, Tensors, Checkpoints, Tokenizers, Yams
+//                                                           jobs (caption, QA, batch, bench), YAML specs
+//   gar (GARCLI)  ← Pipeline, Models, Video, Tensors, Checkpoints, ArgumentParser
+//                                                           thin command-line shell
 //
 // Build flags. Numeric targets are compiled with -O even in debug builds (`swift test` is a
 // debug build and SIMD code is ~100x slower unoptimised; STYLE.md §8 #4), and C kernels with -O3.
@@ -57,7 +60,7 @@ let package = Package(
         .target(name: "JSONCore", exclude: ["README.md"], swiftSettings: numericSwift),
         .target(name: "Checkpoints", dependencies: ["Tensors", "CKernels", "JSONCore"], exclude: ["README.md"], swiftSettings: numericSwift),
         .target(name: "Tokenizers", dependencies: ["JSONCore"], exclude: ["README.md"], swiftSettings: numericSwift),
-        .target(name: "Models", dependencies: ["Tensors", "Checkpoints", "Tokenizers"], exclude: ["README.md"],
+        .target(name: "Models", dependencies: ["Tensors", "CKernels", "Checkpoints", "Tokenizers"], exclude: ["README.md"],
                 swiftSettings: numericSwift),
         .target(name: "SAM2", dependencies: ["Tensors", "Checkpoints"], exclude: ["README.md"], swiftSettings: numericSwift),
 
@@ -72,7 +75,7 @@ let package = Package(
                 exclude: ["README.md"],
                 swiftSettings: plainSwift),
         .executableTarget(name: "GARCLI",
-                          dependencies: ["Pipeline",
+                          dependencies: ["Pipeline", "Models", "Video", "Tensors", "Checkpoints",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: plainSwift),
 
@@ -86,7 +89,7 @@ let package = Package(
         .testTarget(name: "SAM2Tests", dependencies: ["SAM2", "Tensors", "Checkpoints", "JSONCore"], swiftSettings: numericSwift),
         .testTarget(name: "VideoTests", dependencies: ["Video", "TestSupport"], swiftSettings: numericSwift),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Video"], swiftSettings: numericSwift),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: plainSwift),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "Video", "Tracking", "Tensors", "Checkpoints"], swiftSettings: plainSwift),
         .testTarget(name: "GARCLITests", dependencies: ["GARCLI", "TestSupport", "JSONCore", "Video"], swiftSettings: plainSwift),
     ]
 )

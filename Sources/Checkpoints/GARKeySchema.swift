@@ -2,7 +2,9 @@
 // (GAR-SPEC §8). Module paths: GARModel → `mllm` (PerceptionLMForConditionalGeneration) →
 // `model` (PerceptionLMModel) → `vision_tower.timm_model` (timm Eva) /
 // `multi_modal_projector` / `language_model` (LlamaModel); plus `mllm.lm_head` and
-// `mask_patch_embedding`. Used by `gar inspect`; the model loader in Models takes the same keys.
+// `mask_patch_embedding`. Used by `gar inspect`; the model loader in Models takes the same keys,
+// and takes from here what it may skip (`optional` entries: timm's fc_norm, the tied head) and
+// which configs it refuses (`unsupported`), so that a checkpoint inspect passes is one that loads.
 
 public struct GARKeySchema: Sendable {
     /// Parameter groups reported by `gar inspect`.
@@ -36,7 +38,8 @@ public struct GARKeySchema: Sendable {
         public let name: String
         public let shape: [Int]
         public let component: Component
-        /// May be absent (the tied `mllm.lm_head.weight`).
+        /// May be absent, and is not used when present (the tied `mllm.lm_head.weight`, timm's
+        /// `fc_norm`, which GAR's forward_features never calls): the loader ignores these keys.
         public let optional: Bool
     }
 
@@ -74,9 +77,8 @@ public struct GARKeySchema: Sendable {
         if v.usePostTransformerNorm {
             add(.visionTower, "norm.weight", [D]); add(.visionTower, "norm.bias", [D])
         }
-        if v.useFcNorm {
-            add(.visionTower, "fc_norm.weight", [D]); add(.visionTower, "fc_norm.bias", [D])
-        }
+        // timm builds fc_norm whatever the config says (use_fc_norm only picks the pooling).
+        add(.visionTower, "fc_norm.weight", [D], optional: true); add(.visionTower, "fc_norm.bias", [D], optional: true)
 
         let t = spec.text, H = t.hiddenSize
         add(.projector, "linear_1.weight", [H, D]); add(.projector, "linear_1.bias", [H])
@@ -111,6 +113,22 @@ public struct GARKeySchema: Sendable {
         add(.lmHead, "weight", [t.vocabSize, H], optional: t.tieWordEmbeddings)
         entries = e
     }
+
+    /// Configs the model loaders refuse, one line each (empty: the model can load this config).
+    public static func unsupported(_ spec: GARSpec) -> [String] {
+        [unsupported(vision: spec.vision), unsupported(text: spec.text)].compactMap { $0 }
+    }
+
+    public static func unsupported(vision v: VisionTowerSpec) -> String? {
+        v.ropeGridIndexing == "xy" ? nil : "vision rope_grid_indexing \"\(v.ropeGridIndexing)\" is not supported (GAR uses \"xy\")"
+    }
+
+    public static func unsupported(text t: TextModelSpec) -> String? {
+        t.attentionBias || t.mlpBias ? "Llama attention_bias / mlp_bias are not supported (Llama-3 has none)" : nil
+    }
+
+    /// Keys present in the checkpoint that the loader skips (optional entries).
+    public var ignoredKeys: [String] { entries.filter(\.optional).map(\.name) }
 
     /// Compares a checkpoint with the schema: missing (required) keys, keys the schema does not
     /// know (unused), and shape mismatches, all by name.

@@ -44,8 +44,15 @@ enum ExitStatus {
         if let exit = error as? ExitCode { return exit.rawValue }   // the command printed its error
         let message = GAR.message(for: error).split(whereSeparator: \.isNewline).joined(separator: " ")
         printErr("error: \(message)")
-        let isUsage = code == .validationFailure || (error as? SpecError)?.source == "--set"
-        return isUsage ? usage : 1
+        return code == .validationFailure || isUsageError(error) ? usage : 1
+    }
+
+    /// A job's error about a command-line value: a --set override ("--set" or "--set KEY"), or
+    /// an invalid value the job names by its flag ("--question: the question is empty").
+    static func isUsageError(_ error: Error) -> Bool {
+        if let spec = error as? SpecError { return spec.source.hasPrefix("--set") }
+        if case let .invalidInput(what, _) = error as? PipelineError { return what.hasPrefix("--") }
+        return false
     }
 
     /// Flushes stdout; a failed write (full disk, closed stdout) is an error, not a silent exit 0.

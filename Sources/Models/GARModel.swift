@@ -116,6 +116,7 @@ public final class GARModel: Sendable {
         projector = try Projector(visionWidth: Dv, textWidth: spec.text.hiddenSize, grid: grid,
                                   pooling: spec.projectorPoolingRatio, weights: root.scope("mllm.model.multi_modal_projector"))
         decoder = try LlamaDecoder(spec: spec.text, weights: root.scope("mllm"))
+        for key in GARKeySchema(spec: spec).ignoredKeys { root.ignore(key) }   // what gar inspect allows too
         try loader.finish()
         loadSeconds = Date().timeIntervalSince(start)
     }

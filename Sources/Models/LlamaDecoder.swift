@@ -46,8 +46,8 @@ public final class LlamaDecoder: Sendable {
         let w = mllm.scope("model.language_model")
         let D = spec.hiddenSize, V = spec.vocabSize, I = spec.intermediateSize
         let q = spec.numHeads * spec.headDim, kv = spec.numKVHeads * spec.headDim
-        if spec.attentionBias || spec.mlpBias {
-            throw ModelError.modelFiles(path: mllm.loader.checkpoint.source, problem: "Llama attention_bias / mlp_bias are not supported (Llama-3 has none)")
+        if let problem = GARKeySchema.unsupported(text: spec) {
+            throw ModelError.modelFiles(path: mllm.loader.checkpoint.source, problem: problem)
         }
         embedTokens = try w.matrix("embed_tokens.weight", rows: V, cols: D)
         var layers: [Layer] = []
@@ -69,7 +69,7 @@ public final class LlamaDecoder: Sendable {
         // Tied head (GAR-1B): save_pretrained drops mllm.lm_head.weight and from_pretrained ties the
         // head to embed_tokens, so a stored copy would never be used. Untied (GAR-8B): required.
         if spec.tieWordEmbeddings {
-            mllm.ignore("lm_head.weight")
+            // (GARModel.load ignores the stored copy: GARKeySchema lists it as optional.)
             head = LinearLayer(outFeatures: V, inFeatures: D, weight: embedTokens)
         } else {
             head = LinearLayer(outFeatures: V, inFeatures: D, weight: try mllm.matrix("lm_head.weight", rows: V, cols: D))
@@ -144,13 +144,11 @@ public final class LlamaDecoder: Sendable {
             (vCache + (p0 + t) * kvWidth).update(from: qkv + t * qkvW + qWidth + kvWidth, count: kvWidth)
         }
         let scale = 1 / Float(hd).squareRoot()
-        if T == 1 {
-            decodeAttention(q: qkv, kCache: kCache, vCache: vCache, keys: p0 + 1, out: h, scores: s.scores.pointer, scale: scale)
-        } else {
-            Kernels.attention(q: qkv, k: kCache, v: vCache, out: h,
-                              layout: AttentionLayout(qRowStride: qkvW, kRowStride: kvWidth, vRowStride: kvWidth, outRowStride: qWidth),
-                              queries: T, keys: p0 + T, heads: H, kvHeads: Hkv, headDim: hd, scale: scale, causalOffset: p0)
-        }
+        // A decode step (T = 1) uses the state's score scratch, so nothing is allocated per token.
+        Kernels.attention(q: qkv, k: kCache, v: vCache, out: h,
+                          layout: AttentionLayout(qRowStride: qkvW, kRowStride: kvWidth, vRowStride: kvWidth, outRowStride: qWidth),
+                          queries: T, keys: p0 + T, heads: H, kvHeads: Hkv, headDim: hd, scale: scale, causalOffset: p0,
+                          scoreScratch: T == 1 ? s.scores.pointer : nil)
         layer.o.apply(h, rows: T, out: qkv, scratch: s.widen.buffer)   // qkv reused as [T, D]
         Kernels.addInPlace(UnsafeMutableBufferPointer(start: x, count: T * D), UnsafeBufferPointer(start: qkv, count: T * D))
 
@@ -165,25 +163,6 @@ public final class LlamaDecoder: Sendable {
         for t in 1 ..< max(T, 1) { (gu + t * I).update(from: gu + t * 2 * I, count: I) }
         layer.down.apply(gu, rows: T, out: h, scratch: s.widen.buffer)
         Kernels.addInPlace(UnsafeMutableBufferPointer(start: x, count: T * D), UnsafeBufferPointer(start: h, count: T * D))
-    }
-
-    /// One query row over `keys` cached rows (a decode step), with the state's score scratch so
-    /// nothing is allocated per token: per kv head g, the `H/Hkv` query heads sharing it form one
-    /// `[group, hd]` matrix; scores `[group, keys]` = Q·Kᵀ (sgemm), row softmax of scale·scores,
-    /// out = P·V (sgemm). `q: [H·hd]`, caches `[keys, Hkv·hd]`, `out: [H·hd]`, `scores: [H, keys]`.
-    func decodeAttention(q: UnsafePointer<Float>, kCache: UnsafePointer<Float>, vCache: UnsafePointer<Float>, keys S: Int,
-                         out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>, scale: Float) {
-        let H = spec.numHeads, Hkv = spec.numKVHeads, hd = spec.headDim, group = H / Hkv, kv = kvWidth
-        parallelFor(Hkv) { range in
-            for g in range {
-                let sp = scores + g * group * S
-                Kernels.gemm(transA: false, transB: true, m: group, n: S, k: hd, alpha: 1, a: q + g * group * hd, lda: hd,
-                             b: kCache + g * hd, ldb: kv, beta: 0, c: sp, ldc: S)
-                for j in 0 ..< group { gk_softmax(sp + j * S, S, scale) }
-                Kernels.gemm(transA: false, transB: false, m: group, n: hd, k: S, alpha: 1, a: sp, lda: S,
-                             b: vCache + g * hd, ldb: kv, beta: 0, c: out + g * group * hd, ldc: hd)
-            }
-        }
     }
 
     private func rmsNorm(_ x: UnsafeMutablePointer<Float>, _ w: [Float], rows: Int, out: UnsafeMutablePointer<Float>) {
@@ -252,27 +231,8 @@ struct HalfSplitRope {
     var bytes: Int { (table.sin.count + table.cos.count) * 4 }
 
     /// Rotates `heads` heads of `rows` rows of `x` (row stride `rowStride`) in place; row t is at
-    /// position `firstPosition + t`.
+    /// position `firstPosition + t` (Kernels.ropeHalfSplit).
     func apply(_ x: UnsafeMutablePointer<Float>, rowStride: Int, rows T: Int, heads H: Int, firstPosition p0: Int) {
-        let D = table.headDim, half = D / 2
-        precondition(p0 + T <= table.positions, "HalfSplitRope: position \(p0 + T - 1) beyond the table (\(table.positions))")
-        table.sin.withUnsafeBufferPointer { sinB in
-            table.cos.withUnsafeBufferPointer { cosB in
-                let sp = sinB.baseAddress! + p0 * D, cp = cosB.baseAddress! + p0 * D
-                parallelFor(T, grain: max(1, 4096 / max(H * D, 1))) { r in
-                    for t in r {
-                        let s = sp + t * D, c = cp + t * D
-                        for hIndex in 0 ..< H {
-                            let v = x + t * rowStride + hIndex * D
-                            for i in 0 ..< half {
-                                let a = v[i], b = v[i + half]
-                                v[i] = a * c[i] + (-b) * s[i]
-                                v[i + half] = b * c[i + half] + a * s[i + half]
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        Kernels.ropeHalfSplit(x, rowStride: rowStride, rows: T, heads: H, table: table, firstPosition: p0)
     }
 }

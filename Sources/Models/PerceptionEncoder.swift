@@ -51,8 +51,8 @@ public final class PerceptionEncoder: Sendable {
     init(spec: VisionTowerSpec, weights w: WeightScope) throws {
         self.spec = spec
         let D = spec.embedDim, P = spec.patchSize, hidden = spec.mlpHidden
-        guard spec.ropeGridIndexing == "xy" else {
-            throw ModelError.modelFiles(path: w.loader.checkpoint.source, problem: "vision rope_grid_indexing \"\(spec.ropeGridIndexing)\" is not supported (GAR uses \"xy\")")
+        if let problem = GARKeySchema.unsupported(vision: spec) {
+            throw ModelError.modelFiles(path: w.loader.checkpoint.source, problem: problem)
         }
         patchWeight = try w.floats("patch_embed.proj.weight", [D, 3, P, P])
         patchBias = spec.usePreTransformerNorm ? nil : try w.floats("patch_embed.proj.bias", [D])
@@ -78,10 +78,6 @@ public final class PerceptionEncoder: Sendable {
         }
         self.blocks = blocks
         normPost = spec.usePostTransformerNorm ? (try w.floats("norm.weight", [D]), try w.floats("norm.bias", [D])) : nil
-        // timm builds fc_norm (and an attention-pool head for global_pool "map") that GAR's
-        // forward_features never calls; their weights are deliberately unused.
-        w.ignore("fc_norm.weight")
-        w.ignore("fc_norm.bias")
         if spec.useRotPosEmb {
             let ref = spec.ropeRefFeatShape
             rope = Rope.visionTable(gridHeight: spec.gridHeight, gridWidth: spec.gridWidth, headDim: spec.headDim,

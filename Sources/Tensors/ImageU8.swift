@@ -64,18 +64,4 @@ public struct ImageU8: Sendable, Equatable {
         }
         return ImageU8(width: w, height: h, channels: channels, pixels: out)
     }
-
-    /// Planar Float32 `[channels, height, width]` with `(u − mean) / std` per value, computed in
-    /// Float32 as a subtraction then a division (GAR-SPEC §3.4: mean = std = 127.5).
-    public func planarNormalized(mean: Float, std: Float) -> Tensor {
-        Tensor(shape: [channels, height, width], unsafeUninitialized: { out in
-            pixels.withUnsafeBufferPointer { px in
-                for c in 0 ..< channels {
-                    for i in 0 ..< width * height {
-                        out[c * width * height + i] = (Float(px[i * channels + c]) - mean) / std
-                    }
-                }
-            }
-        })
-    }
 }

@@ -141,10 +141,6 @@ public final class Tokenizer: Sendable {
         id >= 0 && id < vocabSize ? tokenStrings[id] : nil
     }
 
-    public func isSpecialToken(_ id: Int) -> Bool {
-        id >= 0 && id < vocabSize && isSpecial[id]
-    }
-
     // MARK: - Encoding
 
     /// Token ids of `text`. With `addSpecialTokens` the post-processor's template is applied (BOS for

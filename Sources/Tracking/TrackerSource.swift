@@ -34,18 +34,28 @@ extension Tracker {
         let stream = try source.frames(sampling, window: nil, size: .maxSide(options.maxSide), progress: decodeProgress)
         let decoded = try stream.collect()
         guard let first = decoded.first else { throw TrackingError.invalidInput("\(source.path): no frames for this sampling") }
-        let w = first.image.width, h = first.image.height
+        let tracks = try track(frames: decoded.map(\.image), sourceWidth: W, sourceHeight: H, prompts: prompts, options: options,
+                               propagator: propagator, progress: progress)
+        return SourceTracks(frames: decoded.map { ($0.index, $0.pts) }, width: W, height: H, tracks: tracks,
+                            images: decoded.map(\.image), warnings: source.warnings + (stream.damageNote.map { [$0] } ?? []))
+    }
+
+    /// Tracks prompts given in a source's pixel coordinates (W×H) on its frames decoded at the
+    /// tracking size (`ObjectPrompt.frame` indexes `frames`): each prompt is checked against the
+    /// source size, scaled to the frames' size, then tracked (prompts to masks, propagation).
+    public static func track(frames: [RGBImage], sourceWidth W: Int, sourceHeight H: Int, prompts: [ObjectPrompt],
+                             options: Options = Options(), propagator: MaskPropagator? = nil,
+                             progress: ((Int, Int) -> Void)? = nil) throws -> MaskTracks {
+        guard let first = frames.first else { throw TrackingError.invalidInput("no frames to track") }
+        let w = first.width, h = first.height
         var scaledPrompts: [ObjectPrompt] = []
         for p in prompts {
-            guard p.frame >= 0 && p.frame < decoded.count else { throw TrackingError.frameOutOfRange(frame: p.frame, count: decoded.count) }
+            guard p.frame >= 0 && p.frame < frames.count else { throw TrackingError.frameOutOfRange(frame: p.frame, count: frames.count) }
             try PromptSegmenter.validate(p.prompt, width: W, height: H, what: "object '\(p.name)' on frame \(p.frame)")
             scaledPrompts.append(ObjectPrompt(name: p.name, frame: p.frame,
                                               prompt: scaled(p.prompt, sx: Double(w) / Double(W), sy: Double(h) / Double(H), width: w, height: h)))
         }
-        let tracks = try track(frames: decoded.map(\.image), prompts: scaledPrompts, options: options,
-                               propagator: propagator, progress: progress)
-        return SourceTracks(frames: decoded.map { ($0.index, $0.pts) }, width: W, height: H, tracks: tracks,
-                            images: decoded.map(\.image), warnings: source.warnings + (stream.damageNote.map { [$0] } ?? []))
+        return try track(frames: frames, prompts: scaledPrompts, options: options, propagator: propagator, progress: progress)
     }
 
     /// A prompt moved to a w×h image: masks nearest-resized, coordinates scaled by (sx, sy).

@@ -25,7 +25,7 @@ public enum TrackingError: Error, CustomStringConvertible, Equatable {
         case let .badPrompt(what, reason): return "\(what): \(reason)"
         case let .badScribble(path, line, reason): return "\(path):\(line): \(reason)"
         case let .frameOutOfRange(frame, count):
-            return "prompt frame \(frame) is past the end (the clip has \(count) frames, indices 0..<\(count))"
+            return "prompt frame \(frame) is past the end: \(count) frames are tracked (indices 0..<\(count))"
         case let .invalidInput(reason): return reason
         }
     }

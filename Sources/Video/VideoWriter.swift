@@ -42,6 +42,10 @@ public final class VideoWriter {
     /// lets a command refuse `--overlay out.xyz` before any work instead of after it.
     public static func checkContainer(path: String) throws {
         _ = ffmpegLogSetup
+        var st = stat()
+        if stat(path, &st) == 0 && st.st_mode & S_IFMT != S_IFREG {   // a rename would replace /dev/… with a file
+            throw VideoError.writeFailed(path: path, reason: "it exists and is not a regular file")
+        }
         let ext = URL(fileURLWithPath: path).pathExtension
         let codec = avcodec_find_encoder_by_name("libx264") ?? avcodec_find_encoder(AV_CODEC_ID_MPEG4)
         guard let format = av_guess_format(nil, "x.\(ext.isEmpty ? "mp4" : ext)", nil), let codec,

@@ -84,23 +84,3 @@ func bf16Bits(_ x: [Float]) -> [UInt16] {
         #expect(ours == theirs)
     }
 }
-
-@Suite struct DecodeAttentionTests {
-    /// The decode-step attention (state scratch, no allocation) equals Tensors' attention kernel
-    /// for one causal query row over a cache, to f32 summation-order noise.
-    @Test func decodeAttentionMatchesTensorsKernel() throws {
-        let model = try Fixtures.model("gar-tiny")
-        let d = model.decoder
-        let H = d.spec.numHeads, Hkv = d.spec.numKVHeads, hd = d.spec.headDim, S = 37
-        var r = TestRandom(11)
-        let q = r.floats(H * hd), k = r.floats(S * Hkv * hd), v = r.floats(S * Hkv * hd)
-        var ours = [Float](repeating: 0, count: H * hd), theirs = ours
-        let scores = FloatBuffer(count: H * S)
-        d.decodeAttention(q: q, kCache: k, vCache: v, keys: S, out: &ours, scores: scores.pointer, scale: 0.25)
-        Kernels.attention(q: q, k: k, v: v, out: &theirs,
-                          layout: AttentionLayout(qRowStride: H * hd, kRowStride: Hkv * hd, vRowStride: Hkv * hd, outRowStride: H * hd),
-                          queries: 1, keys: S, heads: H, kvHeads: Hkv, headDim: hd, scale: 0.25, causalOffset: S - 1)
-        let (diff, scale) = maxAbsDiff(ours, theirs)
-        #expect(diff <= 1e-6 * scale)
-    }
-}

@@ -53,8 +53,8 @@ import Testing
         #expect(items[1].input == dir.appendingPathComponent("clips/a.mp4").path)
         #expect(items[1].regions == ["mask=\(dir.appendingPathComponent("m/a.png").path) frame=3", "box=1,2,3,4"])
         #expect(items[0].input == "/abs/b.mp4" && items[0].annotation == dir.appendingPathComponent("b.json").path && items[0].questions == ["Q?"])
-        try Self.write("{\"video\": \"a.mp4\", \"region\": []}\n", jsonl)
-        #expect(throws: PipelineError.self) { try BatchItems.discover(jsonl.path) }
+        try Self.write("{\"video\": \"a.mp4\", \"region\": []}\n", jsonl)   // a bad field: that item's error, not the list's
+        #expect(try BatchItems.discover(jsonl.path).map { $0.problem?.description } == ["\(jsonl.path) line 1: unknown key 'region' (expected: id, video, regions, annotation, questions)"])
         try Self.write("{\"video\": \"a.mp4\"}\n{\"video\": \"a.mp4\"}\n", jsonl)
         #expect(throws: PipelineError.self) { try BatchItems.discover(jsonl.path) }   // duplicate id
         let txt = dir.appendingPathComponent("list.txt")

@@ -19,10 +19,10 @@ import Video
         return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 
-    static func annotationRequest(maxNewTokens: Int = 32) -> VideoRegionRequest {
+    static func annotationRequest(maxNewTokens: Int = 32) -> RegionRequest {
         var spec = PipelineSpec.builtIn(.temporalQA)
         spec.generation.maxNewTokens = maxNewTokens
-        var r = VideoRegionRequest(input: fVideo + "/frames", spec: spec)
+        var r = RegionRequest(input: fVideo + "/frames", spec: spec)
         r.annotationPath = fVideo + "/annotation.json"
         r.modelDirectory = model
         r.questions = [VideoQuestion(fQuestion)]
@@ -112,7 +112,7 @@ import Video
         var spec = PipelineSpec.builtIn(.captionTrackedObject)
         spec.generation.maxNewTokens = 4
         spec.tracker.maxSide = 320
-        var r = VideoRegionRequest(input: Repo.path("samples/clips/ball.mp4"), spec: spec)
+        var r = RegionRequest(input: Repo.path("samples/clips/ball.mp4"), spec: spec)
         r.modelDirectory = Self.model
         r.regions = [try RegionInputs.parseRegion("mask=\(Repo.path("samples/masks/ball_f0.png"))", index: 0)]
         let a = try VideoRegionJob.run(r)
@@ -142,7 +142,7 @@ import Video
         spec.generation.maxNewTokens = 2
         spec.frames.count = 3
         spec.tracker.maxFrames = 6      // 12 frames, 3 sampled, 1 prompt: room for 2 more → every 6th
-        var r = VideoRegionRequest(input: Repo.path("samples/frames/png_seq"), spec: spec)
+        var r = RegionRequest(input: Repo.path("samples/frames/png_seq"), spec: spec)
         r.modelDirectory = Self.model
         r.regions = [try RegionInputs.parseRegion("box=40,40,90,100", index: 0)]
         let a = try VideoRegionJob.run(r)
@@ -185,7 +185,7 @@ import Video
         }
         let ann = dir.appendingPathComponent("ann.json")
         try JSONSerialization.data(withJSONObject: regions).write(to: ann)
-        var r = VideoRegionRequest(input: Repo.path("samples/frames/png_seq"), spec: spec)
+        var r = RegionRequest(input: Repo.path("samples/frames/png_seq"), spec: spec)
         r.annotationPath = ann.path
         r.modelDirectory = Self.model
         r.questions = [VideoQuestion(q)]
@@ -209,8 +209,8 @@ import Video
         let ball = Repo.path("samples/clips/ball.mp4")
         var spec = PipelineSpec.builtIn(.captionTrackedObject)
         spec.generation.maxNewTokens = 2
-        func request(_ input: String, regions: [String]) throws -> VideoRegionRequest {
-            var r = VideoRegionRequest(input: input, spec: spec)
+        func request(_ input: String, regions: [String]) throws -> RegionRequest {
+            var r = RegionRequest(input: input, spec: spec)
             r.regions = try regions.enumerated().map { try RegionInputs.parseRegion($0.element, index: $0.offset) }
             return r
         }

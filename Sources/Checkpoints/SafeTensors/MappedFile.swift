@@ -48,16 +48,6 @@ public final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(start: p, count: contents.count)
     }
 
-    /// Hints the kernel that `range` will be read sequentially soon (bulk conversion).
-    public func adviseSequential(_ range: Range<Int>) {
-        #if os(Linux)
-        guard let base = bytes.baseAddress, !range.isEmpty else { return }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (range.lowerBound / page) * page
-        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), range.upperBound - start, MADV_SEQUENTIAL)
-        #endif
-    }
-
     /// Drops this process's pages of `range` (clean, file-backed: they are re-read if touched
     /// again). Called after converting a tensor so that resident memory stays near the size of
     /// the converted Float32 weights instead of Float32 + the mapped bf16 file.

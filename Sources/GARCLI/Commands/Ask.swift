@@ -70,7 +70,7 @@ struct Ask: AsyncParsableCommand {
             guard regions.isEmpty, choices.isEmpty, run.annotation == nil, run.overlay == nil else {
                 throw ValidationError("--region, --choice, --annotation and --overlay apply to videos")
             }
-            do { try imageOptions.generation.validate() } catch { throw ValidationError("\(error)") }
+            try checkGeneration(imageOptions)
         } else {
             if perRegionBoxes { throw ValidationError("--per-region-boxes applies to --image only") }
             if run.annotation != nil && !(regions.isEmpty && masks.isEmpty) {
@@ -91,12 +91,8 @@ struct Ask: AsyncParsableCommand {
 
     /// Image mode: the reference's defaults unless given.
     var imageOptions: RequestOptions {
-        var options = RequestOptions()
-        options.generation = GenerationOptions(maxNewTokens: run.maxNewTokens ?? 1024, temperature: run.temperature ?? 0,
-                                               topP: run.topP ?? 1, seed: run.seed ?? 0)
-        options.replay = ReplayOptions(correctedBoxScaling: correctedBoxScaling, perRegionBoxes: perRegionBoxes)
-        options.doubleBOS = !singleBOS
-        return options
+        imageRequestOptions(maxNewTokens: run.maxNewTokens, temperature: run.temperature, topP: run.topP, seed: run.seed,
+                            correctedBoxScaling: correctedBoxScaling, perRegionBoxes: perRegionBoxes, singleBOS: singleBOS)
     }
 
     func runImage(_ image: String) throws {
@@ -120,8 +116,7 @@ struct Ask: AsyncParsableCommand {
         request.modelDirectory = modelOption.model
         request.questions = [VideoQuestion(question, choices: choices)]
         let texts = masks.map { "mask=\($0)" } + regions
-        request.regionTexts = texts
-        request.regions = try parsingOptions { try texts.enumerated().map { try RegionInputs.parseRegion($0.element, index: $0.offset) } }
+        try parsingOptions { try request.setRegions(texts) }
         try run.checkOutputs(request)
         let onText: ((String) -> Void)? = json ? nil : { streamToStdout($0) }
         let answer = try VideoRegionJob.run(request, onText: onText)

@@ -56,11 +56,13 @@ struct BatchRun: AsyncParsableCommand {
     var quiet = false
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        try checkThreads(threads)
     }
 
     func run() async throws {
-        try parsingOptions { try AtomicOutput.refuseInputs([items, pipeline] + [model].compactMap { $0 }, asFile: out, option: "--out") }
+        // A results file may live in the videos folder (resumed there); the model folder's files are inputs.
+        let itemsFile = AtomicOutput.isDirectory(items) ? [] : [items]
+        try parsingOptions { try AtomicOutput.refuseInputs(itemsFile + [pipeline] + [model].compactMap { $0 }, asFile: out, option: "--out") }
         var o = BatchOptions(items: items, spec: try PipelineSpec.load(path: pipeline, overrides: settings), out: out)
         o.overrides = settings
         o.shard = try parsingOptions { try shard.map { try Shard.parse($0) } }

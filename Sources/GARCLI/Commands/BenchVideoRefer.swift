@@ -60,9 +60,11 @@ struct BenchVideoRefer: AsyncParsableCommand {
             guard questions != nil, videos != nil, model != nil else {
                 throw ValidationError("give --questions, --videos and --model (or --score PRED.jsonl)")
             }
+        } else if questions != nil || videos != nil || model != nil || limit != nil || resume || mode != nil || pipeline != nil || !settings.isEmpty {
+            throw ValidationError("--score only scores a predictions file; give it alone (no --questions, --videos, --model or run options)")
         }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        try checkThreads(threads)
         if let mode, mode != "multi" && mode != "single" { throw ValidationError("--mode must be multi or single") }
     }
 

@@ -59,13 +59,7 @@ struct Caption: AsyncParsableCommand {
         var request = try run.request(input: video, spec: spec)
         request.modelDirectory = modelOption.model
         if run.annotation == nil {
-            var args = ["--object", "<Prompt0>", "--frame", String(frame)]
-            if let mask { args += ["--mask", mask] }
-            if let box { args += ["--box", box] }
-            for p in points { args += ["--point", p] }
-            if let scribble { args += ["--scribble", scribble] }
-            request.regions = try parsingOptions { try TrackArguments.parse(args) }
-            request.regionTexts = [Self.promptText(frame: frame, mask: mask, box: box, points: points, scribble: scribble)]
+            request.regions = [try parsingOptions { try region() }]
         }
         try run.checkOutputs(request)
         let onText: ((String) -> Void)? = json ? nil : { streamToStdout($0) }
@@ -73,13 +67,15 @@ struct Caption: AsyncParsableCommand {
         try run.finish(answer, json: json)
     }
 
-    /// The prompt as a --region string (recorded in the JSON).
-    static func promptText(frame: Int, mask: String?, box: String?, points: [String], scribble: String?) -> String {
-        var items = ["frame=\(frame)"]
-        if let mask { items.append("mask=\(mask)") }
-        if let box { items.append("box=\(box)") }
-        items += points.map { "point=\($0)" }
-        if let scribble { items.append("scribble=\(scribble)") }
-        return items.joined(separator: " ")
+    /// The region `<Prompt0>` the prompt options give (the rules of gar track's flags).
+    func region() throws -> ObjectSpec {
+        var b = PromptListBuilder()
+        try b.object("<Prompt0>")
+        try b.frame(frame)
+        if let mask { try b.mask(mask) }
+        if let box { try b.box(box) }
+        for p in points { try b.point(p) }
+        if let scribble { try b.scribble(scribble) }
+        return try b.finish()[0]
     }
 }

@@ -53,6 +53,9 @@ struct EvalTrack: AsyncParsableCommand {
         if let save {   // the predicted PNGs carry the annotations' names
             let annotations = URL(fileURLWithPath: dataset).appendingPathComponent("Annotations/\(res)").path
             try parsingOptions { try AtomicOutput.refuseInputs([dataset, annotations], asFolder: save, option: "--save") { _ in false } }
+            if AtomicOutput.canonicalPath(save).hasPrefix(AtomicOutput.canonicalPath(dataset) + "/") {   // e.g. JPEGImages/480p
+                throw ValidationError("--save \(save): is inside the dataset \(dataset); its PNGs would mix with the dataset's files, choose a folder outside it")
+            }
         }
         o.saveTo = save.map { URL(fileURLWithPath: $0) }
         let r = try EvalTrackJob.run(o)

@@ -36,15 +36,34 @@ struct GenerationArguments: ParsableArguments {
     var perRegionBoxes = false
 
     var requestOptions: RequestOptions {
-        var o = RequestOptions()
-        o.generation = GenerationOptions(maxNewTokens: maxNewTokens, temperature: temperature, topP: topP, seed: seed)
-        o.replay = ReplayOptions(correctedBoxScaling: correctedBoxScaling, perRegionBoxes: perRegionBoxes)
-        o.doubleBOS = !singleBOS
-        return o
+        imageRequestOptions(maxNewTokens: maxNewTokens, temperature: temperature, topP: topP, seed: seed,
+                            correctedBoxScaling: correctedBoxScaling, perRegionBoxes: perRegionBoxes, singleBOS: singleBOS)
     }
 
     func validate() throws {
-        do { try requestOptions.generation.validate() } catch { throw ValidationError("\(error)") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        try checkGeneration(requestOptions)
+        try checkThreads(threads)
     }
+}
+
+/// The one check of a --threads value (every model command takes one).
+func checkThreads(_ threads: Int?) throws {
+    if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+}
+
+/// The request options of the image commands (describe, ask --image): the reference's defaults
+/// (`GenerationOptions()`) for the values not given. (Video commands take theirs from the spec.)
+func imageRequestOptions(maxNewTokens: Int?, temperature: Float?, topP: Float?, seed: UInt64?,
+                         correctedBoxScaling: Bool, perRegionBoxes: Bool, singleBOS: Bool) -> RequestOptions {
+    let d = GenerationOptions()
+    var o = RequestOptions(generation: GenerationOptions(maxNewTokens: maxNewTokens ?? d.maxNewTokens, temperature: temperature ?? d.temperature,
+                                                         topP: topP ?? d.topP, seed: seed ?? d.seed),
+                           replay: ReplayOptions(correctedBoxScaling: correctedBoxScaling, perRegionBoxes: perRegionBoxes))
+    o.doubleBOS = !singleBOS
+    return o
+}
+
+/// Refuses generation values that make no sense (a usage error).
+func checkGeneration(_ o: RequestOptions) throws {
+    do { try o.generation.validate() } catch { throw ValidationError("\(error)") }
 }

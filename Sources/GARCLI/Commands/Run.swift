@@ -51,8 +51,7 @@ struct Run: AsyncParsableCommand {
         var request = try run.request(input: video, spec: s)
         request.modelDirectory = model
         request.questions = questions.map { VideoQuestion($0, choices: choices) }
-        request.regionTexts = regions
-        request.regions = try parsingOptions { try regions.enumerated().map { try RegionInputs.parseRegion($0.element, index: $0.offset) } }
+        try parsingOptions { try request.setRegions(regions) }
         try run.checkOutputs(request, extraInputs: [spec])
         let answer = try VideoRegionJob.run(request)
         if let output = run.output { try AtomicOutput.write(try answer.json(pretty: true) + "\n", to: URL(fileURLWithPath: output)) }

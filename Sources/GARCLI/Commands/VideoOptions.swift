@@ -59,7 +59,7 @@ struct VideoRunOptions: ParsableArguments {
         if frames != nil && fps != nil { throw ValidationError("give --frames or --fps, not both") }
         if let frames, frames < 1 { throw ValidationError("--frames must be at least 1, got \(frames)") }
         if let fps, !(fps > 0 && fps.isFinite) { throw ValidationError("--fps must be a finite rate > 0, got \(fps)") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        try checkThreads(threads)
         if let maxNewTokens, maxNewTokens < 1 { throw ValidationError("--max-new-tokens must be at least 1, got \(maxNewTokens)") }
         if let temperature, !(temperature >= 0 && temperature.isFinite) { throw ValidationError("--temperature must be a finite value >= 0, got \(temperature)") }
         if let topP, !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1], got \(topP)") }
@@ -92,10 +92,10 @@ struct VideoRunOptions: ParsableArguments {
     }
 
     /// A request for `input` (a video path; --frames-dir wins when given).
-    func request(input: String?, spec: PipelineSpec) throws -> VideoRegionRequest {
+    func request(input: String?, spec: PipelineSpec) throws -> RegionRequest {
         if input != nil && framesDir != nil { throw ValidationError("give a VIDEO or --frames-dir, not both") }
         guard let path = framesDir ?? input else { throw ValidationError("give a VIDEO (file) or --frames-dir DIR") }
-        var r = VideoRegionRequest(input: path, spec: spec)
+        var r = RegionRequest(input: path, spec: spec)
         r.folderFPS = folderFPS
         r.annotationPath = annotation
         r.overlayPath = overlay
@@ -106,7 +106,7 @@ struct VideoRunOptions: ParsableArguments {
 
     /// Refuses, before any work, an --output or --overlay that cannot be written, names the same
     /// file as the other, or is one of the request's inputs (or of `extraInputs`, e.g. the spec).
-    func checkOutputs(_ r: VideoRegionRequest, extraInputs: [String] = []) throws {
+    func checkOutputs(_ r: RegionRequest, extraInputs: [String] = []) throws {
         let prompts = r.regions.flatMap { $0.prompts.flatMap { [$0.maskPath, $0.scribblePath].compactMap { $0 } } }
         let inputs = [r.input, r.annotationPath, pipeline, r.modelDirectory].compactMap { $0 } + prompts + extraInputs
         if let output, let overlay, AtomicOutput.canonicalPath(output) == AtomicOutput.canonicalPath(overlay) {

@@ -95,7 +95,7 @@ public struct PromptBuilder: Sendable {
     /// The single-region describe prompt (always `<Prompt1>` / crop token 1, as the eval code).
     public func describe(tiles: Int, doubleBOS: Bool = true) throws -> PromptLayout {
         let k = 1
-        try requireRegion(k)
+        try requireRegion(k, of: k + 1)   // it uses crop token 1
         return build(images: tiles, doubleBOS: doubleBOS, pieces: [
             .text("There are some objects I am curious about: <Prompt\(k)>;\n<Prompt\(k)>: "),
             .crop(region: k, frame: nil),
@@ -105,7 +105,7 @@ public struct PromptBuilder: Sendable {
 
     /// The multi-region prompt for regions `0 ..< regions` (ascending) and a question.
     public func ask(tiles: Int, regions: Int, question: String, doubleBOS: Bool = true) throws -> PromptLayout {
-        for k in 0 ..< regions { try requireRegion(k) }
+        for k in 0 ..< regions { try requireRegion(k, of: regions) }
         var pieces: [Piece] = []
         var objects = "There are some objects I am curious about: "
         for k in 0 ..< regions { objects += "<Prompt\(k)>; " }
@@ -121,7 +121,7 @@ public struct PromptBuilder: Sendable {
 
     /// Video protocol v1: `visible[k][f]` says whether region k has a span for frame f.
     public func video(frames: Int, visible: [[Bool]], question: String, doubleBOS: Bool = true) throws -> PromptLayout {
-        for k in visible.indices { try requireRegion(k) }
+        for k in visible.indices { try requireRegion(k, of: visible.count) }
         var pieces: [Piece] = []
         let names = visible.indices.map { "<Prompt\($0)>;" }.joined(separator: " ")
         pieces.append(.text("There are some objects I am curious about: " + names + "\n"))
@@ -141,8 +141,9 @@ public struct PromptBuilder: Sendable {
         case crop(region: Int, frame: Int?)
     }
 
-    func requireRegion(_ k: Int) throws {
-        guard k < cropTokenIDs.count else { throw ModelError.tooManyRegions(count: k + 1, budget: cropTokenIDs.count) }
+    /// Region `k` of `count` can be named and cropped (the error gives the real count).
+    func requireRegion(_ k: Int, of count: Int) throws {
+        guard k < cropTokenIDs.count else { throw ModelError.tooManyRegions(count: count, budget: cropTokenIDs.count) }
         guard tokenizer.id(of: "<Prompt\(k)>") != nil else {
             throw ModelError.invalidInput("the tokenizer has no <Prompt\(k)> token, so region \(k) cannot be named")
         }

@@ -142,7 +142,7 @@ extension PromptBuilder {
     /// `.v1` gives exactly `video(frames:visible:question:doubleBOS:)`.
     public func video(frames: Int, visible: [[Bool]], question: String, template: VideoPromptTemplate,
                       doubleBOS: Bool = true) throws -> PromptLayout {
-        for k in visible.indices { try requireRegion(k) }
+        for k in visible.indices { try requireRegion(k, of: visible.count) }
         let pieces = try template.pieces(visible: visible, frames: frames, question: question)
         return build(images: frames, doubleBOS: doubleBOS, pieces: pieces)
     }

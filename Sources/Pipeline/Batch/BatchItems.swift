@@ -25,6 +25,13 @@ public struct BatchItem: Sendable, Equatable {
     public var annotation: String?
     /// nil = the pipeline's questions.
     public var questions: [String]?
+    /// Where each region string and the questions were written ("items.jsonl line 3 regions[0]",
+    /// "videos/a.regions line 2"): an item's errors name these, not command-line flags.
+    public var regionSources: [String] = []
+    public var questionsSource = "questions"
+    /// A side file that could not be read (a FIFO, too big, not UTF-8) or a bad field of its
+    /// list line: this item's error line — a bad item never stops the batch.
+    public var problem: PipelineError?
 }
 
 public enum BatchItems {
@@ -56,9 +63,9 @@ public enum BatchItems {
             _ = fm.fileExists(atPath: full, isDirectory: &sub)
             if sub.boolValue {
                 guard isFrameFolder(full) else { continue }
-                items.append(try withSideFiles(id: name, input: full, stemPath: full))
+                items.append(withSideFiles(id: name, input: full, stemPath: full))
             } else if videoExtensions.contains((name as NSString).pathExtension.lowercased()) {
-                items.append(try withSideFiles(id: name, input: full, stemPath: (full as NSString).deletingPathExtension))
+                items.append(withSideFiles(id: name, input: full, stemPath: (full as NSString).deletingPathExtension))
             }
         }
         if items.isEmpty {
@@ -76,13 +83,16 @@ public enum BatchItems {
     public static let maxFileBytes = 256 << 20
     public static let maxLineBytes = 1 << 20
 
+    /// "\n" or "\r\n" (one Character in Swift: splitting on "\n" alone would keep a CRLF file one line).
+    static func isLineBreak(_ c: Character) -> Bool { c == "\n" || c == "\r\n" }
+
     /// A list or side file as text, within the bounds above.
     static func readText(_ path: String, what: String) throws -> String {
         try InputFile.check(path, maxBytes: maxFileBytes, what: what)
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw PipelineError.io(path: path, reason: "cannot read \(what)")
         }
-        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where line.utf8.count > maxLineBytes {
+        for (n, line) in text.split(omittingEmptySubsequences: false, whereSeparator: isLineBreak).enumerated() where line.utf8.count > maxLineBytes {
             throw PipelineError.invalidInput(what: "\(path) line \(n + 1)", reason: "\(line.utf8.count) bytes is too long (at most \(maxLineBytes) per line)")
         }
         return text
@@ -90,66 +100,79 @@ public enum BatchItems {
 
     static func list(_ file: String) throws -> [BatchItem] {
         let text = try readText(file, what: "the list")
-        let base = (file as NSString).deletingLastPathComponent
+        let base = InputFile.folder(of: file)
         var items: [BatchItem] = []
         let jsonl = file.lowercased().hasSuffix(".jsonl")
-        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (n, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: isLineBreak).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
             let what = "\(file) line \(n + 1)"
             if !jsonl {
                 let input = resolve(line, base: base)
-                items.append(try withSideFiles(id: line, input: input, stemPath: (input as NSString).deletingPathExtension))
+                items.append(withSideFiles(id: line, input: input, stemPath: (input as NSString).deletingPathExtension))
                 continue
             }
             guard let obj = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
                 throw PipelineError.invalidInput(what: what, reason: "not a JSON object")
             }
-            let known: Set<String> = ["id", "video", "regions", "annotation", "questions"]
-            if let bad = obj.keys.sorted().first(where: { !known.contains($0) }) {
-                throw PipelineError.invalidInput(what: what, reason: "unknown key '\(bad)' (expected: id, video, regions, annotation, questions)")
-            }
             guard let video = obj["video"] as? String else { throw PipelineError.invalidInput(what: what, reason: "needs \"video\": PATH") }
-            let regions: [String]
-            if let r = obj["regions"] {
-                guard let list = r as? [String] else { throw PipelineError.invalidInput(what: what, reason: "\"regions\" must be a list of region strings") }
-                regions = list.map { resolveRegion($0, base: base) }
-            } else {
-                regions = []
+            var item = BatchItem(id: (obj["id"] as? String) ?? video, input: resolve(video, base: base), regions: [], annotation: nil, questions: nil)
+            do {   // a bad field is this item's error line, not the end of the batch
+                let known: Set<String> = ["id", "video", "regions", "annotation", "questions"]
+                if let bad = obj.keys.sorted().first(where: { !known.contains($0) }) {
+                    throw PipelineError.invalidInput(what: what, reason: "unknown key '\(bad)' (expected: id, video, regions, annotation, questions)")
+                }
+                if let r = obj["regions"] {
+                    guard let list = r as? [String] else { throw PipelineError.invalidInput(what: what, reason: "\"regions\" must be a list of region strings") }
+                    item.regions = list.map { resolveRegion($0, base: base) }
+                    item.regionSources = list.indices.map { "\(what) regions[\($0)]" }
+                }
+                if let q = obj["questions"] {
+                    guard let list = q as? [String] else { throw PipelineError.invalidInput(what: what, reason: "\"questions\" must be a list of texts") }
+                    item.questions = list
+                    item.questionsSource = "\(what) questions"
+                }
+                if let a = obj["annotation"] {
+                    guard let s = a as? String else { throw PipelineError.invalidInput(what: what, reason: "\"annotation\" must be a path") }
+                    item.annotation = resolve(s, base: base)
+                }
+            } catch {
+                item.problem = error as? PipelineError
             }
-            var questions: [String]? = nil
-            if let q = obj["questions"] {
-                guard let list = q as? [String] else { throw PipelineError.invalidInput(what: what, reason: "\"questions\" must be a list of texts") }
-                questions = list
-            }
-            var annotation: String? = nil
-            if let a = obj["annotation"] {
-                guard let s = a as? String else { throw PipelineError.invalidInput(what: what, reason: "\"annotation\" must be a path") }
-                annotation = resolve(s, base: base)
-            }
-            items.append(BatchItem(id: (obj["id"] as? String) ?? video, input: resolve(video, base: base), regions: regions,
-                                   annotation: annotation, questions: questions))
+            items.append(item)
         }
         if items.isEmpty { throw PipelineError.invalidInput(what: file, reason: "the list has no item") }
         return items
     }
 
     /// An item with its side files (`stem.regions`, `stem.annotation.json`, `stem.questions`).
-    static func withSideFiles(id: String, input: String, stemPath: String) throws -> BatchItem {
+    static func withSideFiles(id: String, input: String, stemPath: String) -> BatchItem {
         let fm = FileManager.default
-        let base = (stemPath as NSString).deletingLastPathComponent
+        let base = InputFile.folder(of: stemPath)
         var item = BatchItem(id: id, input: input, regions: [], annotation: nil, questions: nil)
-        if fm.fileExists(atPath: stemPath + ".regions") {
-            item.regions = try lines(stemPath + ".regions").map { resolveRegion($0, base: base) }
+        do {
+            if fm.fileExists(atPath: stemPath + ".regions") {
+                let regions = try lines(stemPath + ".regions")
+                item.regions = regions.map { resolveRegion($0.text, base: base) }
+                item.regionSources = regions.map { "\(stemPath).regions line \($0.line)" }
+            }
+            if fm.fileExists(atPath: stemPath + ".annotation.json") { item.annotation = stemPath + ".annotation.json" }
+            if fm.fileExists(atPath: stemPath + ".questions") {
+                item.questions = try lines(stemPath + ".questions").map(\.text)
+                item.questionsSource = stemPath + ".questions"
+            }
+        } catch {
+            item.problem = error as? PipelineError ?? .io(path: stemPath, error)
         }
-        if fm.fileExists(atPath: stemPath + ".annotation.json") { item.annotation = stemPath + ".annotation.json" }
-        if fm.fileExists(atPath: stemPath + ".questions") { item.questions = try lines(stemPath + ".questions") }
         return item
     }
 
-    static func lines(_ path: String) throws -> [String] {
+    /// The non-empty, non-comment lines of a side file, with their line numbers (from 1).
+    static func lines(_ path: String) throws -> [(line: Int, text: String)] {
         let text = try readText(path, what: "a side file")
-        return text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        return text.split(omittingEmptySubsequences: false, whereSeparator: isLineBreak).enumerated()
+            .map { (line: $0.offset + 1, text: $0.element.trimmingCharacters(in: .whitespaces)) }
+            .filter { !$0.text.isEmpty && !$0.text.hasPrefix("#") }
     }
 
     static func resolve(_ p: String, base: String) -> String {

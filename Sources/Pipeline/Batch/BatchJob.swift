@@ -135,20 +135,57 @@ public enum BatchJob {
     }
 
     static func runItem(_ item: BatchItem, _ o: BatchOptions, engine: VideoRegionEngine) throws -> VideoAnswer {
-        var r = VideoRegionRequest(input: item.input, spec: o.spec)
+        var r = RegionRequest(input: item.input, spec: o.spec)
         r.modelDirectory = o.modelDirectory
         r.threads = o.threads
         r.quiet = true
         r.annotationPath = item.annotation
+        if let problem = item.problem { throw problem }
         if item.annotation == nil {
             guard FileManager.default.fileExists(atPath: item.input) else { throw PipelineError.io(path: item.input, reason: "no such file") }
             guard !item.regions.isEmpty else {
-                throw PipelineError.invalidInput(what: item.input, reason: "no regions: add a side file with its stem and .regions (one --region string per line) or .annotation.json")
+                throw PipelineError.invalidInput(what: item.input, reason: "no regions: give a side file with its stem and .regions (one region string per line) or .annotation.json, or in a list \"regions\" or \"annotation\"")
+            }
+            // As RegionRequest.setRegions, but each region's error names the item's line and field.
+            r.regions = try item.regions.enumerated().map { k, text in
+                do { return try RegionInputs.parseRegion(text, index: k) } catch { throw itemError(error, item, region: k) }
             }
             r.regionTexts = item.regions
-            r.regions = try item.regions.enumerated().map { try RegionInputs.parseRegion($0.element, index: $0.offset) }
         }
-        if let q = item.questions { r.questions = q.map { VideoQuestion($0) } }
-        return try VideoRegionJob.run(r, engine: engine)
+        if let q = item.questions {
+            if let i = q.firstIndex(where: { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) {
+                throw PipelineError.invalidInput(what: "\(item.questionsSource)[\(i)]", reason: "the question is empty")
+            }
+            r.questions = q.map { VideoQuestion($0) }
+        }
+        do { return try VideoRegionJob.run(r, engine: engine) } catch { throw itemError(error, item) }
+    }
+
+    /// An item's error in the item's own terms: the region and question checks are shared with
+    /// `gar ask`, whose messages name its flags (`--region '…'`, `--frame 5`, `<Prompt0>`); here
+    /// they name the line and field the value came from (`items.jsonl line 3 regions[0]`).
+    /// `region`: the error came from parsing region string k.
+    static func itemError(_ error: Error, _ item: BatchItem, region: Int? = nil) -> Error {
+        guard case let .invalidInput(what, reason) = error as? PipelineError else { return error }
+        func source(_ k: Int) -> String { "\(k < item.regionSources.count ? item.regionSources[k] : "region \(k)") '\(item.regions[k])'" }
+        if let k = region {   // "--region 'box=1,2': ..." or "--box 1,2: ..."
+            let detail = what.hasPrefix("--region ") ? reason : "\(flagsAsFields(what)): \(reason)"
+            return PipelineError.invalidInput(what: source(k), reason: flagsAsFields(detail))
+        }
+        var named = flagsAsFields(what)
+        if let k = item.regions.indices.first(where: { what.hasPrefix("<Prompt\($0)>") || what.hasSuffix("(<Prompt\($0)>)") }) {
+            named = "\(source(k)): \(named)"
+        } else if what == "--question" {
+            named = item.questionsSource
+        }
+        return PipelineError.invalidInput(what: named, reason: flagsAsFields(reason))
+    }
+
+    /// "--box 1,2" → "box=1,2" (the spelling of a region string), "--question" → "question".
+    static func flagsAsFields(_ s: String) -> String {
+        var out = s.replacingOccurrences(of: "--object NAME", with: "another region string")
+        for key in ["mask", "box", "point", "scribble", "frame"] { out = out.replacingOccurrences(of: "--\(key) ", with: "\(key)=") }
+        for key in ["region", "question", "annotation"] { out = out.replacingOccurrences(of: "--\(key)", with: key) }
+        return out
     }
 }

@@ -29,7 +29,7 @@ public final class JSONLLedger {
     public init(path: String, resume: Bool, check: ((Record) throws -> Void)? = nil) throws {
         self.path = path
         let fm = FileManager.default
-        let dir = (path as NSString).deletingLastPathComponent
+        let dir = InputFile.folder(of: path)
         if !dir.isEmpty { try AtomicOutput.createDirectory(URL(fileURLWithPath: dir), for: URL(fileURLWithPath: path)) }
         var isDir: ObjCBool = false
         let existed = fm.fileExists(atPath: path, isDirectory: &isDir)

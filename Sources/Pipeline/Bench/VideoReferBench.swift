@@ -231,7 +231,7 @@ public enum VideoReferBench {
             }
             annotation = annotation.keepingOnly(frame: f)
         }
-        var r = VideoRegionRequest(input: (o.videos as NSString).appendingPathComponent(item.video), spec: o.spec)
+        var r = RegionRequest(input: (o.videos as NSString).appendingPathComponent(item.video), spec: o.spec)
         r.annotation = annotation
         r.questions = [VideoQuestion(text, choices: item.options)]
         r.threads = o.threads

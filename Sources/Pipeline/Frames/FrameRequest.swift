@@ -73,8 +73,9 @@ public enum FrameRequest {
     }
 
     private static func parseList<T>(_ text: String, option: String, expected: String, _ parse: (String) -> T?) throws -> [T] {
-        let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard !items.isEmpty else { throw PipelineError.invalidInput(what: option, reason: "empty list") }
+        guard !text.trimmingCharacters(in: .whitespaces).isEmpty else { throw PipelineError.invalidInput(what: option, reason: "empty list") }
+        // Empty items are kept, and refused: "1,,2" is a typo, not [1, 2].
+        let items = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         return try items.map { item in
             guard let v = parse(item) else {
                 throw PipelineError.invalidInput(what: option, reason: "'\(item)' is not a \(expected)")

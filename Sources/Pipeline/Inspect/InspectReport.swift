@@ -59,14 +59,17 @@ public struct InspectReport: Codable, Sendable {
     public var unused: [String]
     public var mismatched: [Mismatch]
     public var unreadable: [String]
+    /// Config features the model cannot load (absent from the JSON when there are none).
+    public var unsupported: [String]?
     /// Every tensor (only with `--keys`).
     public var tensors: [TensorEntry]?
 
-    public var matches: Bool { missing.isEmpty && unused.isEmpty && mismatched.isEmpty && unreadable.isEmpty }
+    public var matches: Bool { missing.isEmpty && unused.isEmpty && mismatched.isEmpty && unreadable.isEmpty && unsupported == nil }
 
     /// One line for stderr when the checkpoint does not match (nil when it does).
     public var mismatchLine: String? {
         guard !matches else { return nil }
+        if let unsupported { return "\(directory): the model cannot load this config.json: \(unsupported.joined(separator: "; "))" }
         let parts = [(missing.count, "missing"), (mismatched.count, "with the wrong shape"), (unused.count, "unused"), (unreadable.count, "unreadable")]
             .filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }
         return "\(directory): the checkpoint does not match its config.json (tensors: \(parts.joined(separator: ", ")); see the report)"
@@ -83,6 +86,7 @@ public struct InspectReport: Codable, Sendable {
         let checkpoint = try Checkpoint(directory: directory)
         let schema = GARKeySchema(spec: spec)
         let comparison = schema.compare(with: checkpoint)
+        let unsupported = GARKeySchema.unsupported(spec)
 
         var preprocessor: PreprocessorConfig.Resolved?
         let preFile = URL(fileURLWithPath: directory).appendingPathComponent("preprocessor_config.json").path
@@ -142,7 +146,7 @@ public struct InspectReport: Codable, Sendable {
             dtypes: dtypes.keys.sorted().map { DTypeCount(dtype: $0, tensors: dtypes[$0]!) }, parameters: params, expectedParameters: expected,
             missing: comparison.missing, unused: comparison.unused,
             mismatched: comparison.mismatched.map { Mismatch(name: $0.name, expected: $0.expected, found: $0.found) },
-            unreadable: comparison.unreadable, tensors: tensors)
+            unreadable: comparison.unreadable, unsupported: unsupported.isEmpty ? nil : unsupported, tensors: tensors)
     }
 
     /// JSON with sorted keys (stable output).

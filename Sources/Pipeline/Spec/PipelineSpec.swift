@@ -5,6 +5,7 @@
 // unknown keys and wrong types are errors that name the file, line and key (YAMLTree.swift).
 import Foundation
 import Models
+import Video
 
 public struct PipelineSpec: Sendable, Equatable {
     /// Which frames the model sees.
@@ -15,6 +16,8 @@ public struct PipelineSpec: Sendable, Equatable {
         public var fps: Double?
         /// Uniform rule: PerceptionLM's (`plm`, default) or VideoRefer's (`videorefer`).
         public var rule = "plm"
+        /// `rule` as Video's enum (the parser admits only its names).
+        public var uniformRule: UniformRule { UniformRule(rawValue: rule) ?? .plm }
         /// With masks from an annotation file: sample among the annotated frames only.
         public var fromAnnotation = true
         /// Use fewer frames when the prompt would not fit the model's context (else: an error).
@@ -110,7 +113,7 @@ extension PipelineSpec {
         }
         var spec = try parse(text, source: path, overrides: overrides)
         if let m = spec.model, !m.hasPrefix("/") {
-            let dir = (path as NSString).deletingLastPathComponent
+            let dir = InputFile.folder(of: path)
             spec.model = dir.isEmpty ? m : (dir as NSString).appendingPathComponent(m)
         }
         return spec

@@ -21,6 +21,7 @@ public enum AtomicOutput {
     /// Writes `data` to `url` through a temporary file in the same directory, then renames it.
     public static func write(_ data: Data, to url: URL) throws {
         try checkFileDestination(url)
+        if isDevice(url) { return try writeDirectly(data, to: url) }
         let target = try resolvingSymlink(url)
         try createDirectory(target.deletingLastPathComponent(), for: url)
         let tmp = temporarySibling(of: target)
@@ -38,6 +39,31 @@ public enum AtomicOutput {
 
     public static func write(_ text: String, to url: URL) throws {
         try write(Data(text.utf8), to: url)
+    }
+
+    /// An existing output that is not a regular file or folder (/dev/null, /dev/stdout, a FIFO):
+    /// a rename would replace the device node with a file, so it is written as it is.
+    static func isDevice(_ url: URL) -> Bool {
+        var st = stat()
+        guard stat(url.path, &st) == 0 else { return false }
+        let kind = st.st_mode & S_IFMT
+        return kind != S_IFREG && kind != S_IFDIR
+    }
+
+    /// Writes `data` to an existing device or FIFO; every failed write (a full disk) is an error.
+    static func writeDirectly(_ data: Data, to url: URL) throws {
+        let fd = open(url.path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw PipelineError.io(path: url.path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            var done = 0
+            while done < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw PipelineError.io(path: url.path, reason: n < 0 ? String(cString: strerror(errno)) : "nothing written") }
+                done += n
+            }
+        }
     }
 
     /// Writes a command's files into the folder `url`: `body` fills a staging folder (hidden,
@@ -186,16 +212,21 @@ public enum AtomicOutput {
 
     /// Refuses, before any work, the file output `output` (given as `option`) when it is one of
     /// `inputs`: the same path after symlinks, ".." and relative spellings, or the same file
-    /// (a hard link).
+    /// (a hard link) — or an existing file inside an input folder (a model directory's
+    /// config.json, a frame of a frames folder): gar reads what is in its input folders.
     public static func refuseInputs(_ inputs: [String], asFile output: String, option: String) throws {
         let out = canonicalPath(output)
         var outStat = stat()
         let outExists = stat(output, &outStat) == 0
         for input in inputs {
             var inStat = stat()
-            let sameFile = outExists && stat(input, &inStat) == 0 && inStat.st_dev == outStat.st_dev && inStat.st_ino == outStat.st_ino
+            let found = stat(input, &inStat) == 0
+            let sameFile = outExists && found && inStat.st_dev == outStat.st_dev && inStat.st_ino == outStat.st_ino
             if sameFile || canonicalPath(input) == out {
                 throw PipelineError.invalidInput(what: "\(option) \(output)", reason: "is also an input (\(input)); gar never writes over its inputs, choose another path")
+            }
+            if outExists && found && inStat.st_mode & S_IFMT == S_IFDIR && out.hasPrefix(canonicalPath(input) + "/") {
+                throw PipelineError.invalidInput(what: "\(option) \(output)", reason: "is a file in the input folder \(input); gar never writes over its inputs, choose another path")
             }
         }
     }
@@ -213,6 +244,11 @@ public enum AtomicOutput {
                     : "gar would write \(relative!) there, which is an input (\(input)); choose another folder")
             }
         }
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue
     }
 
     /// The absolute path of `path` with symlinks, "." and ".." resolved — also for a path that

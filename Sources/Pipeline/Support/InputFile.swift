@@ -5,6 +5,16 @@
 import Foundation
 
 public enum InputFile {
+    /// The folder part of a path ("" for a bare name, "/" for "/name"). Not
+    /// NSString.deletingLastPathComponent: it traps on a one-character relative path ("a"; Linux
+    /// Foundation), which a results file, list or spec may well be called.
+    public static func folder(of path: String) -> String {
+        var p = Substring(path)
+        while p.count > 1 && p.hasSuffix("/") { p = p.dropLast() }
+        guard let slash = p.lastIndex(of: "/") else { return "" }
+        return slash == p.startIndex ? "/" : String(p[..<slash])
+    }
+
     /// Throws for a path that exists but cannot be a regular file; a missing path or a folder is
     /// left to the caller's own message ("no such pipeline file", "is a directory", ...). A file
     /// larger than `maxBytes` is refused too (`what` names it: "a pipeline spec").

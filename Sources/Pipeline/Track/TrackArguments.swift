@@ -30,74 +30,28 @@ public struct ObjectSpec: Sendable, Equatable {
 public enum TrackArguments {
     public static let flags: Set<String> = ["--object", "--frame", "--mask", "--box", "--point", "--scribble"]
 
+    /// Parses the prompt flags of `gar track` (command-line order, see the top of this file).
     public static func parse(_ args: [String]) throws -> [ObjectSpec] {
-        var objects: [ObjectSpec] = []
-        var cur = ObjectSpec(name: "", prompts: [PromptSpec()])
-        var named = false
-        func finishObject() {
-            cur.prompts.removeAll { $0.isEmpty }
-            if !cur.prompts.isEmpty {
-                if cur.name.isEmpty { cur.name = "object\(objects.count + 1)" }
-                objects.append(cur)
-            }
-        }
-        func bad(_ what: String, _ why: String) -> PipelineError { .invalidInput(what: what, reason: why) }
-        var danglingFrame: String? = nil   // a --frame no prompt has followed yet
-        func refuseDanglingFrame() throws {
-            if let k = danglingFrame {
-                throw bad("--frame \(k)", "no prompt follows it (put --frame K before the --mask/--box/--point/--scribble it applies to)")
-            }
-        }
+        var b = PromptListBuilder()
         var i = 0
         while i < args.count {
             let flag = args[i]
             guard flags.contains(flag) else {
-                throw bad(flag, "unknown option (prompt options: --object, --frame, --mask, --box, --point, --scribble)")
+                throw PipelineError.invalidInput(what: flag, reason: "unknown option (prompt options: --object, --frame, --mask, --box, --point, --scribble)")
             }
-            guard i + 1 < args.count else { throw bad(flag, "missing value") }
+            guard i + 1 < args.count else { throw PipelineError.invalidInput(what: flag, reason: "missing value") }
             let v = args[i + 1]
             i += 2
             switch flag {
-            case "--object":
-                try refuseDanglingFrame()
-                finishObject()
-                guard !v.isEmpty, !v.hasPrefix("--") else { throw bad("--object", "needs a name") }
-                if objects.contains(where: { $0.name == v }) { throw bad("--object \(v)", "this name is used twice") }
-                cur = ObjectSpec(name: v, prompts: [PromptSpec()]); named = true
-            case "--frame":
-                guard let k = Int(v), k >= 0 else { throw bad("--frame \(v)", "expected a frame index >= 0") }
-                if let first = danglingFrame {   // only the last would apply
-                    throw bad("--frame \(v)", "follows --frame \(first) with no prompt between them (give one --frame per prompt)")
-                }
-                if !cur.prompts[cur.prompts.count - 1].isEmpty { cur.prompts.append(PromptSpec()) }
-                cur.prompts[cur.prompts.count - 1].frame = k
-                danglingFrame = v
-                continue
-            case "--mask", "--box":
-                let last = cur.prompts[cur.prompts.count - 1]
-                if !named && (last.maskPath != nil || last.box != nil) {
-                    let frame = last.frame
-                    finishObject(); cur = ObjectSpec(name: "", prompts: [PromptSpec()])
-                    cur.prompts[0].frame = frame
-                } else if last.maskPath != nil || last.box != nil {
-                    throw bad("\(flag) \(v)", "object '\(cur.name)' already has a mask or box on frame \(last.frame) (use --frame K for a re-prompt, or --object NAME for another object)")
-                }
-                if flag == "--mask" { cur.prompts[cur.prompts.count - 1].maskPath = v }
-                else { cur.prompts[cur.prompts.count - 1].box = try parseBox(v) }
-            case "--point":
-                cur.prompts[cur.prompts.count - 1].points.append(try parsePoint(v))
-            default: // --scribble
-                if cur.prompts[cur.prompts.count - 1].scribblePath != nil {
-                    throw bad("--scribble \(v)", "one scribble file per prompt (put all strokes in one file)")
-                }
-                cur.prompts[cur.prompts.count - 1].scribblePath = v
+            case "--object": try b.object(v)
+            case "--frame": try b.frame(v)
+            case "--mask": try b.mask(v)
+            case "--box": try b.box(v)
+            case "--point": try b.point(v)
+            default: try b.scribble(v)
             }
-            danglingFrame = nil   // a prompt followed (the --frame case `continue`s past this)
         }
-        try refuseDanglingFrame()
-        finishObject()
-        if objects.isEmpty { throw bad("prompt", "give at least one of --mask PNG, --box x1,y1,x2,y2, --point x,y[,neg], --scribble FILE") }
-        return objects
+        return try b.finish()
     }
 
     /// `x1,y1,x2,y2`, inclusive pixel corners.
@@ -135,5 +89,115 @@ public enum TrackArguments {
             default: throw PipelineError.invalidInput(what: "--point \(s)", reason: "the third field must be 'neg' or 'pos'") }
         }
         return PromptPoint(x: x, y: y, positive: positive)
+    }
+}
+
+/// Builds the objects from prompt items in order — the one place of the ordering rules (an item
+/// applies to the prompt it starts or joins; `frame` applies to the prompt that follows, as an
+/// ffmpeg option applies to the next file). Used by `gar track`'s flags, `--region` strings and
+/// `gar caption`'s options alike; values are the user's text (parsed and checked here).
+public struct PromptListBuilder {
+    private var objects: [ObjectSpec] = []
+    private var cur = ObjectSpec(name: "", prompts: [PromptSpec()])
+    private var named = false
+    private var danglingFrame: String? = nil   // a frame no prompt has followed yet
+
+    public init() {}
+
+    private func bad(_ what: String, _ why: String) -> PipelineError { .invalidInput(what: what, reason: why) }
+
+    private mutating func finishObject() {
+        cur.prompts.removeAll { $0.isEmpty }
+        if !cur.prompts.isEmpty {
+            if cur.name.isEmpty { cur.name = "object\(objects.count + 1)" }
+            objects.append(cur)
+        }
+    }
+
+    private func refuseDanglingFrame() throws {
+        if let k = danglingFrame {
+            throw bad("--frame \(k)", "no prompt follows it (put --frame K before the --mask/--box/--point/--scribble it applies to)")
+        }
+    }
+
+    private var last: PromptSpec {
+        get { cur.prompts[cur.prompts.count - 1] }
+        set { cur.prompts[cur.prompts.count - 1] = newValue }
+    }
+
+    /// Starts a new object named `name`.
+    public mutating func object(_ name: String) throws {
+        try refuseDanglingFrame()
+        finishObject()
+        guard !name.isEmpty, !name.hasPrefix("--") else { throw bad("--object", "needs a name") }
+        if objects.contains(where: { $0.name == name }) { throw bad("--object \(name)", "this name is used twice") }
+        cur = ObjectSpec(name: name, prompts: [PromptSpec()]); named = true
+    }
+
+    /// The frame of the prompt that follows (a second one for an object is a re-prompt).
+    public mutating func frame(_ v: String) throws {
+        guard let k = Int(v), k >= 0 else { throw bad("--frame \(v)", "expected a frame index >= 0") }
+        try frame(k, label: v)
+    }
+
+    public mutating func frame(_ k: Int) throws {
+        guard k >= 0 else { throw bad("--frame \(k)", "expected a frame index >= 0") }
+        try frame(k, label: String(k))
+    }
+
+    private mutating func frame(_ k: Int, label: String) throws {
+        if let first = danglingFrame {   // only the last would apply
+            throw bad("--frame \(label)", "follows --frame \(first) with no prompt between them (give one --frame per prompt)")
+        }
+        if !last.isEmpty { cur.prompts.append(PromptSpec()) }
+        last.frame = k
+        danglingFrame = label
+    }
+
+    public mutating func mask(_ path: String) throws {
+        try startRegionPrompt("--mask", path)
+        last.maskPath = path
+        danglingFrame = nil
+    }
+
+    /// `x1,y1,x2,y2`, inclusive pixel corners.
+    public mutating func box(_ v: String) throws {
+        try startRegionPrompt("--box", v)
+        last.box = try TrackArguments.parseBox(v)
+        danglingFrame = nil
+    }
+
+    /// `x,y[,neg]`.
+    public mutating func point(_ v: String) throws {
+        last.points.append(try TrackArguments.parsePoint(v))
+        danglingFrame = nil
+    }
+
+    public mutating func scribble(_ path: String) throws {
+        if last.scribblePath != nil {
+            throw bad("--scribble \(path)", "one scribble file per prompt (put all strokes in one file)")
+        }
+        last.scribblePath = path
+        danglingFrame = nil
+    }
+
+    /// A mask or box: without --object, a second one starts another object.
+    private mutating func startRegionPrompt(_ flag: String, _ v: String) throws {
+        guard last.maskPath != nil || last.box != nil else { return }
+        if !named {
+            let frame = last.frame
+            finishObject(); cur = ObjectSpec(name: "", prompts: [PromptSpec()])
+            last.frame = frame
+        } else {
+            throw bad("\(flag) \(v)", "object '\(cur.name)' already has a mask or box on frame \(last.frame) (use --frame K for a re-prompt, or --object NAME for another object)")
+        }
+    }
+
+    /// The objects (at least one).
+    public mutating func finish() throws -> [ObjectSpec] {
+        try refuseDanglingFrame()
+        finishObject()
+        if objects.isEmpty { throw bad("prompt", "give at least one of --mask PNG, --box x1,y1,x2,y2, --point x,y[,neg], --scribble FILE") }
+        return objects
     }
 }

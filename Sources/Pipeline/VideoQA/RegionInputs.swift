@@ -29,21 +29,46 @@ public enum RegionInputs {
             tokens.removeAll { $0.hasPrefix("frame=") }
             tokens.insert(frameTokens[0], at: 0)
         }
-        var args = ["--object", "<Prompt\(k)>"]
+        // Every item is checked before any is applied (the first bad item is the error).
+        var items: [(key: String, value: String)] = []
         for t in tokens {
-            guard let eq = t.firstIndex(of: "=") else { args += ["--mask", t]; continue }
+            guard let eq = t.firstIndex(of: "=") else { items.append(("mask", t)); continue }
             let key = String(t[..<eq]), value = String(t[t.index(after: eq)...])
             guard ["mask", "box", "point", "scribble", "frame"].contains(key) else {
                 throw PipelineError.invalidInput(what: what, reason: "unknown item '\(key)=' (expected mask=, box=, point=, scribble=, frame=)")
             }
             guard !value.isEmpty else { throw PipelineError.invalidInput(what: what, reason: "'\(key)=' has no value") }
-            args += ["--\(key)", value]
+            items.append((key, value))
         }
-        let objects = try TrackArguments.parse(args)
+        var builder = PromptListBuilder()
+        try builder.object("<Prompt\(k)>")
+        for (key, value) in items {
+            switch key {
+            case "mask": try builder.mask(value)
+            case "box": try builder.box(value)
+            case "point": try builder.point(value)
+            case "scribble": try builder.scribble(value)
+            default: try builder.frame(value)
+            }
+        }
+        let objects = try builder.finish()
         guard objects.count == 1, let object = objects.first else {
             throw PipelineError.invalidInput(what: what, reason: "one region per --region (give the next region its own --region)")
         }
         return object
+    }
+
+    /// A region as one `--region` string (the inverse of `parseRegion`; recorded in the JSON when
+    /// the request carries no original string).
+    public static func text(of o: ObjectSpec) -> String {
+        o.prompts.map { p in
+            var items = ["frame=\(p.frame)"]
+            if let m = p.maskPath { items.append("mask=\(m)") }
+            if let b = p.box { items.append("box=\(b.x),\(b.y),\(b.x2),\(b.y2)") }
+            for q in p.points { items.append("point=\(q.x),\(q.y)\(q.positive ? "" : ",neg")") }
+            if let s = p.scribblePath { items.append("scribble=\(s)") }
+            return items.joined(separator: " ")
+        }.joined(separator: " ")
     }
 
     /// Largest scribble file read (a hand-drawn one is a few KB).

@@ -1,20 +1,27 @@
 // One video-region request end to end: `gar caption`, `gar ask VIDEO`, `gar run`, one item of
-// `gar batch` and one question of `gar bench videorefer`.
+// `gar batch` and one question of `gar bench videorefer`. The CLI, specs and batch items build a
+// `RegionRequest` (typed: no argv here); `VideoRegionJob.run` runs it through named stages, each a
+// function that can be called and tested alone:
 //
-//   1. open the input (video file or frame folder); read and check the region prompts or the
-//      annotation — bad inputs fail here, before the model loads;
-//   2. plan the frames: the N frames the model sees (spec.frames; fewer if the prompt would not
-//      fit the context), and, when tracking, the frames the tracker runs on (every k-th frame at
-//      about spec.tracker.fps, plus the sampled and prompted frames);
-//   3. decode: tracking frames at the tracking size (long side ≤ 854), streamed into the list
-//      the tracker needs; the model's frames at their original size (re-used from the tracking
-//      pass when that is already the original size, else a second, seeking pass for just N frames);
-//   4. masks: track the prompts (Tracker.track), or read the annotation; per region and sampled
-//      frame: mask, confidence, lost flag;
-//   5. ask GAR (video protocol v1, template from the spec) each question, through a session whose
-//      feature cache is keyed by input + frame + union mask, so later questions on the same clip
-//      reuse the vision features (VideoRegionEngine holds the model and cache across requests);
-//   6. shape the JSON answer (VideoAnswer) and, if asked, write the overlay video.
+//   openSource      the input (video file or frame folder), its size and frame count
+//   readRegions     the region prompts (files read, checked against the frame size and count) or
+//                   the annotation — bad inputs fail here, before the model loads
+//   pickFrames      the N frames the model sees (spec.frames; fewer if the prompt would not fit the
+//                   context)
+//   trackingFrames  when tracking: every k-th frame at about spec.tracker.fps, plus the sampled and
+//                   prompted frames
+//   trackedMasks    decode those at the tracking size (long side ≤ 854), then prompts to masks and
+//                   propagation (Tracker.track, prompts in the source's coordinates); the model's
+//                   frames at their original size (re-used from the tracking pass when that is
+//                   already the original size, else a second, seeking pass for just N frames)
+//   annotationMasks or: the model's frames and the annotation's masks
+//   modelInputs     per region and sampled frame: the mask images and the frames' feature-cache
+//                   keys (input + frame + union mask)
+//   generate        per question: the prompt (video protocol v1, template from the spec), vision
+//                   or cache replay, generation — through a session whose feature cache lets later
+//                   questions on the same clip reuse the vision features (VideoRegionEngine holds
+//                   the model and cache across requests)
+//   answer          the JSON answer (VideoAnswer); the overlay video is written by the mask stages
 //
 // Memory: besides the model, the tracking frames (≈1.2 MB each at 854×480) and the N sampled
 // frames at full size; the model holds only the N frames' tiles and features.
@@ -51,15 +58,18 @@ public final class VideoRegionEngine: @unchecked Sendable {
     }
 }
 
-/// One request.
-public struct VideoRegionRequest: Sendable {
+/// One request: what to look at (source), which regions (prompts with their frames, or an
+/// annotation), what to ask, and how — the spec carries the sampling (`frames`), the generation
+/// options (`generation`, `requestOptions`) and the tracker settings (`tracker`).
+public struct RegionRequest: Sendable {
     /// Video file or folder of frames.
     public var input: String
     /// Frame rate to give a folder of frames (time-based sampling needs one).
     public var folderFPS: Double?
     /// Regions to track, region k = `<Promptk>` (empty when masks come from an annotation).
     public var regions: [ObjectSpec] = []
-    /// The region strings as the user gave them (for the JSON), same order as `regions`.
+    /// The region strings as the user gave them (for the JSON), same order as `regions`; when
+    /// missing, `RegionInputs.text(of:)` of the region.
     public var regionTexts: [String] = []
     /// VideoRefer-style annotation file (skips tracking).
     public var annotationPath: String?
@@ -81,12 +91,64 @@ public struct VideoRegionRequest: Sendable {
         self.input = input
         self.spec = spec
     }
+
+    /// Sets the regions from `--region` strings (region k = `<Promptk>`), keeping the strings for
+    /// the JSON.
+    public mutating func setRegions(_ texts: [String]) throws {
+        regions = try texts.enumerated().map { try RegionInputs.parseRegion($0.element, index: $0.offset) }
+        regionTexts = texts
+    }
 }
 
 public enum VideoRegionJob {
+    /// The opened input.
+    struct Source {
+        var source: any FrameSource
+        var frameCount: Int
+        var width: Int, height: Int
+        var isFolder: Bool
+    }
+
+    /// Where the regions' masks come from, read and checked.
+    enum Regions {
+        /// Per region, its prompts (frame index in the source, prompt in the source's pixels).
+        case prompts([[(frame: Int, prompt: RegionPrompt)]])
+        case annotation(RegionAnnotation)
+
+        var count: Int {
+            switch self {
+            case .prompts(let p): return p.count
+            case .annotation(let a): return a.regions.count
+            }
+        }
+        var annotation: RegionAnnotation? {
+            if case .annotation(let a) = self { return a }
+            return nil
+        }
+    }
+
+    /// The frames the model sees and each region's mask on them.
+    struct RegionMasks {
+        /// The model's frames, original size.
+        var frames: [Frame] = []
+        /// `masks[k][f]`: region k on model frame f (original size; nil = not visible).
+        var masks: [[Mask?]] = []
+        var confidence: [[Double]] = [], lost: [[Bool]] = []
+        /// Frames the tracker ran on (0 with an annotation).
+        var trackedCount = 0
+        var decodeSeconds = 0.0, trackSeconds = 0.0
+    }
+
+    /// What the model is given besides the question.
+    struct ModelInputs {
+        var images: [ImageU8]
+        var masks: [[ImageU8?]]
+        var options: RequestOptions
+    }
+
     /// Runs a request. `engine`: a loaded model to reuse (else one is loaded). `onText` receives
     /// the first answer's text as it is generated.
-    public static func run(_ r: VideoRegionRequest, engine given: VideoRegionEngine? = nil,
+    public static func run(_ r: RegionRequest, engine given: VideoRegionEngine? = nil,
                            onText: ((String) -> Void)? = nil) throws -> VideoAnswer {
         let start = Date()
         var warnings: [String] = []
@@ -94,6 +156,31 @@ public enum VideoRegionJob {
             guard t >= 1 else { throw PipelineError.invalidInput(what: "--threads", reason: "must be at least 1, got \(t)") }
             Threading.set(t)
         }
+        let questions = try questions(of: r)
+        let input = try openSource(r, warnings: &warnings)
+        let regions = try readRegions(r, input)
+        let engine = try given ?? VideoRegionEngine(modelDirectory: try modelDirectory(r))
+        let load = engine.takeLoadSeconds()
+        let (sampled, requested) = try pickFrames(r, input, regions: regions, questions: questions, model: engine.model,
+                                                  warnings: &warnings)
+        let masks: RegionMasks
+        switch regions {
+        case .annotation(let annotation):
+            masks = try annotationMasks(r, input, annotation, frames: sampled, warnings: &warnings)
+        case .prompts(let prompts):
+            masks = try trackedMasks(r, input, prompts, sampled: sampled, warnings: &warnings)
+        }
+        try checkEveryRegionSeen(masks, fromAnnotation: regions.annotation != nil)
+        let inputs = modelInputs(r, masks, width: input.width, height: input.height)
+        let answers = try generate(questions, inputs, spec: r.spec, session: engine.session, onText: onText)
+        return answer(r, input, regions: regions, masks: masks, answers: answers, framesRequested: requested,
+                      warnings: warnings, model: engine.directory, load: load, start: start)
+    }
+
+    // MARK: stages
+
+    /// The request's questions (the spec's when it gives none), none empty.
+    static func questions(of r: RegionRequest) throws -> [VideoQuestion] {
         let questions = r.questions.isEmpty ? r.spec.questions.map { VideoQuestion($0) } : r.questions
         guard !questions.isEmpty else {
             throw PipelineError.invalidInput(what: "--question", reason: "no question given (and the pipeline \(r.spec.source) has none)")
@@ -101,14 +188,22 @@ public enum VideoRegionJob {
         for q in questions where q.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             throw PipelineError.invalidInput(what: "--question", reason: "the question is empty")
         }
+        return questions
+    }
 
-        // 1. Inputs.
+    /// Opens the video or frame folder and counts its frames.
+    static func openSource(_ r: RegionRequest, warnings: inout [String]) throws -> Source {
         let source = try FrameSources.open(r.input, threads: 0, folderFPS: r.folderFPS)
         let frameCount = try source.countFrames()
         guard frameCount > 0 else { throw PipelineError.invalidInput(what: r.input, reason: "no frame could be decoded") }
         warnings += source.warnings.map { "\(r.input): \($0)" }
         let (W, H) = source.frameSize
-        let isFolder = source is FrameFolder
+        return Source(source: source, frameCount: frameCount, width: W, height: H, isFolder: source is FrameFolder)
+    }
+
+    /// The region prompts (files read, checked against the frame size and count) or the
+    /// annotation (checked the same way). The one place inputs are validated before the model loads.
+    static func readRegions(_ r: RegionRequest, _ input: Source) throws -> Regions {
         let annotation: RegionAnnotation?
         if let a = r.annotation {
             annotation = a
@@ -120,166 +215,194 @@ public enum VideoRegionJob {
         if annotation != nil && !r.regions.isEmpty {
             throw PipelineError.invalidInput(what: "--annotation", reason: "give either region prompts or an annotation, not both")
         }
-        var prompts: [[(frame: Int, prompt: RegionPrompt)]] = []
         if let annotation {
-            try annotation.validate(width: W, height: H, frameCount: frameCount)
-        } else {
-            guard !r.regions.isEmpty else {
-                throw PipelineError.invalidInput(what: "region", reason: "no region given (a mask, box, points or scribble to track, or --annotation)")
-            }
-            for object in r.regions {
-                let loaded = try RegionInputs.loadPrompts(object, width: W, height: H)
-                for p in loaded where p.frame >= frameCount {
-                    throw PipelineError.invalidInput(what: "\(object.name) --frame \(p.frame)",
-                                                     reason: "past the end: \(r.input) has \(frameCount) frames")
-                }
-                prompts.append(loaded)
-            }
+            try annotation.validate(width: input.width, height: input.height, frameCount: input.frameCount)
+            return .annotation(annotation)
         }
-        let regionCount = annotation?.regions.count ?? prompts.count
+        guard !r.regions.isEmpty else {
+            throw PipelineError.invalidInput(what: "region", reason: "no region given (a mask, box, points or scribble to track, or --annotation)")
+        }
+        var prompts: [[(frame: Int, prompt: RegionPrompt)]] = []
+        for object in r.regions {
+            let loaded = try RegionInputs.loadPrompts(object, width: input.width, height: input.height)
+            for p in loaded where p.frame >= input.frameCount {
+                throw PipelineError.invalidInput(what: "\(object.name) --frame \(p.frame)",
+                                                 reason: "past the end: \(r.input) has \(input.frameCount) frames")
+            }
+            prompts.append(loaded)
+        }
+        return .prompts(prompts)
+    }
 
-        // Model.
-        let engine = try given ?? VideoRegionEngine(modelDirectory: try modelDirectory(r))
-        let model = engine.model
-        let load = engine.takeLoadSeconds()
-        let suffix = r.spec.prompt.multipleChoiceSuffix
-
-        // 2. Frames the model sees.
+    /// The frames the model sees (source indices, ascending) and how many were asked for: the
+    /// spec's count or rate, fewer when the prompt would not fit the model's context.
+    static func pickFrames(_ r: RegionRequest, _ input: Source, regions: Regions, questions: [VideoQuestion], model: GARModel,
+                           warnings: inout [String]) throws -> (frames: [Int], requested: Int) {
         let candidates: [Int]
-        if let annotation, r.spec.frames.fromAnnotation {
+        if let annotation = regions.annotation, r.spec.frames.fromAnnotation {
             candidates = annotation.annotatedFrames
             guard !candidates.isEmpty else { throw PipelineError.invalidInput(what: annotation.source, reason: "no frame is annotated") }
         } else {
-            candidates = Array(0 ..< frameCount)
+            candidates = Array(0 ..< input.frameCount)
         }
-        let rule: UniformRule = r.spec.frames.rule == "videorefer" ? .videorefer : .plm
+        let rule = r.spec.frames.uniformRule
         var sampled: [Int]
         if let fps = r.spec.frames.fps {
-            sampled = try source.frameIndices(.fps(fps), window: nil)
+            sampled = try input.source.frameIndices(.fps(fps), window: nil)
         } else {
             sampled = pick(r.spec.frames.count, of: candidates, rule: rule)
         }
         let requested = sampled.count
-        let fit = try framesThatFit(model: model, regions: regionCount, questions: questions.map { $0.prompt(multipleChoiceSuffix: suffix) },
+        let suffix = r.spec.prompt.multipleChoiceSuffix
+        let fit = try framesThatFit(model: model, regions: regions.count, questions: questions.map { $0.prompt(multipleChoiceSuffix: suffix) },
                                     options: r.spec.requestOptions)
         if sampled.count > fit {
             guard r.spec.frames.fitContext, fit >= 1 else {
-                let need = "\(sampled.count) frames × \(regionCount) regions"
+                let need = "\(sampled.count) frames × \(regions.count) regions"
                 throw PipelineError.invalidInput(what: "frames", reason: "\(need) do not fit the model's context (at most \(max(fit, 0)) frames would; lower frames.count or generation.max_new_tokens)")
             }
             sampled = pick(fit, of: sampled, rule: rule)
             warnings.append("using \(sampled.count) of the \(requested) requested frames so that the prompt fits the model's context")
         }
+        return (sampled, requested)
+    }
 
-        // 3–4. Decode and masks.
-        var decodeSeconds = 0.0, trackSeconds = 0.0
-        var modelFrames: [Frame] = []
-        var masks: [[Mask?]] = []                     // [region][sampled frame], original size
-        var confidence: [[Double]] = [], lost: [[Bool]] = []
-        var trackedCount = 0
-        if let annotation {
-            let t0 = Date()
-            modelFrames = try decode(source, sampled, size: .original, label: "decode", quiet: r.quiet, warnings: &warnings)
-            decodeSeconds += Date().timeIntervalSince(t0)
-            for k in 0 ..< regionCount {
-                masks.append(modelFrames.map { annotation.mask(region: k, frame: $0.index) })
-                confidence.append(modelFrames.map { _ in 1 })
-                lost.append(modelFrames.map { _ in false })
-            }
-            if let path = r.overlayPath {
-                try writeOverlay(frames: modelFrames.map(\.image), labelMaps: modelFrames.indices.map { f in
-                    LabelMap(width: W, height: H, masks: masks.map { $0[f] })
-                }, fps: 2, to: path)
-            }
-        } else {
-            var step = trackingStep(videoFPS: source.frameRate, trackerFPS: r.spec.tracker.fps)
-            let budget = max(1, r.spec.tracker.maxFrames - sampled.count - prompts.count)
-            if (frameCount + step - 1) / step > budget {
-                let wanted = step
-                step = (frameCount + budget - 1) / budget
-                warnings.append("tracking one frame in \(step) instead of one in \(wanted): the clip has \(frameCount) frames and tracker.max_frames is \(r.spec.tracker.maxFrames)")
-            }
-            var tracked = Set(stride(from: 0, to: frameCount, by: step))
-            tracked.formUnion(sampled)
-            for p in prompts { for q in p { tracked.insert(q.frame) } }
-            let trackedIndices = tracked.sorted()
-            let t0 = Date()
-            let trackFrames = try decode(source, trackedIndices, size: .maxSide(r.spec.tracker.maxSide), label: "decode", quiet: r.quiet,
-                                         warnings: &warnings)
-            decodeSeconds += Date().timeIntervalSince(t0)
-            trackedCount = trackFrames.count
-            var position: [Int: Int] = [:]
-            for (i, f) in trackFrames.enumerated() { position[f.index] = i }
-            let w = trackFrames[0].image.width, h = trackFrames[0].image.height
-            var objectPrompts: [ObjectPrompt] = []
-            for (k, list) in prompts.enumerated() {
-                for p in list {
-                    guard let pos = position[p.frame] else {
-                        throw PipelineError.invalidInput(what: r.input, reason: "the prompted frame \(p.frame) could not be decoded")
-                    }
-                    let scaled = Tracker.scaled(p.prompt, sx: Double(w) / Double(W), sy: Double(h) / Double(H), width: w, height: h)
-                    objectPrompts.append(ObjectPrompt(name: "<Prompt\(k)>", frame: pos, prompt: scaled))
+    /// The model's frames, decoded at their original size, and the annotation's masks on them
+    /// (confidence 1, never lost). Writes the overlay when asked.
+    static func annotationMasks(_ r: RegionRequest, _ input: Source, _ annotation: RegionAnnotation, frames sampled: [Int],
+                                warnings: inout [String]) throws -> RegionMasks {
+        var out = RegionMasks()
+        let t0 = Date()
+        out.frames = try decode(input.source, sampled, size: .original, label: "decode", quiet: r.quiet, warnings: &warnings)
+        out.decodeSeconds = Date().timeIntervalSince(t0)
+        for k in annotation.regions.indices {
+            out.masks.append(out.frames.map { annotation.mask(region: k, frame: $0.index) })
+            out.confidence.append(out.frames.map { _ in 1 })
+            out.lost.append(out.frames.map { _ in false })
+        }
+        if let path = r.overlayPath {
+            try writeOverlay(frames: out.frames.map(\.image), labelMaps: out.frames.indices.map { f in
+                LabelMap(width: input.width, height: input.height, masks: out.masks.map { $0[f] })
+            }, fps: 2, to: path)
+        }
+        return out
+    }
+
+    /// The frames to track (source indices, ascending): one in `step` (about spec.tracker.fps,
+    /// fewer when tracker.max_frames would be exceeded), plus the sampled and prompted frames.
+    static func trackingFrames(_ r: RegionRequest, _ input: Source, prompts: [[(frame: Int, prompt: RegionPrompt)]], sampled: [Int],
+                               warnings: inout [String]) -> (indices: [Int], step: Int) {
+        let frameCount = input.frameCount
+        var step = trackingStep(videoFPS: input.source.frameRate, trackerFPS: r.spec.tracker.fps)
+        let budget = max(1, r.spec.tracker.maxFrames - sampled.count - prompts.count)
+        if (frameCount + step - 1) / step > budget {
+            let wanted = step
+            step = (frameCount + budget - 1) / budget
+            warnings.append("tracking one frame in \(step) instead of one in \(wanted): the clip has \(frameCount) frames and tracker.max_frames is \(r.spec.tracker.maxFrames)")
+        }
+        var tracked = Set(stride(from: 0, to: frameCount, by: step))
+        tracked.formUnion(sampled)
+        for p in prompts { for q in p { tracked.insert(q.frame) } }
+        return (tracked.sorted(), step)
+    }
+
+    /// Tracks the prompted regions (decode at the tracking size, prompts to masks, propagation)
+    /// and gives their masks on the model's frames at the original size. Sampled frames that could
+    /// not be decoded are left out (with a warning). Writes the overlay when asked.
+    static func trackedMasks(_ r: RegionRequest, _ input: Source, _ prompts: [[(frame: Int, prompt: RegionPrompt)]], sampled given: [Int],
+                             warnings: inout [String]) throws -> RegionMasks {
+        var out = RegionMasks()
+        var sampled = given
+        let W = input.width, H = input.height
+        let (trackedIndices, step) = trackingFrames(r, input, prompts: prompts, sampled: sampled, warnings: &warnings)
+        let t0 = Date()
+        let trackFrames = try decode(input.source, trackedIndices, size: .maxSide(r.spec.tracker.maxSide), label: "decode", quiet: r.quiet,
+                                     warnings: &warnings)
+        out.decodeSeconds += Date().timeIntervalSince(t0)
+        out.trackedCount = trackFrames.count
+        var position: [Int: Int] = [:]
+        for (i, f) in trackFrames.enumerated() { position[f.index] = i }
+        var objectPrompts: [ObjectPrompt] = []
+        for (k, list) in prompts.enumerated() {
+            for p in list {
+                guard let pos = position[p.frame] else {
+                    throw PipelineError.invalidInput(what: r.input, reason: "the prompted frame \(p.frame) could not be decoded")
                 }
-            }
-            let t1 = Date()
-            let progress = Progress("track", quiet: r.quiet)
-            var options = Tracker.Options()
-            options.maxSide = r.spec.tracker.maxSide
-            let tracks = try Tracker.track(frames: trackFrames.map(\.image), prompts: objectPrompts, options: options,
-                                           progress: { done, total in progress.advance(note: "\(done)/\(total) frame steps") })
-            progress.finish(note: "\(trackFrames.count) frames")
-            trackSeconds = Date().timeIntervalSince(t1)
-            let missing = sampled.filter { position[$0] == nil }
-            if !missing.isEmpty {
-                warnings.append("frames \(missing.map(String.init).joined(separator: ", ")) could not be decoded and are left out")
-                sampled.removeAll { position[$0] == nil }
-                guard !sampled.isEmpty else { throw PipelineError.invalidInput(what: r.input, reason: "none of the sampled frames could be decoded") }
-            }
-            if w == W && h == H {
-                modelFrames = sampled.map { trackFrames[position[$0]!] }
-            } else {
-                let t2 = Date()
-                modelFrames = try decode(source, sampled, size: .original, label: "decode (model frames)", quiet: r.quiet,
-                                         warnings: &warnings)
-                decodeSeconds += Date().timeIntervalSince(t2)
-            }
-            for k in 0 ..< regionCount {
-                let track = tracks.objects[k]
-                masks.append(modelFrames.map { f in
-                    track.frames[position[f.index]!].mask.map { $0.width == W && $0.height == H ? $0 : $0.resized(width: W, height: H) }
-                })
-                confidence.append(modelFrames.map { Double(track.frames[position[$0.index]!].confidence) })
-                lost.append(modelFrames.map { track.frames[position[$0.index]!].lost })
-            }
-            if let path = r.overlayPath {
-                let fps = (source.frameRate ?? 10) / Double(step)
-                try writeOverlay(frames: trackFrames.map(\.image), labelMaps: trackFrames.indices.map { tracks.labelMap(at: $0) },
-                                 fps: fps, to: path)
+                objectPrompts.append(ObjectPrompt(name: "<Prompt\(k)>", frame: pos, prompt: p.prompt))
             }
         }
-        for k in 0 ..< regionCount where !masks[k].contains(where: { $0.map { !$0.isEmpty } ?? false }) {
-            let why = annotation != nil ? "the annotation has no non-empty mask for it on the sampled frames"
-                : "the tracker lost it on every sampled frame"
-            throw PipelineError.invalidInput(what: "region <Prompt\(k)>", reason: "no mask on any of the \(modelFrames.count) sampled frames (\(why))")
+        let t1 = Date()
+        let progress = Progress("track", quiet: r.quiet)
+        var options = Tracker.Options()
+        options.maxSide = r.spec.tracker.maxSide
+        let tracks = try Tracker.track(frames: trackFrames.map(\.image), sourceWidth: W, sourceHeight: H, prompts: objectPrompts,
+                                       options: options, progress: { done, total in progress.advance(note: "\(done)/\(total) frame steps") })
+        progress.finish(note: "\(trackFrames.count) frames")
+        out.trackSeconds = Date().timeIntervalSince(t1)
+        let missing = sampled.filter { position[$0] == nil }
+        if !missing.isEmpty {
+            warnings.append("frames \(missing.map(String.init).joined(separator: ", ")) could not be decoded and are left out")
+            sampled.removeAll { position[$0] == nil }
+            guard !sampled.isEmpty else { throw PipelineError.invalidInput(what: r.input, reason: "none of the sampled frames could be decoded") }
         }
+        if tracks.width == W && tracks.height == H {
+            out.frames = sampled.map { trackFrames[position[$0]!] }
+        } else {
+            let t2 = Date()
+            out.frames = try decode(input.source, sampled, size: .original, label: "decode (model frames)", quiet: r.quiet,
+                                    warnings: &warnings)
+            out.decodeSeconds += Date().timeIntervalSince(t2)
+        }
+        for track in tracks.objects {
+            let on = out.frames.map { track.frames[position[$0.index]!] }
+            out.masks.append(on.map { t in t.mask.map { $0.width == W && $0.height == H ? $0 : $0.resized(width: W, height: H) } })
+            out.confidence.append(on.map { Double($0.confidence) })
+            out.lost.append(on.map(\.lost))
+        }
+        if let path = r.overlayPath {
+            let fps = (input.source.frameRate ?? 10) / Double(step)
+            try writeOverlay(frames: trackFrames.map(\.image), labelMaps: trackFrames.indices.map { tracks.labelMap(at: $0) },
+                             fps: fps, to: path)
+        }
+        return out
+    }
 
-        // 5. GAR.
-        let images = modelFrames.map { ImageU8(width: $0.image.width, height: $0.image.height, channels: 3, pixels: $0.image.pixels) }
-        let maskImages: [[ImageU8?]] = masks.map { row in
+    /// Refuses a region with no mask on any of the model's frames (the model could not see it).
+    static func checkEveryRegionSeen(_ m: RegionMasks, fromAnnotation: Bool) throws {
+        for k in m.masks.indices where !m.masks[k].contains(where: { $0.map { !$0.isEmpty } ?? false }) {
+            let why = fromAnnotation ? "the annotation has no non-empty mask for it on the sampled frames"
+                : "the tracker lost it on every sampled frame"
+            throw PipelineError.invalidInput(what: "region <Prompt\(k)>", reason: "no mask on any of the \(m.frames.count) sampled frames (\(why))")
+        }
+    }
+
+    /// The frames and masks as the model takes them, with per-frame feature-cache keys: input
+    /// identity + frame index + hash of the frame's union mask (what the vision tower sees).
+    static func modelInputs(_ r: RegionRequest, _ m: RegionMasks, width W: Int, height H: Int) -> ModelInputs {
+        let images = m.frames.map { ImageU8(width: $0.image.width, height: $0.image.height, channels: 3, pixels: $0.image.pixels) }
+        let maskImages: [[ImageU8?]] = m.masks.map { row in
             row.map { m in m.flatMap { $0.isEmpty ? nil : ImageU8(width: $0.width, height: $0.height, channels: 1, pixels: $0.bits) } }
         }
         let identity = inputIdentity(r.input)
         var options = r.spec.requestOptions
-        options.frameKeys = modelFrames.indices.map { f in
+        options.frameKeys = m.frames.indices.map { f in
             var union = Mask(width: W, height: H)
-            for k in 0 ..< regionCount { if let m = masks[k][f] { union = union.union(m) } }
-            return "\(identity)#frame=\(modelFrames[f].index)#union=\(fnv1a(union.bits))"
+            for row in m.masks { if let mask = row[f] { union = union.union(mask) } }
+            return "\(identity)#frame=\(m.frames[f].index)#union=\(fnv1a(union.bits))"
         }
+        return ModelInputs(images: images, masks: maskImages, options: options)
+    }
+
+    /// Asks each question: prompt preparation (template, boxes, tiles), then vision (or replay
+    /// from the feature cache) and generation. `onText` streams the first answer.
+    static func generate(_ questions: [VideoQuestion], _ inputs: ModelInputs, spec: PipelineSpec, session: GARSession,
+                         onText: ((String) -> Void)?) throws -> [VideoAnswer.Answer] {
         var answers: [VideoAnswer.Answer] = []
         for (qi, q) in questions.enumerated() {
-            let asked = q.prompt(multipleChoiceSuffix: suffix)
+            let asked = q.prompt(multipleChoiceSuffix: spec.prompt.multipleChoiceSuffix)
             let handler: TokenHandler? = (qi == 0 ? onText : nil).map { f in { token in if !token.text.isEmpty { f(token.text) } } }
-            let result = try engine.session.askVideo(frames: images, masks: maskImages, question: asked, options: options, onToken: handler)
+            let result = try session.askVideo(frames: inputs.images, masks: inputs.masks, question: asked, options: inputs.options,
+                                              onToken: handler)
             let t = result.timings
             answers.append(VideoAnswer.Answer(
                 question: q.text, choices: q.choices.isEmpty ? nil : q.choices, prompt: asked, text: result.text,
@@ -288,29 +411,37 @@ public enum VideoRegionJob {
                 timings: .init(preprocess: t.preprocess, vision: t.vision, replay: t.replay, prefill: t.prefill,
                                generate: t.decode, tokensPerSecond: t.tokensPerSecond)))
         }
+        return answers
+    }
 
-        // 6. The answer.
-        var regions: [VideoAnswer.Region] = []
-        for k in 0 ..< regionCount {
-            let prompt = annotation != nil ? "annotation" : (k < r.regionTexts.count ? r.regionTexts[k] : describe(r.regions[k]))
-            regions.append(VideoAnswer.Region(name: "<Prompt\(k)>", prompt: prompt, frames: modelFrames.indices.map { f in
-                let m = masks[k][f].flatMap { $0.isEmpty ? nil : $0 }
+    /// The JSON answer: source, frames, per region and frame its mask (RLE, box, confidence),
+    /// the answers, warnings and timings.
+    static func answer(_ r: RegionRequest, _ input: Source, regions: Regions, masks m: RegionMasks, answers: [VideoAnswer.Answer],
+                       framesRequested: Int, warnings: [String], model: String, load: Double, start: Date) -> VideoAnswer {
+        let W = input.width, H = input.height
+        let fromAnnotation = regions.annotation != nil
+        var out: [VideoAnswer.Region] = []
+        for k in 0 ..< regions.count {
+            let prompt = fromAnnotation ? "annotation" : (k < r.regionTexts.count ? r.regionTexts[k] : RegionInputs.text(of: r.regions[k]))
+            out.append(VideoAnswer.Region(name: "<Prompt\(k)>", prompt: prompt, frames: m.frames.indices.map { f in
+                let mask = m.masks[k][f].flatMap { $0.isEmpty ? nil : $0 }
                 return VideoAnswer.RegionFrame(
-                    index: modelFrames[f].index, visible: m != nil, confidence: confidence[k][f], lost: lost[k][f],
-                    bbox: m?.boundingBox.map { [$0.x, $0.y, $0.width, $0.height] },
-                    rle: m.map { VideoAnswer.RLEJSON(size: [H, W], counts: RLE($0).compressedString) })
+                    index: m.frames[f].index, visible: mask != nil, confidence: m.confidence[k][f], lost: m.lost[k][f],
+                    bbox: mask?.boundingBox.map { [$0.x, $0.y, $0.width, $0.height] },
+                    rle: mask.map { VideoAnswer.RLEJSON(size: [H, W], counts: RLE($0).compressedString) })
             }))
         }
         func sum(_ key: KeyPath<VideoAnswer.ModelTimings, Double>) -> Double { answers.reduce(0) { $0 + $1.timings[keyPath: key] } }
-        let timings = VideoAnswer.Timings(load: load, decode: decodeSeconds, track: trackSeconds, preprocess: sum(\.preprocess),
+        let timings = VideoAnswer.Timings(load: load, decode: m.decodeSeconds, track: m.trackSeconds, preprocess: sum(\.preprocess),
                                           vision: sum(\.vision), replay: sum(\.replay), prefill: sum(\.prefill),
                                           generate: sum(\.generate), total: Date().timeIntervalSince(start))
+        let rate = input.source.frameRate
         return VideoAnswer(
             input: r.input,
-            source: .init(kind: isFolder ? "frames" : "video", frameCount: frameCount, fps: source.frameRate, width: W, height: H),
-            model: engine.directory, pipeline: r.spec.source, maskSource: annotation != nil ? "annotation" : "tracker",
-            frames: modelFrames.map { .init(index: $0.index, pts: source.frameRate == nil ? nil : $0.pts) }, framesRequested: requested,
-            trackedFrames: trackedCount, regions: regions, answers: answers,
+            source: .init(kind: input.isFolder ? "frames" : "video", frameCount: input.frameCount, fps: rate, width: W, height: H),
+            model: model, pipeline: r.spec.source, maskSource: fromAnnotation ? "annotation" : "tracker",
+            frames: m.frames.map { .init(index: $0.index, pts: rate == nil ? nil : $0.pts) }, framesRequested: framesRequested,
+            trackedFrames: m.trackedCount, regions: out, answers: answers,
             text: answers[0].text, tokenIds: answers[0].tokenIds, choice: answers[0].choice, promptTokens: answers[0].promptTokens,
             warnings: warnings, timings: timings)
     }
@@ -318,7 +449,7 @@ public enum VideoRegionJob {
     // MARK: planning
 
     /// The model directory of a request: explicit, else the spec's.
-    static func modelDirectory(_ r: VideoRegionRequest) throws -> String {
+    static func modelDirectory(_ r: RegionRequest) throws -> String {
         if let m = r.modelDirectory { return m }
         if let m = r.spec.model { return m }
         throw PipelineError.invalidInput(what: "--model", reason: "no model directory given (and the pipeline \(r.spec.source) names none)")
@@ -398,18 +529,6 @@ public enum VideoRegionJob {
             h = h &* 0x0000_0100_0000_01b3
         }
         return String(h, radix: 16)
-    }
-
-    /// The prompt of a region as text (when the request carried no original strings).
-    static func describe(_ o: ObjectSpec) -> String {
-        o.prompts.map { p in
-            var items = ["frame=\(p.frame)"]
-            if let m = p.maskPath { items.append("mask=\(m)") }
-            if let b = p.box { items.append("box=\(b.x),\(b.y),\(b.x2),\(b.y2)") }
-            for q in p.points { items.append("point=\(q.x),\(q.y)\(q.positive ? "" : ",neg")") }
-            if let s = p.scribblePath { items.append("scribble=\(s)") }
-            return items.joined(separator: " ")
-        }.joined(separator: " ")
     }
 
     /// The frames with the regions blended in (TrackJob.overlay: DAVIS palette, region k = colour

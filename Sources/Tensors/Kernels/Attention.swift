@@ -42,10 +42,12 @@ extension Kernels {
     ///   absolute position `causalOffset + t` and sees keys `0 ... causalOffset + t` (a KV cache
     ///   holding `causalOffset` earlier positions followed by the `T` new ones: `S ≥ causalOffset + T`).
     /// - `scale`: multiplies the scores before the softmax (usually `1/√D`).
+    /// - `scoreScratch`: for one query row (a decode step), `H · keys` floats the scores may use, so
+    ///   nothing is allocated per call (else a small buffer per worker is).
     public static func attention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                                  out: UnsafeMutablePointer<Float>, layout: AttentionLayout,
                                  queries T: Int, keys S: Int, heads H: Int, kvHeads Hkv: Int, headDim D: Int,
-                                 scale: Float, causalOffset: Int?) {
+                                 scale: Float, causalOffset: Int?, scoreScratch: UnsafeMutablePointer<Float>? = nil) {
         precondition(T >= 0 && S > 0 && H > 0 && Hkv > 0 && D > 0 && H % Hkv == 0, "attention: bad sizes")
         precondition(layout.qRowStride >= H * D && layout.outRowStride >= H * D, "attention: q/out rows too short")
         precondition(layout.kRowStride >= Hkv * D && layout.vRowStride >= Hkv * D, "attention: k/v rows too short")
@@ -63,20 +65,22 @@ extension Kernels {
         // so they form one [group, D] matrix and share a single pass over K and V.
         if T == 1 {
             let visible = causalOffset.map { $0 + 1 } ?? S
+            func oneRow(_ g: Int, scores sp: UnsafeMutablePointer<Float>) {
+                let h0 = g * group
+                gemm(transA: false, transB: true, m: group, n: visible, k: D, alpha: 1,
+                     a: q + h0 * D, lda: D, b: k + g * D, ldb: layout.kRowStride,
+                     beta: 0, c: sp, ldc: visible)
+                for j in 0 ..< group { gk_softmax(sp + j * visible, visible, scale) }
+                gemm(transA: false, transB: false, m: group, n: D, k: visible, alpha: 1,
+                     a: sp, lda: visible, b: v + g * D, ldb: layout.vRowStride,
+                     beta: 0, c: out + h0 * D, ldc: D)
+            }
             parallelFor(Hkv) { range in
-                var scores = [Float](repeating: 0, count: group * visible)
-                scores.withUnsafeMutableBufferPointer { sb in
-                    let sp = sb.baseAddress!
-                    for g in range {
-                        let h0 = g * group
-                        gemm(transA: false, transB: true, m: group, n: visible, k: D, alpha: 1,
-                             a: q + h0 * D, lda: D, b: k + g * D, ldb: layout.kRowStride,
-                             beta: 0, c: sp, ldc: visible)
-                        for j in 0 ..< group { gk_softmax(sp + j * visible, visible, scale) }
-                        gemm(transA: false, transB: false, m: group, n: D, k: visible, alpha: 1,
-                             a: sp, lda: visible, b: v + g * D, ldb: layout.vRowStride,
-                             beta: 0, c: out + h0 * D, ldc: D)
-                    }
+                if let scratch = scoreScratch {
+                    for g in range { oneRow(g, scores: scratch + g * group * visible) }
+                } else {
+                    var scores = [Float](repeating: 0, count: group * visible)
+                    scores.withUnsafeMutableBufferPointer { sb in for g in range { oneRow(g, scores: sb.baseAddress!) } }
                 }
             }
             return

@@ -151,14 +151,15 @@ extension Kernels {
     /// Half-split RoPE in place (Hugging Face `apply_rotary_pos_emb` / `rotate_half`): for rows
     /// `t < T` and heads `h < H` (at `x + t·rowStride + h·D`), with table row `t`:
     /// `out[i] = v[i]·cos[i] − v[i+D/2]·sin[i]`, `out[i+D/2] = v[i+D/2]·cos[i+D/2] + v[i]·sin[i+D/2]`.
+    /// Row `t` uses table row `firstPosition + t` (a decoder's new rows after a KV cache).
     public static func ropeHalfSplit(_ x: UnsafeMutablePointer<Float>, rowStride: Int, rows T: Int,
-                                     heads H: Int, table: RopeTable) {
+                                     heads H: Int, table: RopeTable, firstPosition p0: Int = 0) {
         let D = table.headDim, half = D / 2
-        precondition(T <= table.positions, "ropeHalfSplit: table has \(table.positions) < \(T) positions")
+        precondition(p0 >= 0 && p0 + T <= table.positions, "ropeHalfSplit: table has \(table.positions) < \(p0 + T) positions")
         precondition(D % 2 == 0 && rowStride >= H * D, "ropeHalfSplit: bad layout")
         table.sin.withUnsafeBufferPointer { sinB in
             table.cos.withUnsafeBufferPointer { cosB in
-                let sp = sinB.baseAddress!, cp = cosB.baseAddress!
+                let sp = sinB.baseAddress! + p0 * D, cp = cosB.baseAddress! + p0 * D
                 parallelFor(T, grain: rowGrain(rowLength: H * D)) { r in
                     for t in r {
                         let s = sp + t * D, c = cp + t * D

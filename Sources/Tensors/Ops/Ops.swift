@@ -93,12 +93,8 @@ public enum Ops {
     /// Exact-erf GELU.
     public static func gelu(_ x: Tensor) -> Tensor {
         var y = x
-        geluInPlace(&y)
+        y.withUnsafeMutableBufferPointer { Kernels.gelu(UnsafeBufferPointer($0), $0) }
         return y
-    }
-
-    public static func geluInPlace(_ x: inout Tensor) {
-        x.withUnsafeMutableBufferPointer { Kernels.gelu(UnsafeBufferPointer($0), $0) }
     }
 
     /// SiLU.
@@ -129,16 +125,6 @@ public enum Ops {
     public static func addInPlace(_ a: inout Tensor, _ b: Tensor) {
         precondition(a.count == b.count, "addInPlace: \(a.shape) vs \(b.shape)")
         b.withUnsafeBufferPointer { bb in a.withUnsafeMutableBufferPointer { Kernels.addInPlace($0, bb) } }
-    }
-
-    /// `a ⊙ b` (same shapes).
-    public static func mul(_ a: Tensor, _ b: Tensor) -> Tensor {
-        precondition(a.shape == b.shape, "mul: \(a.shape) vs \(b.shape)")
-        var y = Tensor(shape: a.shape)
-        a.withUnsafeBufferPointer { ab in
-            b.withUnsafeBufferPointer { bb in y.withUnsafeMutableBufferPointer { Kernels.mul(ab, bb, $0) } }
-        }
-        return y
     }
 
     // MARK: vision helpers
@@ -215,37 +201,5 @@ public enum Ops {
             }
         }
         return out
-    }
-
-    // MARK: lookup
-
-    /// Rows of an embedding table `[V, D]` for the given ids → `[ids.count, D]`.
-    public static func embedding(_ table: Tensor, ids: [Int]) -> Tensor {
-        precondition(table.rank == 2, "embedding: table must be [V, D], got \(table.shape)")
-        let V = table.shape[0], D = table.shape[1]
-        return Tensor(shape: [ids.count, D], unsafeUninitialized: { out in
-            table.withUnsafeBufferPointer { tb in
-                for (i, id) in ids.enumerated() {
-                    precondition(id >= 0 && id < V, "embedding: id \(id) outside vocabulary of \(V)")
-                    (out.baseAddress! + i * D).update(from: tb.baseAddress! + id * D, count: D)
-                }
-            }
-        })
-    }
-
-    /// Index of the largest value of each row (first one on ties; NaN never wins).
-    public static func argmaxRows(_ x: Tensor) -> [Int] {
-        let n = x.rowLength
-        return x.withUnsafeBufferPointer { xb in
-            (0 ..< x.rowCount).map { r in
-                var best = 0
-                var bestValue = -Float.infinity
-                for j in 0 ..< n where xb[r * n + j] > bestValue {
-                    bestValue = xb[r * n + j]
-                    best = j
-                }
-                return best
-            }
-        }
     }
 }
