@@ -391,3 +391,59 @@ public final class SAM2VideoComponents: Sendable {
         return model
     }
 }
+
+/// What a processed frame leaves in an object's memory bank.
+public struct SAM2FrameMemory: Sendable {
+    /// `[E², 64]` bfloat16-valued memory features and their `[E², 64]` positional encoding.
+    public var features: Tensor
+    public var positional: Tensor
+    /// `[hidden]` object pointer (already the no-object pointer when the object was absent).
+    public var pointer: Tensor
+}
+
+extension SAM2VideoComponents {
+    /// `_prepare_memory_conditioned_features`' memory bank for `frame` (a frame without a prompt):
+    /// every conditioning frame (Δt 0, i.e. temporal row −1), the `num_maskmem − 1` previous tracked
+    /// frames in tracking order (offsets 1…, mirrored when tracking backward), then the object
+    /// pointers — conditioning frames not after `frame` (not before, backward) with their distance,
+    /// and tracked frames at distances 1 ..< max_ptrs — as 64-wide tokens.
+    /// `conditioning` is in the order the prompts were added (the reference's dict order).
+    func memoryBank(frame: Int, reverse: Bool, numFrames: Int, conditioning: [(frame: Int, memory: SAM2FrameMemory)],
+                    tracked: [Int: SAM2FrameMemory]) -> (memory: Tensor, positional: Tensor, pointerTokens: Int) {
+        let M = pointers.memoryWidth
+        var memory: [Float] = [], positional: [Float] = []
+        func addSpatial(_ m: SAM2FrameMemory, offset: Int) {
+            let row = (offset - 1 + config.numMaskmem) % config.numMaskmem  // Python's [offset − 1]
+            memory += m.features.storage
+            positional += m.positional.storage.enumerated().map { $1 + pointers.memoryTemporalEncoding.storage[row * M + $0 % M] }
+        }
+        for c in conditioning { addSpatial(c.memory, offset: 0) }
+        for offset in stride(from: config.numMaskmem - 1, to: 0, by: -1) {
+            if let m = tracked[reverse ? frame + offset : frame - offset] { addSpatial(m, offset: offset) }
+        }
+        let maxPointers = min(numFrames, config.maxObjectPointersInEncoder)
+        var ptrs: [Tensor] = [], diffs: [Int] = []
+        for c in conditioning where reverse ? c.frame >= frame : c.frame <= frame {
+            ptrs.append(c.memory.pointer); diffs.append((frame - c.frame) * (reverse ? -1 : 1))
+        }
+        for d in 1 ..< max(maxPointers, 1) {
+            let ref = reverse ? frame + d : frame - d
+            if ref < 0 || ref >= numFrames { break }
+            if let m = tracked[ref] { ptrs.append(m.pointer); diffs.append(d) }
+        }
+        var pointerTokens = 0
+        if !ptrs.isEmpty {
+            let (tokens, pe) = pointers.tokens(pointers: ptrs, diffs: diffs, maxDistance: maxPointers - 1)
+            memory += tokens.storage; positional += pe.storage; pointerTokens = tokens.rowCount
+        }
+        let rows = memory.count / M
+        return (Tensor(shape: [rows, M], memory), Tensor(shape: [rows, M], positional), pointerTokens)
+    }
+
+    /// The current frame's `[E², C]` features (FPN level 2, without the no-memory embedding)
+    /// conditioned on the bank by memory attention.
+    func conditionedFeatures(current: Tensor, currentPE: Tensor,
+                             bank: (memory: Tensor, positional: Tensor, pointerTokens: Int)) -> Tensor {
+        memoryAttention(current: current, currentPE: currentPE, memory: bank.memory, memoryPE: bank.positional, pointerTokens: bank.pointerTokens)
+    }
+}

@@ -121,3 +121,38 @@ enum SAM2VideoFixtures {
         print("[video memory attention]\n" + report.joined(separator: "\n"))
     }
 }
+
+/// The memory bank of a tracked frame, assembled from the recorded memories and pointers by the
+/// reference's selection rules, then memory attention: frame 5 (forward, one memory), frame 6
+/// (forward, prompted + tracked memory, two pointers), frame 3 (backward: the forward pass's
+/// frames 5–7 are in the bank, mirrored offsets).
+@Suite(.serialized) struct SAM2VideoMemoryBankTests {
+    @Test(arguments: [(0, 5, false), (2, 6, false), (6, 3, true)])
+    func memoryConditionedFeaturesMatch(_ call: Int, _ frame: Int, _ reverse: Bool) throws {
+        let v = try SAM2VideoFixtures.load()
+        let (manifest, g) = try SAM2Fixtures.golden("video")
+        guard case let .array(attnFrames)? = manifest["memattn_frames"], case let .array(encFrames)? = manifest["memenc_frames"] else {
+            Issue.record("manifest lacks the call frames"); return
+        }
+        #expect(numbers(attnFrames[call]) == [Double(frame), 0, reverse ? 1 : 0])
+        let positional = try g.view("memenc0.pos_enc").tensor()
+        // Object 0's memories of the frames processed before this call.
+        var conditioning: [(frame: Int, memory: SAM2FrameMemory)] = [], tracked: [Int: SAM2FrameMemory] = [:]
+        let order = encFrames.map { numbers($0).map { Int($0) } }
+        let position = order.firstIndex(of: [frame, 0])!
+        for (i, fo) in order.enumerated() where i < position && fo[1] == 0 {
+            let m = SAM2FrameMemory(features: try g.view("memenc\(i).features").tensor(), positional: positional,
+                                    pointer: try g.view("stored_pointer.obj0.frame\(fo[0])").tensor())
+            if fo[0] == 4 { conditioning.append((4, m)) } else { tracked[fo[0]] = m }
+        }
+        let bank = v.memoryBank(frame: frame, reverse: reverse, numFrames: 8, conditioning: conditioning, tracked: tracked)
+        var report: [String] = []
+        try expectClose("memattn\(call).memory", bank.memory.storage, g, report: &report)
+        try expectClose("memattn\(call).memory_pos", bank.positional.storage, g, report: &report)
+        #expect(try g.view("memattn\(call).num_object_pointer_tokens").integers() == [Int64(bank.pointerTokens)])
+        let out = v.conditionedFeatures(current: try g.view("memattn\(call).current").tensor(),
+                                        currentPE: try g.view("memattn\(call).current_pos").tensor(), bank: bank)
+        try expectClose("memattn\(call).output", out.storage, g, report: &report)
+        print("[video memory bank, frame \(frame)\(reverse ? " backward" : "")]\n" + report.joined(separator: "\n"))
+    }
+}

@@ -120,7 +120,7 @@ def main():
     video = [frame(t, rng) for t in range(FRAMES)]
 
     # Record the components' calls, in order.
-    calls = {"memory_encoder": [], "memory_attention": [], "pointer": [], "encode_new_memory": [], "conditioned": []}
+    calls = {"memory_encoder": [], "memory_attention": [], "pointer": [], "encode_new_memory": [], "conditioned": [], "frames": []}
     model.memory_encoder.register_forward_hook(lambda m, a, o: calls["memory_encoder"].append((a, o)))
     model.memory_attention.register_forward_hook(lambda m, a, kw, o: calls["memory_attention"].append((kw, o)), with_kwargs=True)
     model.object_pointer_proj.register_forward_hook(lambda m, a, o: calls["pointer"].append((a[0], o)))
@@ -132,6 +132,7 @@ def main():
         return r
 
     def prepare(**kw):
+        calls["frames"].append(kw)  # (frame, object) of the memory encoding that follows
         r = prep(**kw)
         calls["conditioned"].append((kw, r))
         return r
@@ -170,7 +171,10 @@ def main():
     # Component calls: (order of calls) frame 4 obj 0, frame 4 obj 1 (conditioning), then per
     # propagated frame obj 0, obj 1. Keep the first propagated frame (5) of both objects and the
     # conditioning frame's memories.
-    for i, (kw, (feat, pos)) in enumerate(calls["encode_new_memory"][:4]):
+    memenc_frames = [[kw_["frame_idx"], kw_["obj_idx"]] for kw_ in calls["frames"]]
+    for i, (kw, (feat, pos)) in enumerate(calls["encode_new_memory"]):
+        if memenc_frames[i][1] == 0:  # object 0's memories (the banks of the recorded attention calls)
+            tensors[f"memenc{i}.features"] = f32(feat[:, 0].float())
         if i not in (0, 2):  # frame 4 object 0 (binarised prompt mask), frame 5 object 0 (sigmoid)
             continue
         me_args, (me_feat, me_pos) = calls["memory_encoder"][i]
@@ -181,7 +185,11 @@ def main():
         tensors[f"memenc{i}.features"] = f32(feat[:, 0].float())   # after occlusion embedding and bf16
         tensors[f"memenc{i}.pos_enc"] = f32(pos[:, 0])
         tensors[f"memenc{i}.is_mask_from_pts"] = np.array([int(kw["is_mask_from_pts"])], dtype=np.int32)
-    for i, (kw, res) in enumerate(calls["memory_attention"][:1]):
+    attn_frames = [[kw_["frame_idx"], kw_["obj_idx"], int(kw_["track_in_reverse_time"])] for kw_, _ in calls["conditioned"]
+                   if not kw_["is_initial_conditioning_frame"]]
+    for i, (kw, res) in enumerate(calls["memory_attention"]):
+        if i not in (0, 2, 6):  # frame 5, frame 6 (forward), frame 3 (backward); object 0
+            continue
         tensors[f"memattn{i}.current"] = f32(kw["current_vision_features"][:, 0])
         tensors[f"memattn{i}.current_pos"] = f32(kw["current_vision_position_embeddings"][:, 0])
         tensors[f"memattn{i}.memory"] = f32(kw["memory"][:, 0])
@@ -203,6 +211,7 @@ def main():
         "inputs": {"frames": FRAMES, "height": H, "width": W, "prompt_frame": PROMPT_FRAME, "boxes": boxes, "obj_ids": [1, 2]},
         "order": order,
         "component_calls": {k: len(v) for k, v in calls.items()},
+        "memenc_frames": memenc_frames, "memattn_frames": attn_frames,
         "expected": {"object_score_logits": tensors["object_score_logits"].tolist(),
                      "mask_pixels": pixels},
         "versions": {"transformers": transformers.__version__, "torch": torch.__version__, "numpy": np.__version__},
