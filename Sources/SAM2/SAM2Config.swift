@@ -84,7 +84,8 @@ public struct SAM2Config: Decodable, Sendable {
 
     func validate(file: String) throws {
         func fail(_ problem: String) -> SAM2Error { .unsupportedConfig(file: file, problem: problem) }
-        guard modelType == "sam2" else { throw fail("model_type \"\(modelType)\" is not \"sam2\"") }
+        // "sam2_video" (Sam2VideoModel's checkpoints) has the same three sub-configs.
+        guard ["sam2", "sam2_video"].contains(modelType) else { throw fail("model_type \"\(modelType)\" is not \"sam2\" or \"sam2_video\"") }
         let h = visionConfig.backboneConfig, v = visionConfig
         let stages = h.blocksPerStage.count
         guard stages > 0, [h.embedDimPerStage.count, h.numAttentionHeadsPerStage.count, h.windowSizePerStage.count].allSatisfy({ $0 == stages }) else {
