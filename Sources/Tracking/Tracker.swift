@@ -45,6 +45,9 @@ public struct MaskTrack: Sendable {
 public struct MaskTracks: Sendable {
     public var width: Int, height: Int
     public var objects: [MaskTrack]
+    /// One line per prompt the segmenter could not separate, whose box / click disc / strokes
+    /// became the mask instead (`PromptSegmenter.maskOrFallback`); empty otherwise.
+    public var warnings: [String] = []
     public var frameCount: Int { objects.first?.frames.count ?? 0 }
 
     /// The label map of frame t (label k + 1 = object k; where objects overlap, the earlier
@@ -62,7 +65,9 @@ public enum Tracker {
     }
 
     /// Tracks the prompted objects through `frames`. Throws `TrackingError` for bad prompts
-    /// (frame past the end, mask of the wrong size or empty, box outside the frame, ...).
+    /// (frame past the end, mask of the wrong size or empty, box outside the frame, ...); a valid
+    /// box / click / scribble the segmenter cannot separate falls back to the prompt's own area
+    /// (`MaskTracks.warnings` says so).
     /// `progress(done, total)` is called after each processed frame.
     public static func track(frames: [RGBImage], prompts: [ObjectPrompt], options: Options = Options(),
                              propagator: MaskPropagator? = nil,
@@ -86,9 +91,11 @@ public enum Tracker {
         let work = frames.map { w == W && h == H ? $0 : resizeRGB($0, width: w, height: h) }
         // Prompt masks at the working size, keyed by frame then object index.
         var promptMasks: [Int: [Int: Mask]] = [:]
+        var warnings: [String] = []
         for p in prompts {
             let obj = names.firstIndex(of: p.name)!
-            let full = try PromptSegmenter.mask(for: p.prompt, on: frames[p.frame], what: "object '\(p.name)' on frame \(p.frame)")
+            let (full, warning) = try PromptSegmenter.maskOrFallback(for: p.prompt, on: frames[p.frame], what: "object '\(p.name)' on frame \(p.frame)")
+            if let warning { warnings.append(warning) }
             promptMasks[p.frame, default: [:]][obj] = full.resized(width: w, height: h)
         }
         let prop = propagator ?? FlowPropagator()
@@ -127,7 +134,7 @@ public enum Tracker {
                 objects[o].frames.append(TrackedMask(mask: m.isEmpty ? nil : m, confidence: r.confidence, lost: r.lost))
             }
         }
-        return MaskTracks(width: W, height: H, objects: objects)
+        return MaskTracks(width: W, height: H, objects: objects, warnings: warnings)
     }
 
     /// Area-average resize of an RGB image (box filter over each output pixel's footprint;

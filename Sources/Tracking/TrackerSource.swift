@@ -13,7 +13,8 @@ public struct SourceTracks: Sendable {
     public var tracks: MaskTracks
     /// The tracked frames at the tracking size (for overlays).
     public var images: [RGBImage]
-    /// Damaged data met while reading the source (one line each; empty when clean).
+    /// Damaged data met while reading the source, then the prompts that fell back to their own
+    /// area (`MaskTracks.warnings`); one line each, empty when clean.
     public var warnings: [String]
 
     /// Object `object`'s mask on tracked frame `t`, at the source's size (nil: not visible/lost).
@@ -37,7 +38,7 @@ extension Tracker {
         let tracks = try track(frames: decoded.map(\.image), sourceWidth: W, sourceHeight: H, prompts: prompts, options: options,
                                propagator: propagator, progress: progress)
         return SourceTracks(frames: decoded.map { ($0.index, $0.pts) }, width: W, height: H, tracks: tracks,
-                            images: decoded.map(\.image), warnings: source.warnings + (stream.damageNote.map { [$0] } ?? []))
+                            images: decoded.map(\.image), warnings: source.warnings + (stream.damageNote.map { [$0] } ?? []) + tracks.warnings)
     }
 
     /// Tracks prompts given in a source's pixel coordinates (W×H) on its frames decoded at the

@@ -93,7 +93,8 @@ import Video
     }
 
     @Test func boxWithNothingInsideIsAClearError() {
-        // A flat frame: inside and outside the box look the same, so the cut keeps nothing.
+        // A flat frame: inside and outside the box look the same, so the cut keeps nothing. The
+        // strict `mask(for:)` says so; the tracker's `maskOrFallback` uses the box (PromptFallbackTests).
         let flat = RGBImage(width: 64, height: 48, pixels: [UInt8](repeating: 128, count: 64 * 48 * 3))
         do {
             let m = try PromptSegmenter.mask(for: .box(PixelBox(x: 10, y: 10, width: 20, height: 20)), on: flat, what: "object 'a' on frame 0")

@@ -342,6 +342,8 @@ public enum VideoRegionJob {
         let tracks = try Tracker.track(frames: trackFrames.map(\.image), sourceWidth: W, sourceHeight: H, prompts: objectPrompts,
                                        options: options, progress: { done, total in progress.advance(note: "\(done)/\(total) frame steps") })
         progress.finish(note: "\(trackFrames.count) frames")
+        warnings += tracks.warnings
+        if !r.quiet { for w in tracks.warnings { printErr("warning: \(w)") } }
         out.trackSeconds = Date().timeIntervalSince(t1)
         let missing = sampled.filter { position[$0] == nil }
         if !missing.isEmpty {

@@ -84,12 +84,60 @@ public enum PromptSegmenter {
         }
     }
 
-    /// The object's mask on `frame`. `naiveGrabCut` runs GrabCut's naive twin instead of the fast
-    /// one (for benchmarks: `gar eval-track --prompts --naive-grabcut`).
-    public static func mask(for p: RegionPrompt, on frame: RGBImage, what: String = "prompt", naiveGrabCut: Bool = false) throws -> Mask {
+    /// Radius of the fallback disc around a positive click, as a fraction of the frame's short
+    /// side (see `maskOrFallback`).
+    public static let fallbackClickRadius = 0.1
+
+    /// The object's mask on `frame`; never fails on a valid prompt. When the segmenter finds no
+    /// object — an empty result, or nothing beyond the small click discs / strokes the prompt
+    /// itself marks as certain — the prompt becomes the mask: the box; else a disc of
+    /// `fallbackClickRadius` × the frame's short side (at least `clickRadius`) around each
+    /// positive click, clipped to the frame, together with the positive strokes' area. Negative
+    /// clicks/strokes are not subtracted. `warning` then says so (one line starting with `what`);
+    /// it is nil when the segmenter succeeded (then the mask is the same as `mask(for:)`'s).
+    public static func maskOrFallback(for p: RegionPrompt, on frame: RGBImage, what: String = "prompt") throws -> (mask: Mask, warning: String?) {
         let W = frame.width, H = frame.height
         try validate(p, width: W, height: H, what: what)
+        if let m = p.mask { return (m, nil) }
+        let (m, hard) = segmented(p, on: frame, naiveGrabCut: false)
+        // Nothing found, or nothing beyond the discs / strokes painted as certain object pixels.
+        if m.bits.indices.contains(where: { m.bits[$0] != 0 && hard.bits[$0] == 0 }) { return (m, nil) }
+        var fallback = Mask(width: W, height: H)
+        // No coordinates in the warning: the tracker segments at its working size, not the user's.
+        let found = "\(what): the segmenter found no object"
+        if let b = p.box {
+            for y in b.y...b.y2 { for x in b.x...b.x2 { fallback[x, y] = true } }
+            return (fallback, "\(found) in the prompted box; the box itself is used as the mask")
+        }
+        let radius = max(clickRadius, Int(fallbackClickRadius * Double(min(W, H))))
+        for pt in p.points where pt.positive { paintDisk(&fallback, pt.x, pt.y, radius) }
+        for s in p.strokes where s.positive { paintPolyline(&fallback, s.points, radius: max(0, s.width / 2)) }
+        let clicks = p.points.contains { $0.positive }, strokes = p.strokes.contains { $0.positive }
+        let used = [clicks ? "a disc (radius \(Int(fallbackClickRadius * 100)) % of the frame's short side) around each positive click" : nil,
+                    strokes ? "the positive strokes' area" : nil].compactMap { $0 }.joined(separator: " and ")
+        return (fallback, "\(found) around the \(clicks ? "clicks" : "strokes")\(clicks && strokes ? " and strokes" : ""); \(used) is used as the mask")
+    }
+
+    /// The object's mask on `frame` as the segmenter finds it; throws when it finds nothing
+    /// (`maskOrFallback` is the never-failing variant every command uses; this strict one is for
+    /// measuring the segmenter). `naiveGrabCut` runs GrabCut's naive twin instead of the fast
+    /// one (for benchmarks: `gar eval-track --prompts --naive-grabcut`).
+    public static func mask(for p: RegionPrompt, on frame: RGBImage, what: String = "prompt", naiveGrabCut: Bool = false) throws -> Mask {
+        try validate(p, width: frame.width, height: frame.height, what: what)
         if let m = p.mask { return m }
+        let m = segmented(p, on: frame, naiveGrabCut: naiveGrabCut).mask
+        if m.isEmpty {
+            throw TrackingError.badPrompt(what: what, reason: "the segmenter found no object in the prompted region "
+                + "(too small, or no colour contrast with its surroundings): draw the box around the whole object, "
+                + "add a positive point on it, or give a mask")
+        }
+        return m
+    }
+
+    /// GrabCut + clean-up of a validated box/click/stroke prompt (empty: nothing found), and the
+    /// pixels the prompt labels as certainly the object (click discs, positive strokes).
+    static func segmented(_ p: RegionPrompt, on frame: RGBImage, naiveGrabCut: Bool) -> (mask: Mask, hard: Mask) {
+        let W = frame.width, H = frame.height
         // Region that may contain the object.
         let region = objectRegion(p, width: W, height: H)
         var labels = [UInt8](repeating: GrabCut.Label.background.rawValue, count: W * H)
@@ -115,13 +163,7 @@ public enum PromptSegmenter {
         for i in 0..<(W * H) where out[i] == GrabCut.Label.foreground.rawValue || out[i] == GrabCut.Label.probablyForeground.rawValue {
             m.bits[i] = 1
         }
-        m = refine(m, frame: frame, crop: crop, keep: hard, exclude: hardNeg)
-        if m.isEmpty {
-            throw TrackingError.badPrompt(what: what, reason: "the segmenter found no object in the prompted region "
-                + "(too small, or no colour contrast with its surroundings): draw the box around the whole object, "
-                + "add a positive point on it, or give a mask")
-        }
-        return m
+        return (refine(m, frame: frame, crop: crop, keep: hard, exclude: hardNeg), hard)
     }
 
     /// The box the object is searched in: the given box; else the positive strokes' box grown
