@@ -41,4 +41,22 @@ import Testing
         #expect(q.status == 0 && q.stderr.isEmpty, "\(q.stderr)")
         #expect(try q.json()["warnings"] as? [String] == [expected])
     }
+
+    /// A batch item with such a box is "ok" (it used to be an error line), the warning in its record.
+    @Test func batchItemUsesTheBoxAndWarns() throws {
+        let dir = E2E.tempDir("fallback-batch")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let list = dir.appendingPathComponent("items.jsonl")
+        let item = ["id": "flat", "video": E2E.root.appendingPathComponent(Self.frames).path, "regions": ["box=\(Self.box)"]] as [String: Any]
+        try JSONSerialization.data(withJSONObject: item).write(to: list)
+        let out = dir.appendingPathComponent("results.jsonl")
+        let r = try E2E.run(["batch", list.path, "--pipeline", "pipelines/temporal-qa.yaml", "--model", "Tests/Fixtures/gar-tiny",
+                             "--out", out.path, "--set", "generation.max_new_tokens=2", "--set", "frames.count=2"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as? [String: Any])
+        let expected = "object '<Prompt0>' \(Self.warning)"
+        #expect(record["status"] as? String == "ok", "\(record)")
+        #expect((record["result"] as? [String: Any])?["warnings"] as? [String] == [expected])
+        #expect(r.stderr.contains("warning: flat: \(expected)\n"), "\(r.stderr)")
+    }
 }

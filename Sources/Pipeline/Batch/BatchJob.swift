@@ -116,6 +116,9 @@ public enum BatchJob {
                 record.error = "\(error)"
             }
             engine?.cache.removeAll()
+            // Items run quiet (one progress line each); their warnings (damaged data, a prompt the
+            // segmenter could not separate) are in the record and, unless --quiet, on stderr.
+            if !o.quiet { for w in record.result?.warnings ?? [] { printErr("warning: \(item.id): \(w)") } }
             try ledger.append(id: item.id, status: record.status, json: try encoder.encode(record))
             if record.status == "ok" { summary.ok += 1 } else { summary.failed += 1 }
             progress.advance(note: "\(item.id) \(record.status)")
