@@ -8,6 +8,7 @@
 //   decode   S greedy steps on that cache, tokens/s;
 //   memory   peak RSS of the process vs the f32 size of the weights.
 // Inputs are random (speed does not depend on values). A benchmark, never a test.
+import Basics
 import Checkpoints
 import Foundation
 import Models
