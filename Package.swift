@@ -4,10 +4,10 @@
 // imports — see ARCHITECTURE.md §1):
 //
 //   CFFmpeg, COpenBLAS, CDNNL, CKernels   C: system libraries (FFmpeg, OpenBLAS, oneDNN) and small -O3 kernels
-//   Basics                                                  dependency-free helpers shared by several layers (SplitMix64)
+//   Basics                                                  dependency-free helpers shared by several layers (SplitMix64, peak RSS)
 //   Tensors       ← COpenBLAS, CDNNL, CKernels              Tensor + ops on OpenBLAS (naive twins for tests)
 //   JSONCore                                                strict JSON parser (safetensors headers, configs, tokenizer files)
-//   Checkpoints   ← Tensors, CKernels, JSONCore             safetensors (mmap, shards), config.json, strict loader
+//   Checkpoints   ← Basics, Tensors, CKernels, JSONCore     safetensors (mmap, shards), config.json, strict loader
 //   Tokenizers    ← JSONCore                                Llama-3 byte-level BPE, PLM chat template
 //   Models        ← Basics, Tensors, CKernels, Checkpoints, Tokenizers
 //                                                           Perception Encoder, projector, Llama decoder, GAR
@@ -62,7 +62,7 @@ let package = Package(
         .target(name: "Basics", exclude: ["README.md"], swiftSettings: plainSwift),
         .target(name: "Tensors", dependencies: ["COpenBLAS", "CDNNL", "CKernels"], exclude: ["README.md"], swiftSettings: numericSwift),
         .target(name: "JSONCore", exclude: ["README.md"], swiftSettings: numericSwift),
-        .target(name: "Checkpoints", dependencies: ["Tensors", "CKernels", "JSONCore"], exclude: ["README.md"], swiftSettings: numericSwift),
+        .target(name: "Checkpoints", dependencies: ["Basics", "Tensors", "CKernels", "JSONCore"], exclude: ["README.md"], swiftSettings: numericSwift),
         .target(name: "Tokenizers", dependencies: ["JSONCore"], exclude: ["README.md"], swiftSettings: numericSwift),
         .target(name: "Models", dependencies: ["Basics", "Tensors", "CKernels", "Checkpoints", "Tokenizers"], exclude: ["README.md"],
                 swiftSettings: numericSwift),
