@@ -4,15 +4,17 @@
 // imports — see ARCHITECTURE.md §1):
 //
 //   CFFmpeg, COpenBLAS, CDNNL, CKernels   C: system libraries (FFmpeg, OpenBLAS, oneDNN) and small -O3 kernels
+//   Basics                                                  dependency-free helpers shared by several layers (SplitMix64, peak RSS)
 //   Tensors       ← COpenBLAS, CDNNL, CKernels              Tensor + ops on OpenBLAS (naive twins for tests)
 //   JSONCore                                                strict JSON parser (safetensors headers, configs, tokenizer files)
-//   Checkpoints   ← Tensors, CKernels, JSONCore             safetensors (mmap, shards), config.json, strict loader
+//   Checkpoints   ← Basics, Tensors, CKernels, JSONCore     safetensors (mmap, shards), config.json, strict loader
 //   Tokenizers    ← JSONCore                                Llama-3 byte-level BPE, PLM chat template
-//   Models        ← Tensors, CKernels, Checkpoints, Tokenizers   Perception Encoder, projector, Llama decoder, GAR
+//   Models        ← Basics, Tensors, CKernels, Checkpoints, Tokenizers
+//                                                           Perception Encoder, projector, Llama decoder, GAR
 //   SAM2          ← Tensors, Checkpoints                    SAM 2.1 image mode (Hiera, FPN, prompt encoder, mask decoder)
 //   Video         ← CFFmpeg                                 FFmpeg decode/seek/sample, still images
-//   Tracking      ← Video                                   masks, prompt -> mask, propagation, J&F
-//   Pipeline      ← Models, Video, Tracking, Tensors, Checkpoints, Tokenizers, Yams
+//   Tracking      ← Basics, Video                           masks, prompt -> mask, propagation, J&F
+//   Pipeline      ← Basics, Models, Video, Tracking, Tensors, Checkpoints, Tokenizers, Yams
 //                                                           jobs (caption, QA, batch, bench), YAML specs
 //   gar (GARCLI)  ← Pipeline, Models, Video, Tensors, Checkpoints, ArgumentParser
 //                                                           thin command-line shell
@@ -57,21 +59,22 @@ let package = Package(
                 cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
 
         // MARK: numerics and model core
+        .target(name: "Basics", exclude: ["README.md"], swiftSettings: plainSwift),
         .target(name: "Tensors", dependencies: ["COpenBLAS", "CDNNL", "CKernels"], exclude: ["README.md"], swiftSettings: numericSwift),
         .target(name: "JSONCore", exclude: ["README.md"], swiftSettings: numericSwift),
-        .target(name: "Checkpoints", dependencies: ["Tensors", "CKernels", "JSONCore"], exclude: ["README.md"], swiftSettings: numericSwift),
+        .target(name: "Checkpoints", dependencies: ["Basics", "Tensors", "CKernels", "JSONCore"], exclude: ["README.md"], swiftSettings: numericSwift),
         .target(name: "Tokenizers", dependencies: ["JSONCore"], exclude: ["README.md"], swiftSettings: numericSwift),
-        .target(name: "Models", dependencies: ["Tensors", "CKernels", "Checkpoints", "Tokenizers"], exclude: ["README.md"],
+        .target(name: "Models", dependencies: ["Basics", "Tensors", "CKernels", "Checkpoints", "Tokenizers"], exclude: ["README.md"],
                 swiftSettings: numericSwift),
         .target(name: "SAM2", dependencies: ["Tensors", "Checkpoints"], exclude: ["README.md"], swiftSettings: numericSwift),
 
         // MARK: media
         .target(name: "Video", dependencies: ["CFFmpeg"], exclude: ["README.md"], swiftSettings: numericSwift),
-        .target(name: "Tracking", dependencies: ["Video"], exclude: ["README.md"], swiftSettings: numericSwift),
+        .target(name: "Tracking", dependencies: ["Basics", "Video"], exclude: ["README.md"], swiftSettings: numericSwift),
 
         // MARK: product
         .target(name: "Pipeline",
-                dependencies: ["Models", "Video", "Tracking", "Tensors", "Checkpoints", "Tokenizers",
+                dependencies: ["Basics", "Models", "Video", "Tracking", "Tensors", "Checkpoints", "Tokenizers",
                                .product(name: "Yams", package: "Yams")],
                 exclude: ["README.md"],
                 swiftSettings: plainSwift),
@@ -85,11 +88,11 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Checkpoints", "CKernels"], swiftSettings: numericSwift),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "JSONCore"], swiftSettings: numericSwift),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "JSONCore"], swiftSettings: numericSwift),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors", "Checkpoints", "Tokenizers", "Video", "CKernels", "JSONCore"],
+        .testTarget(name: "ModelsTests", dependencies: ["Basics", "Models", "Tensors", "Checkpoints", "Tokenizers", "Video", "CKernels", "JSONCore"],
                     swiftSettings: numericSwift),
         .testTarget(name: "SAM2Tests", dependencies: ["SAM2", "Tensors", "Checkpoints", "JSONCore"], swiftSettings: numericSwift),
         .testTarget(name: "VideoTests", dependencies: ["Video", "TestSupport"], swiftSettings: numericSwift),
-        .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Video"], swiftSettings: numericSwift),
+        .testTarget(name: "TrackingTests", dependencies: ["Basics", "Tracking", "Video"], swiftSettings: numericSwift),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "Video", "Tracking", "Tensors", "Checkpoints"], swiftSettings: plainSwift),
         .testTarget(name: "GARCLITests", dependencies: ["GARCLI", "TestSupport", "JSONCore", "Video"], swiftSettings: plainSwift),
     ]

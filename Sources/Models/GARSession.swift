@@ -127,11 +127,12 @@ public final class GARSession: Sendable {
     }
 
     /// Video protocol v1 (ARCHITECTURE.md §4): `frames` in order; `masks[k][f]` is region k's mask
-    /// on frame f (nil or empty = not visible there).
-    public func askVideo(frames: [ImageU8], masks: [[ImageU8?]], question: String, options: RequestOptions = RequestOptions(),
+    /// on frame f (nil or empty = not visible there). `unions`: see `prepareVideo`.
+    public func askVideo(frames: [ImageU8], masks: [[ImageU8?]], unions: [[UInt8]]? = nil, question: String,
+                         options: RequestOptions = RequestOptions(),
                          tap: (any ActivationTap)? = nil, onToken: TokenHandler? = nil) throws -> GARResult {
         let t0 = Date()
-        let request = try prepareVideo(frames: frames, masks: masks, question: question, options: options)
+        let request = try prepareVideo(frames: frames, masks: masks, unions: unions, question: question, options: options)
         return try run(request, options: options, preprocessSeconds: Date().timeIntervalSince(t0), tap: tap, onToken: onToken)
     }
 
@@ -173,8 +174,16 @@ public final class GARSession: Sendable {
                                cacheKeys: options.featureKey.map { [$0] }, perFrameCache: false)
     }
 
-    public func prepareVideo(frames: [ImageU8], masks: [[ImageU8?]], question: String, options: RequestOptions = RequestOptions()) throws -> PreparedRequest {
+    /// Video mode. The vision tower sees each frame with the union of its region masks;
+    /// `unions[f]` (width × height bytes, 1 = inside some region's mask on frame f) may be given
+    /// by a caller that has already computed it (e.g. for its feature-cache key), else it is
+    /// computed here.
+    public func prepareVideo(frames: [ImageU8], masks: [[ImageU8?]], unions: [[UInt8]]? = nil, question: String,
+                             options: RequestOptions = RequestOptions()) throws -> PreparedRequest {
         guard !frames.isEmpty else { throw ModelError.invalidInput("no frames given") }
+        if let unions, unions.count != frames.count {
+            throw ModelError.invalidInput("\(unions.count) union masks for \(frames.count) frames")
+        }
         guard !masks.isEmpty else { throw ModelError.invalidInput("no region given") }
         let budget = model.spec.cropTokenIds.count
         guard masks.count <= budget else { throw ModelError.tooManyRegions(count: masks.count, budget: budget) }
@@ -186,7 +195,10 @@ public final class GARSession: Sendable {
         var tiles: [TileInput] = []
         for (f, frame) in frames.enumerated() {
             try checkImage(frame, "frame \(f)")
-            var union = [UInt8](repeating: 0, count: frame.width * frame.height)
+            if let unions, unions[f].count != frame.width * frame.height {
+                throw ModelError.invalidInput("the union mask of frame \(f) has \(unions[f].count) pixels, the frame \(frame.width * frame.height)")
+            }
+            var union = unions?[f] ?? [UInt8](repeating: 0, count: frame.width * frame.height)
             for k in masks.indices {
                 guard masks[k].count == frames.count else {
                     throw ModelError.invalidInput("region \(k) has masks for \(masks[k].count) frames, expected \(frames.count)")
@@ -196,7 +208,7 @@ public final class GARSession: Sendable {
                 guard let box = NormalizedBox.of(mask: mask.pixels, width: mask.width, height: mask.height) else { continue }
                 visible[k][f] = true
                 boxes[k][f] = box
-                for i in union.indices where mask.pixels[i] != 0 { union[i] = 1 }
+                if unions == nil { for i in union.indices where mask.pixels[i] != 0 { union[i] = 1 } }
             }
             tiles.append(model.imageProcessor.singleTile(image: frame, mask: union))
         }

@@ -1,6 +1,7 @@
 // The Models module's own fast kernels against their naive twins: the bf16 GEMV (every SIMD path),
 // the linear layer on bf16 storage (GEMV and widen+sgemm paths), the Llama RoPE with a position
 // offset.
+import Basics
 import CKernels
 import Foundation
 @testable import Models

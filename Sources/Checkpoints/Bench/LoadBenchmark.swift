@@ -1,5 +1,6 @@
 // Timing a full strict load of a GAR checkpoint into Float32 (what model loading costs), with
 // the process's peak resident memory. Used by `gar bench ops --checkpoint DIR`.
+import Basics
 import Foundation
 import Tensors
 
@@ -9,16 +10,16 @@ public enum LoadBenchmark {
         public var storedBytes: Int
         public var float32Bytes: Int
         public var seconds: Double
-        /// VmHWM of /proc/self/status after the load (Linux), bytes.
+        /// Peak resident memory of the process after the load, bytes.
         public var peakRSSBytes: Int?
-        /// VmRSS before the load.
+        /// Resident memory before the load, bytes (nil where there is no /proc).
         public var startRSSBytes: Int?
     }
 
     /// Loads every tensor GARKeySchema expects (plus the tied/untied head) and keeps them alive
     /// until the end, as a model would.
     public static func run(directory: String) throws -> Result {
-        let startRSS = procStatus("VmRSS")
+        let startRSS = ProcessMemory.residentBytes()
         let t0 = DispatchTime.now().uptimeNanoseconds
         let (_, spec) = try GARConfig.load(directory)
         let checkpoint = try Checkpoint(directory: directory)
@@ -36,18 +37,8 @@ public enum LoadBenchmark {
         try loader.finish()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         let result = Result(tensors: kept.count, storedBytes: checkpoint.dataBytes, float32Bytes: f32, seconds: seconds,
-                            peakRSSBytes: procStatus("VmHWM"), startRSSBytes: startRSS)
+                            peakRSSBytes: ProcessMemory.peakResidentBytes(), startRSSBytes: startRSS)
         withExtendedLifetime(kept) {}
         return result
-    }
-
-    /// A "kB" field of /proc/self/status in bytes (nil elsewhere).
-    public static func procStatus(_ field: String) -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
-            let digits = line.split(separator: " ").compactMap { Int($0) }
-            if let kb = digits.first { return kb * 1024 }
-        }
-        return nil
     }
 }

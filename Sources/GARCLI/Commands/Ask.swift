@@ -46,14 +46,7 @@ struct Ask: AsyncParsableCommand {
     @Option(name: .customLong("choice"), help: ArgumentHelp("Video: a multiple-choice option, repeated (e.g. \"(A) A ball\").", valueName: "text"))
     var choices: [String] = []
 
-    @Flag(name: .customLong("per-region-boxes"), help: "Image: each region's own box instead of the reference's last-mask box for all.")
-    var perRegionBoxes = false
-
-    @Flag(name: .customLong("single-bos"), help: "One BOS token as in training (default: two, as the reference eval path).")
-    var singleBOS = false
-
-    @Flag(name: .customLong("corrected-box-scaling"), help: "Replay the region itself instead of the reference's doubly scaled box (not what the weights were trained with).")
-    var correctedBoxScaling = false
+    @OptionGroup var replay: ReplayFlags
 
     @OptionGroup var run: VideoRunOptions
 
@@ -70,9 +63,8 @@ struct Ask: AsyncParsableCommand {
             guard regions.isEmpty, choices.isEmpty, run.annotation == nil, run.overlay == nil else {
                 throw ValidationError("--region, --choice, --annotation and --overlay apply to videos")
             }
-            try checkGeneration(imageOptions)
         } else {
-            if perRegionBoxes { throw ValidationError("--per-region-boxes applies to --image only") }
+            if replay.perRegionBoxes { throw ValidationError("--per-region-boxes applies to --image only") }
             if run.annotation != nil && !(regions.isEmpty && masks.isEmpty) {
                 throw ValidationError("give either --region/--mask prompts or --annotation, not both")
             }
@@ -91,13 +83,12 @@ struct Ask: AsyncParsableCommand {
 
     /// Image mode: the reference's defaults unless given.
     var imageOptions: RequestOptions {
-        imageRequestOptions(maxNewTokens: run.maxNewTokens, temperature: run.temperature, topP: run.topP, seed: run.seed,
-                            correctedBoxScaling: correctedBoxScaling, perRegionBoxes: perRegionBoxes, singleBOS: singleBOS)
+        replay.imageOptions(run.generation)
     }
 
     func runImage(_ image: String) throws {
         var request = ImageRegionRequest(modelDirectory: modelOption.model, imagePath: image, maskPaths: masks, question: question,
-                                         options: imageOptions, threads: run.threads)
+                                         options: imageOptions, threads: run.generation.threads)
         request.precision = try modelOption.precision.resolve()
         request.emitLogits = run.logits.emitLogits
         let onText: ((String) -> Void)? = json ? nil : { streamToStdout($0) }
@@ -112,8 +103,8 @@ struct Ask: AsyncParsableCommand {
 
     func runVideo() throws {
         var spec = try run.spec(builtIn: .temporalQA)
-        if singleBOS { spec.generation.doubleBOS = false }
-        if correctedBoxScaling { spec.correctedBoxScaling = true }
+        if replay.singleBOS { spec.generation.doubleBOS = false }
+        if replay.correctedBoxScaling { spec.correctedBoxScaling = true }
         var request = try run.request(input: video, spec: spec)
         request.modelDirectory = modelOption.model
         request.precision = try modelOption.precision.resolve(spec: spec.precision)

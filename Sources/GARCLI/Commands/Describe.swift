@@ -28,7 +28,7 @@ struct Describe: AsyncParsableCommand {
 
     func run() async throws {
         var request = ImageRegionRequest(modelDirectory: modelOption.model, imagePath: image, maskPaths: [mask], question: nil,
-                                         options: generation.requestOptions, threads: generation.threads)
+                                         options: generation.requestOptions, threads: generation.flags.threads)
         request.precision = try modelOption.precision.resolve()
         request.emitLogits = generation.logits.emitLogits
         let onText: ((String) -> Void)? = json ? nil : { streamToStdout($0) }

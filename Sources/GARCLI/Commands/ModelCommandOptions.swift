@@ -41,63 +41,86 @@ struct LogitsOption: ParsableArguments {
     var emitLogits = false
 }
 
-/// Generation, replay and threading settings.
-struct GenerationArguments: ParsableArguments {
-    @Option(name: .customLong("max-new-tokens"), parsing: .unconditional, help: "Most tokens to generate (the reference uses 1024).")
-    var maxNewTokens = 1024
+/// `--max-new-tokens`, `--temperature`, `--top-p`, `--seed`, `--threads`: the generation flags of
+/// every command that runs the model (describe, ask, caption, run). A value not given comes from
+/// the pipeline spec on a video, from the reference's defaults (`GenerationOptions()`) on an image.
+struct GenerationFlags: ParsableArguments {
+    // .unconditional: "--temperature -1" reaches validate() instead of ArgumentParser's
+    // misleading "Missing value" (a leading '-' reads as an option).
+    @Option(name: .customLong("max-new-tokens"), parsing: .unconditional,
+            help: "Most tokens to generate (default: the pipeline spec's on a video; 1024 on an image, as the reference).")
+    var maxNewTokens: Int?
 
-    @Option(parsing: .unconditional, help: "Sampling temperature; 0 = greedy, as the reference.")
-    var temperature: Float = 0
+    @Option(parsing: .unconditional, help: "Sampling temperature; 0 = greedy (default: the pipeline spec's on a video; 0 on an image, as the reference).")
+    var temperature: Float?
 
-    @Option(name: .customLong("top-p"), parsing: .unconditional, help: "Nucleus sampling threshold in (0, 1] (with --temperature > 0).")
-    var topP: Float = 1
+    @Option(name: .customLong("top-p"), parsing: .unconditional,
+            help: "Nucleus sampling threshold in (0, 1], with --temperature > 0 (default: the pipeline spec's on a video; 1 on an image).")
+    var topP: Float?
 
-    @Option(parsing: .unconditional, help: "Seed of the sampling random stream.")
-    var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Seed of the sampling random stream (default: the pipeline spec's on a video; 0 on an image).")
+    var seed: UInt64?
 
     @Option(parsing: .unconditional, help: "Threads for the model (default: all CPUs).")
     var threads: Int?
 
+    func validate() throws {
+        try checkThreads(threads)
+        if let maxNewTokens, maxNewTokens < 1 { throw ValidationError("--max-new-tokens must be at least 1, got \(maxNewTokens)") }
+        if let temperature, !(temperature >= 0 && temperature.isFinite) { throw ValidationError("--temperature must be a finite value >= 0, got \(temperature)") }
+        if let topP, !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1], got \(topP)") }
+    }
+
+    /// The flags given, on top of a spec's generation settings.
+    func apply(to generation: inout PipelineSpec.Generation) {
+        if let maxNewTokens { generation.maxNewTokens = maxNewTokens }
+        if let temperature { generation.temperature = temperature }
+        if let topP { generation.topP = topP }
+        if let seed { generation.seed = seed }
+    }
+
+    /// The request options of the image commands (describe, ask --image): the reference's
+    /// defaults (`GenerationOptions()`) for the values not given.
+    func imageOptions(correctedBoxScaling: Bool, perRegionBoxes: Bool, singleBOS: Bool) -> RequestOptions {
+        let d = GenerationOptions()
+        var o = RequestOptions(generation: GenerationOptions(maxNewTokens: maxNewTokens ?? d.maxNewTokens, temperature: temperature ?? d.temperature,
+                                                             topP: topP ?? d.topP, seed: seed ?? d.seed),
+                               replay: ReplayOptions(correctedBoxScaling: correctedBoxScaling, perRegionBoxes: perRegionBoxes))
+        o.doubleBOS = !singleBOS
+        return o
+    }
+}
+
+/// `--single-bos`, `--corrected-box-scaling`, `--per-region-boxes`: where the prompt and the
+/// replay may leave the reference (describe, ask).
+struct ReplayFlags: ParsableArguments {
     @Flag(name: .customLong("single-bos"), help: "One BOS token as in training (default: two, as the reference eval path).")
     var singleBOS = false
 
     @Flag(name: .customLong("corrected-box-scaling"), help: "Replay the region itself instead of the reference's doubly scaled box (not what the weights were trained with).")
     var correctedBoxScaling = false
 
-    @Flag(name: .customLong("per-region-boxes"), help: "ask: each region's own box instead of the reference's last-mask box for all.")
+    @Flag(name: .customLong("per-region-boxes"), help: "Image: each region's own box instead of the reference's last-mask box for all.")
     var perRegionBoxes = false
+
+    /// The request options of an image command: these switches and the generation flags.
+    func imageOptions(_ generation: GenerationFlags) -> RequestOptions {
+        generation.imageOptions(correctedBoxScaling: correctedBoxScaling, perRegionBoxes: perRegionBoxes, singleBOS: singleBOS)
+    }
+}
+
+/// describe's generation flags, replay switches and --emit-logits.
+struct GenerationArguments: ParsableArguments {
+    @OptionGroup var flags: GenerationFlags
+
+    @OptionGroup var replay: ReplayFlags
 
     @OptionGroup var logits: LogitsOption
 
-    var requestOptions: RequestOptions {
-        imageRequestOptions(maxNewTokens: maxNewTokens, temperature: temperature, topP: topP, seed: seed,
-                            correctedBoxScaling: correctedBoxScaling, perRegionBoxes: perRegionBoxes, singleBOS: singleBOS)
-    }
-
-    func validate() throws {
-        try checkGeneration(requestOptions)
-        try checkThreads(threads)
-    }
+    var requestOptions: RequestOptions { replay.imageOptions(flags) }
 }
 
 /// The one check of a --threads value (every model command takes one).
 func checkThreads(_ threads: Int?) throws {
     if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
-}
-
-/// The request options of the image commands (describe, ask --image): the reference's defaults
-/// (`GenerationOptions()`) for the values not given. (Video commands take theirs from the spec.)
-func imageRequestOptions(maxNewTokens: Int?, temperature: Float?, topP: Float?, seed: UInt64?,
-                         correctedBoxScaling: Bool, perRegionBoxes: Bool, singleBOS: Bool) -> RequestOptions {
-    let d = GenerationOptions()
-    var o = RequestOptions(generation: GenerationOptions(maxNewTokens: maxNewTokens ?? d.maxNewTokens, temperature: temperature ?? d.temperature,
-                                                         topP: topP ?? d.topP, seed: seed ?? d.seed),
-                           replay: ReplayOptions(correctedBoxScaling: correctedBoxScaling, perRegionBoxes: perRegionBoxes))
-    o.doubleBOS = !singleBOS
-    return o
-}
-
-/// Refuses generation values that make no sense (a usage error).
-func checkGeneration(_ o: RequestOptions) throws {
-    do { try o.generation.validate() } catch { throw ValidationError("\(error)") }
 }

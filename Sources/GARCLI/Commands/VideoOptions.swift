@@ -31,20 +31,7 @@ struct VideoRunOptions: ParsableArguments {
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a spec key, e.g. --set frames.rule=videorefer (repeatable).", valueName: "key=value"))
     var settings: [String] = []
 
-    @Option(name: .customLong("max-new-tokens"), parsing: .unconditional, help: "Most tokens to generate (default: the pipeline's).")
-    var maxNewTokens: Int?
-
-    @Option(parsing: .unconditional, help: "Sampling temperature; 0 = greedy (default: the pipeline's, 0).")
-    var temperature: Float?
-
-    @Option(name: .customLong("top-p"), parsing: .unconditional, help: "Nucleus sampling threshold in (0, 1].")
-    var topP: Float?
-
-    @Option(parsing: .unconditional, help: "Seed of the sampling random stream.")
-    var seed: UInt64?
-
-    @Option(parsing: .unconditional, help: "Threads for the model (default: all CPUs).")
-    var threads: Int?
+    @OptionGroup var generation: GenerationFlags
 
     @Option(name: .customLong("overlay"), help: ArgumentHelp("Write the tracked frames with the masks blended in (mp4).", valueName: "out.mp4"))
     var overlay: String?
@@ -61,10 +48,6 @@ struct VideoRunOptions: ParsableArguments {
         if frames != nil && fps != nil { throw ValidationError("give --frames or --fps, not both") }
         if let frames, frames < 1 { throw ValidationError("--frames must be at least 1, got \(frames)") }
         if let fps, !(fps > 0 && fps.isFinite) { throw ValidationError("--fps must be a finite rate > 0, got \(fps)") }
-        try checkThreads(threads)
-        if let maxNewTokens, maxNewTokens < 1 { throw ValidationError("--max-new-tokens must be at least 1, got \(maxNewTokens)") }
-        if let temperature, !(temperature >= 0 && temperature.isFinite) { throw ValidationError("--temperature must be a finite value >= 0, got \(temperature)") }
-        if let topP, !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1], got \(topP)") }
         if let folderFPS, !(folderFPS > 0 && folderFPS.isFinite) { throw ValidationError("--folder-fps must be a finite rate > 0, got \(folderFPS)") }
     }
 
@@ -87,10 +70,7 @@ struct VideoRunOptions: ParsableArguments {
     func apply(to spec: inout PipelineSpec) {
         if let frames { spec.frames.count = frames; spec.frames.fps = nil }
         if let fps { spec.frames.fps = fps }
-        if let maxNewTokens { spec.generation.maxNewTokens = maxNewTokens }
-        if let temperature { spec.generation.temperature = temperature }
-        if let topP { spec.generation.topP = topP }
-        if let seed { spec.generation.seed = seed }
+        generation.apply(to: &spec.generation)
     }
 
     /// A request for `input` (a video path; --frames-dir wins when given).
@@ -101,7 +81,7 @@ struct VideoRunOptions: ParsableArguments {
         r.folderFPS = folderFPS
         r.annotationPath = annotation
         r.overlayPath = overlay
-        r.threads = threads
+        r.threads = generation.threads
         r.emitLogits = logits.emitLogits
         r.quiet = quiet
         return r

@@ -2,6 +2,7 @@
 // seeded temperature + top-p sampling (Hugging Face TemperatureLogitsWarper then TopPLogitsWarper
 // semantics; the random stream is our own, so sampled tokens are reproducible for a seed but are
 // not the ones PyTorch's generator would draw).
+import Basics
 
 /// How tokens are generated.
 public struct GenerationOptions: Sendable, Equatable {
@@ -34,23 +35,6 @@ public struct GenerationOptions: Sendable, Equatable {
         guard temperature >= 0, temperature.isFinite else { throw ModelError.invalidInput("temperature must be ≥ 0, got \(temperature)") }
         guard topP > 0, topP <= 1 else { throw ModelError.invalidInput("top-p must be in (0, 1], got \(topP)") }
     }
-}
-
-/// SplitMix64: a small, fast, well-mixed 64-bit generator (Steele, Lea, Flood 2014). Deterministic
-/// for a seed on every platform.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform Double in [0, 1) with 53 random bits.
-    public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1p-53 }
 }
 
 /// Picks tokens from logits. Holds its scratch (allocated once per request, not per token).

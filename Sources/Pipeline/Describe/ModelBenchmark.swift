@@ -8,6 +8,7 @@
 //   decode   S greedy steps on that cache, tokens/s;
 //   memory   peak RSS of the process vs the f32 size of the weights.
 // Inputs are random (speed does not depend on values). A benchmark, never a test.
+import Basics
 import Checkpoints
 import Foundation
 import Models
@@ -178,7 +179,7 @@ public enum ModelBenchmark {
             logits = model.forward(model.embed([next]), rows: 1, state: state)
         }
         let decodeS = Date().timeIntervalSince(t)
-        let peak = peakRSSMB()
+        let peak = Double(ProcessMemory.peakResidentBytes()) / 1_048_576
         let gar = ModelBenchmarkResult.Side(visionMsPerTile: visionMs, prefillTokensPerSecond: Double(o.prefillLength) / prefillS,
                                             decodeTokensPerSecond: Double(o.decodeSteps) / decodeS, peakRSSMB: peak,
                                             loadSeconds: model.loadSeconds, peakRSSOverFP32Weights: peak / fp32MB)
@@ -186,13 +187,6 @@ public enum ModelBenchmark {
                                     kernels: model.kernels, tiles: o.tiles, prefillLength: o.prefillLength,
                                     decodeSteps: o.decodeSteps, parameters: params, fp32WeightMB: fp32MB, environment: environment,
                                     gar: gar, pytorch: pytorch, pytorchRaw: raw, pytorchSkipped: skipped)
-    }
-
-    /// Peak resident memory of this process (ru_maxrss, KiB on Linux).
-    public static func peakRSSMB() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_maxrss) / 1024
     }
 
     static func findScript() -> String? {

@@ -147,6 +147,9 @@ public enum VideoRegionJob {
     struct ModelInputs {
         var images: [ImageU8]
         var masks: [[ImageU8?]]
+        /// Per frame, the union of the region masks (what the vision tower sees; also hashed
+        /// into the frame's feature-cache key), computed once here for both.
+        var unions: [[UInt8]]
         var options: RequestOptions
     }
 
@@ -391,12 +394,13 @@ public enum VideoRegionJob {
         }
         let identity = inputIdentity(r.input)
         var options = r.spec.requestOptions
-        options.frameKeys = m.frames.indices.map { f in
+        let unions: [[UInt8]] = m.frames.indices.map { f in
             var union = Mask(width: W, height: H)
             for row in m.masks { if let mask = row[f] { union = union.union(mask) } }
-            return "\(identity)#frame=\(m.frames[f].index)#union=\(fnv1a(union.bits))"
+            return union.bits
         }
-        return ModelInputs(images: images, masks: maskImages, options: options)
+        options.frameKeys = m.frames.indices.map { f in "\(identity)#frame=\(m.frames[f].index)#union=\(fnv1a(unions[f]))" }
+        return ModelInputs(images: images, masks: maskImages, unions: unions, options: options)
     }
 
     /// Asks each question: prompt preparation (template, boxes, tiles), then vision (or replay
@@ -408,7 +412,7 @@ public enum VideoRegionJob {
             let asked = q.prompt(multipleChoiceSuffix: spec.prompt.multipleChoiceSuffix)
             let handler: TokenHandler? = (qi == 0 ? onText : nil).map { f in { token in if !token.text.isEmpty { f(token.text) } } }
             let logits = emitLogits ? ActivationRecorder(filter: { $0 == "logits.step0" }) : nil
-            let result = try session.askVideo(frames: inputs.images, masks: inputs.masks, question: asked, options: inputs.options,
+            let result = try session.askVideo(frames: inputs.images, masks: inputs.masks, unions: inputs.unions, question: asked, options: inputs.options,
                                               tap: logits, onToken: handler)
             let t = result.timings
             answers.append(VideoAnswer.Answer(

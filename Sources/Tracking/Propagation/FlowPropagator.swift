@@ -15,6 +15,7 @@
 // Objects that are lost are looked for again each frame by colour (re-acquisition).
 // Objects are independent: masks may overlap or nest (GAR regions do), and a prompt never takes
 // pixels from another object; only the flow of a frame pair is shared.
+import Basics
 import Video
 
 public final class FlowPropagator: MaskPropagator {

@@ -2,6 +2,7 @@
 // object-level motion prior of the tracker (TRACKING.md §2.1 step 3; OpenCV
 // estimateAffinePartial2D with a 2 px threshold).
 //   x' = a·x − b·y + tx,   y' = b·x + a·y + ty
+import Basics
 
 public struct Similarity: Sendable, Equatable {
     public var a: Float, b: Float, tx: Float, ty: Float
@@ -70,18 +71,5 @@ public struct Similarity: Sendable, Equatable {
         }
         let refined = fit(s, d) ?? b
         return (refined, count(refined))
-    }
-}
-
-/// Small deterministic PRNG (SplitMix64) for sampling and RANSAC.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
     }
 }
