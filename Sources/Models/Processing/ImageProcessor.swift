@@ -54,20 +54,20 @@ public struct ImageProcessor: Sendable {
     }
 
     /// Image mode: thumbnail + grid tiles of an RGB image and of the union mask of its regions.
-    /// `mask` is `width × height` bytes, nonzero inside any region.
+    /// `mask` is `width × height` bytes, nonzero inside any region (read in place, not copied).
     public func thumbAndTiles(image: ImageU8, mask: [UInt8]) -> (grid: TileGrid, tiles: [TileInput]) {
         precondition(image.channels == 3 && mask.count == image.width * image.height, "thumbAndTiles: sizes")
         let grid = self.grid(width: image.width, height: image.height)
-        let binary = ImageU8(width: image.width, height: image.height, channels: 1, pixels: mask.map { $0 != 0 ? 1 : 0 })
+        let maskImage = ImageU8(width: image.width, height: image.height, channels: 1, pixels: mask)
         let s = tileSize
         var tiles = [TileInput(rgb: image.resizedBicubicAntialias(width: s, height: s),
-                               mask: binary.resizedNearest(width: s, height: s).pixels)]
+                               mask: Self.binary(maskImage.resizedNearest(width: s, height: s)))]
         let canvas = image.resizedBicubicAntialias(width: grid.columns * s, height: grid.rows * s)
-        let maskCanvas = binary.resizedNearest(width: grid.columns * s, height: grid.rows * s)
+        let maskCanvas = maskImage.resizedNearest(width: grid.columns * s, height: grid.rows * s)
         for r in 0 ..< grid.rows {
             for c in 0 ..< grid.columns {
                 tiles.append(TileInput(rgb: canvas.cropped(x: c * s, y: r * s, width: s, height: s),
-                                       mask: maskCanvas.cropped(x: c * s, y: r * s, width: s, height: s).pixels))
+                                       mask: Self.binary(maskCanvas.cropped(x: c * s, y: r * s, width: s, height: s))))
             }
         }
         return (grid, tiles)
@@ -76,9 +76,18 @@ public struct ImageProcessor: Sendable {
     /// Video mode: one squashed tile of a frame and of its union mask.
     public func singleTile(image: ImageU8, mask: [UInt8]) -> TileInput {
         precondition(image.channels == 3 && mask.count == image.width * image.height, "singleTile: sizes")
-        let binary = ImageU8(width: image.width, height: image.height, channels: 1, pixels: mask.map { $0 != 0 ? 1 : 0 })
+        let maskImage = ImageU8(width: image.width, height: image.height, channels: 1, pixels: mask)
         return TileInput(rgb: image.resizedBicubicAntialias(width: tileSize, height: tileSize),
-                         mask: binary.resizedNearest(width: tileSize, height: tileSize).pixels)
+                         mask: Self.binary(maskImage.resizedNearest(width: tileSize, height: tileSize)))
+    }
+
+    /// A resized mask's bytes as 0/1. Nearest resizing only picks source pixels, so binarising
+    /// after it equals binarising the full-size mask first, without copying the full-size mask
+    /// (`mask` is shared with the caller as it is).
+    static func binary(_ tile: ImageU8) -> [UInt8] {
+        var bytes = tile.pixels
+        for i in bytes.indices where bytes[i] > 1 { bytes[i] = 1 }
+        return bytes
     }
 
     /// Writes the normalised planar pixels `[3, size, size]` of a tile to `out`.

@@ -70,15 +70,13 @@ public struct ImageRegionAnswer: Codable, Sendable {
 public enum ImageRegionJob {
     /// Reads an RGB image as PIL's `convert("RGB")` does.
     public static func readImage(_ path: String) throws -> ImageU8 {
-        let im = try ImageIO.readRGB(path)
-        return ImageU8(width: im.width, height: im.height, channels: 3, pixels: im.pixels)
+        ImageU8(try ImageIO.readRGB(path))
     }
 
     /// Reads a region mask: any nonzero label is inside (PNG masks 0/255, 0/1 or 16-bit, palette
     /// masks by index, RGB masks where any channel is nonzero).
     public static func readMask(_ path: String) throws -> ImageU8 {
-        let im = try ImageIO.readMask(path)
-        return ImageU8(width: im.width, height: im.height, channels: 1, pixels: im.pixels)
+        ImageU8(try ImageIO.readMask(path))
     }
 
     /// Runs the request. `onText` receives the answer's text as it is generated.

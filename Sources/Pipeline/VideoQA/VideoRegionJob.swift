@@ -388,9 +388,9 @@ public enum VideoRegionJob {
     /// The frames and masks as the model takes them, with per-frame feature-cache keys: input
     /// identity + frame index + hash of the frame's union mask (what the vision tower sees).
     static func modelInputs(_ r: RegionRequest, _ m: RegionMasks, width W: Int, height H: Int) -> ModelInputs {
-        let images = m.frames.map { ImageU8(width: $0.image.width, height: $0.image.height, channels: 3, pixels: $0.image.pixels) }
+        let images = m.frames.map { ImageU8($0.image) }
         let maskImages: [[ImageU8?]] = m.masks.map { row in
-            row.map { m in m.flatMap { $0.isEmpty ? nil : ImageU8(width: $0.width, height: $0.height, channels: 1, pixels: $0.bits) } }
+            row.map { m in m.flatMap { $0.isEmpty ? nil : ImageU8($0) } }
         }
         let identity = inputIdentity(r.input)
         var options = r.spec.requestOptions
