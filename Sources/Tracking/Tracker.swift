@@ -57,6 +57,25 @@ public struct MaskTracks: Sendable {
     }
 }
 
+/// The prompts of a tracking request as masks on their frames (`Tracker.promptMasks`), what
+/// `Tracker.propagate` starts from.
+public struct PromptMasks: Sendable {
+    /// One prompt's mask: object index (into `names`), frame index, mask at the frames' size.
+    public struct Entry: Sendable {
+        public var object: Int, frame: Int, mask: Mask
+        public init(object: Int, frame: Int, mask: Mask) { self.object = object; self.frame = frame; self.mask = mask }
+    }
+    /// The frames' size.
+    public var width: Int, height: Int
+    /// Object names in order of first appearance.
+    public var names: [String] = []
+    /// In prompt order (on the same frame, a later prompt of an object overrides an earlier one).
+    public var masks: [Entry] = []
+    /// Prompts the segmenter could not separate (see `MaskTracks.warnings`).
+    public var warnings: [String] = []
+    public init(width: Int, height: Int) { self.width = width; self.height = height }
+}
+
 public enum Tracker {
     public struct Options: Sendable {
         /// Long side of the working resolution.
@@ -64,14 +83,21 @@ public enum Tracker {
         public init() {}
     }
 
-    /// Tracks the prompted objects through `frames`. Throws `TrackingError` for bad prompts
-    /// (frame past the end, mask of the wrong size or empty, box outside the frame, ...); a valid
-    /// box / click / scribble the segmenter cannot separate falls back to the prompt's own area
-    /// (`MaskTracks.warnings` says so).
+    /// Tracks the prompted objects through `frames`: `promptMasks` then `propagate`. Throws
+    /// `TrackingError` for bad prompts (frame past the end, mask of the wrong size or empty, box
+    /// outside the frame, ...); a valid box / click / scribble the segmenter cannot separate falls
+    /// back to the prompt's own area (`MaskTracks.warnings` says so).
     /// `progress(done, total)` is called after each processed frame.
     public static func track(frames: [RGBImage], prompts: [ObjectPrompt], options: Options = Options(),
                              propagator: MaskPropagator? = nil,
                              progress: ((Int, Int) -> Void)? = nil) throws -> MaskTracks {
+        try propagate(promptMasks(frames: frames, prompts: prompts), through: frames, options: options,
+                      propagator: propagator, progress: progress)
+    }
+
+    /// Stage 1, prompts to masks: checks the frames and every prompt (once), then segments each
+    /// prompt on its frame at the frames' own size.
+    public static func promptMasks(frames: [RGBImage], prompts: [ObjectPrompt]) throws -> PromptMasks {
         guard let first = frames.first else { throw TrackingError.invalidInput("no frames to track") }
         guard !prompts.isEmpty else { throw TrackingError.invalidInput("no object prompt given") }
         let W = first.width, H = first.height
@@ -79,29 +105,44 @@ public enum Tracker {
             throw TrackingError.sizeMismatch(what: "frame \(i)", got: (f.width, f.height), expected: (W, H))
         }
         // Objects in order of first appearance of their name.
-        var names: [String] = []
-        for p in prompts where !names.contains(p.name) { names.append(p.name) }
+        var out = PromptMasks(width: W, height: H)
+        for p in prompts where !out.names.contains(p.name) { out.names.append(p.name) }
         for p in prompts {
             guard p.frame >= 0 && p.frame < frames.count else { throw TrackingError.frameOutOfRange(frame: p.frame, count: frames.count) }
             try PromptSegmenter.validate(p.prompt, width: W, height: H, what: "object '\(p.name)' on frame \(p.frame)")
+        }
+        for p in prompts {
+            let (mask, warning) = try PromptSegmenter.maskOrFallback(for: p.prompt, on: frames[p.frame], what: "object '\(p.name)' on frame \(p.frame)")
+            if let warning { out.warnings.append(warning) }
+            out.masks.append(PromptMasks.Entry(object: out.names.firstIndex(of: p.name)!, frame: p.frame, mask: mask))
+        }
+        return out
+    }
+
+    /// Stage 2, propagation: each object forward from each of its prompt masks and backward from
+    /// its first one, at the working size; masks come back at the frames' size.
+    public static func propagate(_ prompted: PromptMasks, through frames: [RGBImage], options: Options = Options(),
+                                 propagator: MaskPropagator? = nil,
+                                 progress: ((Int, Int) -> Void)? = nil) throws -> MaskTracks {
+        let W = prompted.width, H = prompted.height, names = prompted.names
+        guard !frames.isEmpty, !prompted.masks.isEmpty else { throw TrackingError.invalidInput("no frames or no prompt masks to propagate") }
+        for (i, f) in frames.enumerated() where f.width != W || f.height != H {
+            throw TrackingError.sizeMismatch(what: "frame \(i)", got: (f.width, f.height), expected: (W, H))
+        }
+        for e in prompted.masks where e.frame < 0 || e.frame >= frames.count {
+            throw TrackingError.frameOutOfRange(frame: e.frame, count: frames.count)
         }
         // Working resolution.
         let scale = min(1, Double(options.maxSide) / Double(max(W, H)))
         let w = max(1, Int((Double(W) * scale).rounded())), h = max(1, Int((Double(H) * scale).rounded()))
         let work = frames.map { w == W && h == H ? $0 : resizeRGB($0, width: w, height: h) }
-        // Prompt masks at the working size, keyed by frame then object index.
+        // Prompt masks at the working size, keyed by frame then object index (a later prompt wins).
         var promptMasks: [Int: [Int: Mask]] = [:]
-        var warnings: [String] = []
-        for p in prompts {
-            let obj = names.firstIndex(of: p.name)!
-            let (full, warning) = try PromptSegmenter.maskOrFallback(for: p.prompt, on: frames[p.frame], what: "object '\(p.name)' on frame \(p.frame)")
-            if let warning { warnings.append(warning) }
-            promptMasks[p.frame, default: [:]][obj] = full.resized(width: w, height: h)
-        }
+        for e in prompted.masks { promptMasks[e.frame, default: [:]][e.object] = e.mask.resized(width: w, height: h) }
         let prop = propagator ?? FlowPropagator()
         let n = frames.count
         var results = [[PropagationResult?]](repeating: [PropagationResult?](repeating: nil, count: n), count: names.count)
-        let firstPrompt = names.indices.map { o in prompts.filter { names[o] == $0.name }.map(\.frame).min()! }
+        let firstPrompt = names.indices.map { o in prompted.masks.filter { $0.object == o }.map(\.frame).min()! }
         let start = firstPrompt.min()!, backStart = firstPrompt.max()!
         let total = (n - start) + (backStart > 0 ? backStart + 1 : 0)
         var done = 0
@@ -134,7 +175,7 @@ public enum Tracker {
                 objects[o].frames.append(TrackedMask(mask: m.isEmpty ? nil : m, confidence: r.confidence, lost: r.lost))
             }
         }
-        return MaskTracks(width: W, height: H, objects: objects, warnings: warnings)
+        return MaskTracks(width: W, height: H, objects: objects, warnings: prompted.warnings)
     }
 
     /// Area-average resize of an RGB image (box filter over each output pixel's footprint;

@@ -42,11 +42,21 @@ extension Tracker {
     }
 
     /// Tracks prompts given in a source's pixel coordinates (W×H) on its frames decoded at the
-    /// tracking size (`ObjectPrompt.frame` indexes `frames`): each prompt is checked against the
-    /// source size, scaled to the frames' size, then tracked (prompts to masks, propagation).
+    /// tracking size (`ObjectPrompt.frame` indexes `frames`): `promptMasks(frames:sourceWidth:…)`
+    /// then `propagate`.
     public static func track(frames: [RGBImage], sourceWidth W: Int, sourceHeight H: Int, prompts: [ObjectPrompt],
                              options: Options = Options(), propagator: MaskPropagator? = nil,
                              progress: ((Int, Int) -> Void)? = nil) throws -> MaskTracks {
+        try propagate(promptMasks(frames: frames, sourceWidth: W, sourceHeight: H, prompts: prompts), through: frames,
+                      options: options, propagator: propagator, progress: progress)
+    }
+
+    /// Prompts to masks for prompts in a source's pixel coordinates (W×H): each prompt is checked
+    /// against the source size, scaled to the frames' size, then segmented there
+    /// (`promptMasks(frames:prompts:)`, which checks the scaled prompt: a mask can vanish when
+    /// scaled down).
+    public static func promptMasks(frames: [RGBImage], sourceWidth W: Int, sourceHeight H: Int,
+                                   prompts: [ObjectPrompt]) throws -> PromptMasks {
         guard let first = frames.first else { throw TrackingError.invalidInput("no frames to track") }
         let w = first.width, h = first.height
         var scaledPrompts: [ObjectPrompt] = []
@@ -56,7 +66,7 @@ extension Tracker {
             scaledPrompts.append(ObjectPrompt(name: p.name, frame: p.frame,
                                               prompt: scaled(p.prompt, sx: Double(w) / Double(W), sy: Double(h) / Double(H), width: w, height: h)))
         }
-        return try track(frames: frames, prompts: scaledPrompts, options: options, propagator: propagator, progress: progress)
+        return try promptMasks(frames: frames, prompts: scaledPrompts)
     }
 
     /// A prompt moved to a w×h image: masks nearest-resized, coordinates scaled by (sx, sy).

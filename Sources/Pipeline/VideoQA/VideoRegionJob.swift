@@ -10,13 +10,14 @@
 //                   context)
 //   trackingFrames  when tracking: every k-th frame at about spec.tracker.fps, plus the sampled and
 //                   prompted frames
-//   trackedMasks    decode those at the tracking size (long side ≤ 854), then prompts to masks and
-//                   propagation (Tracker.track, prompts in the source's coordinates); the model's
-//                   frames at their original size (re-used from the tracking pass when that is
-//                   already the original size, else a second, seeking pass for just N frames)
+//   trackedMasks    decode those at the tracking size (long side ≤ 854), then the two stages
+//     promptMasks     prompts (source coordinates) checked, scaled and segmented on their frames
+//     propagate       the prompt masks propagated through the tracking frames
+//                   and the model's frames at their original size (re-used from the tracking pass
+//                   when that is already the original size, else a second, seeking pass for N frames)
 //   annotationMasks or: the model's frames and the annotation's masks
-//   modelInputs     per region and sampled frame: the mask images and the frames' feature-cache
-//                   keys (input + frame + union mask)
+//   modelInputs     per region and sampled frame: the mask images (views, no copy) and the frames'
+//                   feature-cache keys (input + frame + union mask)
 //   generate        per question: the prompt (video protocol v1, template from the spec), vision
 //                   or cache replay, generation — through a session whose feature cache lets later
 //                   questions on the same clip reuse the vision features (VideoRegionEngine holds
@@ -339,12 +340,8 @@ public enum VideoRegionJob {
             }
         }
         let t1 = Date()
-        let progress = Progress("track", quiet: r.quiet)
-        var options = Tracker.Options()
-        options.maxSide = r.spec.tracker.maxSide
-        let tracks = try Tracker.track(frames: trackFrames.map(\.image), sourceWidth: W, sourceHeight: H, prompts: objectPrompts,
-                                       options: options, progress: { done, total in progress.advance(note: "\(done)/\(total) frame steps") })
-        progress.finish(note: "\(trackFrames.count) frames")
+        let images = trackFrames.map(\.image)
+        let tracks = try propagate(r, promptMasks(images, objectPrompts, width: W, height: H), through: images)
         warnings += tracks.warnings
         if !r.quiet { for w in tracks.warnings { printErr("warning: \(w)") } }
         out.trackSeconds = Date().timeIntervalSince(t1)
@@ -374,6 +371,23 @@ public enum VideoRegionJob {
                              fps: fps, to: path)
         }
         return out
+    }
+
+    /// Prompts to masks: the region prompts (in the source's pixels, `frame` indexing `frames`)
+    /// checked, scaled to the tracking size and segmented on their frames.
+    static func promptMasks(_ frames: [RGBImage], _ prompts: [ObjectPrompt], width W: Int, height H: Int) throws -> PromptMasks {
+        try Tracker.promptMasks(frames: frames, sourceWidth: W, sourceHeight: H, prompts: prompts)
+    }
+
+    /// Propagation of the prompt masks through the tracked frames (with progress on stderr).
+    static func propagate(_ r: RegionRequest, _ prompted: PromptMasks, through frames: [RGBImage]) throws -> MaskTracks {
+        let progress = Progress("track", quiet: r.quiet)
+        var options = Tracker.Options()
+        options.maxSide = r.spec.tracker.maxSide
+        let tracks = try Tracker.propagate(prompted, through: frames, options: options,
+                                           progress: { done, total in progress.advance(note: "\(done)/\(total) frame steps") })
+        progress.finish(note: "\(frames.count) frames")
+        return tracks
     }
 
     /// Refuses a region with no mask on any of the model's frames (the model could not see it).
