@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(name: "SAM2Tests", dependencies: ["SAM2", "Tensors", "Checkpoints", "JSONCore"], swiftSettings: numericSwift),
         .testTarget(name: "VideoTests", dependencies: ["Video", "TestSupport"], swiftSettings: numericSwift),
         .testTarget(name: "TrackingTests", dependencies: ["Basics", "Tracking", "Video"], swiftSettings: numericSwift),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "Video", "Tracking", "Tensors", "Checkpoints"], swiftSettings: plainSwift),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "Video", "Tracking", "Tensors", "Checkpoints", "Basics"], swiftSettings: plainSwift),
         .testTarget(name: "GARCLITests", dependencies: ["GARCLI", "TestSupport", "JSONCore", "Video"], swiftSettings: plainSwift),
     ]
 )

@@ -9,23 +9,12 @@
 // Bounded: per target at most GAR_FUZZ_CASES inputs (default 3000) and GAR_FUZZ_SECONDS seconds
 // (default 2.5). Seed GAR_FUZZ_SEED (default fixed). A longer local run:
 //     GAR_FUZZ_SECONDS=120 GAR_FUZZ_CASES=100000000 GAR_FUZZ_SEED=$RANDOM swift test --filter FuzzTests
+import Basics
 import Foundation
 import Testing
 @testable import Pipeline
 import Tracking
 import Video
-
-/// SplitMix64: a small seeded generator (the same inputs on every run with the same seed).
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 enum Fuzz {
     static let env = ProcessInfo.processInfo.environment
@@ -84,7 +73,7 @@ enum Fuzz {
         for s in seeds {
             #expect(throws: Never.self, "a seed of \(target) does not parse", sourceLocation: sourceLocation) { try parse(s) }
         }
-        var rng = SplitMix64(state: seed ^ UInt64(VideoRegionJob.fnv1a(Array(target.utf8)), radix: 16)!)
+        var rng = SplitMix64(seed: seed ^ UInt64(VideoRegionJob.fnv1a(Array(target.utf8)), radix: 16)!)
         let last = FileManager.default.temporaryDirectory.appendingPathComponent("gar-fuzz-\(target).last")
         let deadline = Date().addingTimeInterval(seconds)
         var cases = 0, parsed = 0

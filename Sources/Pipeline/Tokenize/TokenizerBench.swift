@@ -3,6 +3,7 @@
 // same lines (the text split at "\n") without special tokens; Python runs single-threaded
 // (TOKENIZERS_PARALLELISM=false, RAYON_NUM_THREADS=1) through encode_batch, so its per-call
 // overhead is amortised. A checksum of all ids shows both produced the same tokens.
+import Basics
 import Foundation
 import Tokenizers
 
@@ -216,7 +217,7 @@ print(json.dumps({"version": tokenizers.__version__, "encode": enc_t, "decode": 
     /// numbers, punctuation and contractions, some code-like lines, and a share of CJK, Cyrillic,
     /// accented Latin and emoji. About `bytes` bytes of UTF-8 in lines of 40–200 bytes.
     public static func syntheticText(bytes: Int) -> String {
-        var rng = BenchRNG(state: 0x5EED)
+        var rng = SplitMix64(seed: 0x5EED)
         let words = ["the", "a", "frog", "jumps", "over", "bright", "green", "slipper", "region", "object", "moves",
                      "behind", "table", "describe", "masked", "detail", "person", "holds", "small", "red", "ball",
                      "and", "then", "it", "is", "was", "in", "of", "with", "curious", "about", "window", "light",
@@ -248,16 +249,5 @@ print(json.dumps({"version": tokenizers.__version__, "encode": enc_t, "decode": 
             out += line + (rng.next() % 8 == 0 ? "\n\n" : "\n")
         }
         return out
-    }
-}
-
-struct BenchRNG {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
