@@ -21,6 +21,18 @@ public struct ObjectPrompt: Sendable {
     public var frame: Int
     public var prompt: RegionPrompt
     public init(name: String, frame: Int, prompt: RegionPrompt) { self.name = name; self.frame = frame; self.prompt = prompt }
+    /// How errors and warnings name it.
+    var what: String { "object '\(name)' on frame \(frame)" }
+}
+
+/// An object prompt whose prompt is checked (`Tracker.checkPrompts`, or `PromptSegmenter.validate`
+/// by the caller); `frame` indexes the frames it is tracked on.
+public struct CheckedObjectPrompt: Sendable {
+    public var name: String
+    public var frame: Int
+    public var prompt: CheckedPrompt
+    public init(name: String, frame: Int, prompt: CheckedPrompt) { self.name = name; self.frame = frame; self.prompt = prompt }
+    var what: String { ObjectPrompt(name: name, frame: frame, prompt: prompt.prompt).what }
 }
 
 /// One object on one frame.
@@ -95,24 +107,41 @@ public enum Tracker {
                       propagator: propagator, progress: progress)
     }
 
-    /// Stage 1, prompts to masks: checks the frames and every prompt (once), then segments each
-    /// prompt on its frame at the frames' own size.
+    /// Stage 1, prompts to masks: checks the frames and every prompt (once, `checkPrompts`), then
+    /// segments each prompt on its frame at the frames' own size.
     public static func promptMasks(frames: [RGBImage], prompts: [ObjectPrompt]) throws -> PromptMasks {
+        let (W, H) = try checkFrames(frames, promptCount: prompts.count)
+        return segment(try checkPrompts(prompts, frameCount: frames.count, width: W, height: H), on: frames)
+    }
+
+    /// Checks the frames of a tracking request: at least one, all of one size, and some prompt.
+    /// Returns the frames' size.
+    static func checkFrames(_ frames: [RGBImage], promptCount: Int) throws -> (width: Int, height: Int) {
         guard let first = frames.first else { throw TrackingError.invalidInput("no frames to track") }
-        guard !prompts.isEmpty else { throw TrackingError.invalidInput("no object prompt given") }
-        let W = first.width, H = first.height
-        for (i, f) in frames.enumerated() where f.width != W || f.height != H {
-            throw TrackingError.sizeMismatch(what: "frame \(i)", got: (f.width, f.height), expected: (W, H))
+        guard promptCount > 0 else { throw TrackingError.invalidInput("no object prompt given") }
+        for (i, f) in frames.enumerated() where f.width != first.width || f.height != first.height {
+            throw TrackingError.sizeMismatch(what: "frame \(i)", got: (f.width, f.height), expected: (first.width, first.height))
         }
+        return (first.width, first.height)
+    }
+
+    /// The one check of object prompts: each frame index in `0..<frameCount` and each prompt valid
+    /// on a W×H frame (`PromptSegmenter.validate`).
+    public static func checkPrompts(_ prompts: [ObjectPrompt], frameCount: Int, width W: Int, height H: Int) throws -> [CheckedObjectPrompt] {
+        try prompts.map { p in
+            guard p.frame >= 0 && p.frame < frameCount else { throw TrackingError.frameOutOfRange(frame: p.frame, count: frameCount) }
+            return CheckedObjectPrompt(name: p.name, frame: p.frame,
+                                       prompt: try PromptSegmenter.validate(p.prompt, width: W, height: H, what: p.what))
+        }
+    }
+
+    /// Segments checked prompts (checked against the frames' size, frames checked) on their frames.
+    static func segment(_ prompts: [CheckedObjectPrompt], on frames: [RGBImage]) -> PromptMasks {
         // Objects in order of first appearance of their name.
-        var out = PromptMasks(width: W, height: H)
+        var out = PromptMasks(width: frames[0].width, height: frames[0].height)
         for p in prompts where !out.names.contains(p.name) { out.names.append(p.name) }
         for p in prompts {
-            guard p.frame >= 0 && p.frame < frames.count else { throw TrackingError.frameOutOfRange(frame: p.frame, count: frames.count) }
-            try PromptSegmenter.validate(p.prompt, width: W, height: H, what: "object '\(p.name)' on frame \(p.frame)")
-        }
-        for p in prompts {
-            let (mask, warning) = try PromptSegmenter.maskOrFallback(for: p.prompt, on: frames[p.frame], what: "object '\(p.name)' on frame \(p.frame)")
+            let (mask, warning) = PromptSegmenter.maskOrFallback(for: p.prompt, on: frames[p.frame], what: p.what)
             if let warning { out.warnings.append(warning) }
             out.masks.append(PromptMasks.Entry(object: out.names.firstIndex(of: p.name)!, frame: p.frame, mask: mask))
         }

@@ -52,21 +52,33 @@ extension Tracker {
     }
 
     /// Prompts to masks for prompts in a source's pixel coordinates (W×H): each prompt is checked
-    /// against the source size, scaled to the frames' size, then segmented there
-    /// (`promptMasks(frames:prompts:)`, which checks the scaled prompt: a mask can vanish when
-    /// scaled down).
+    /// once against the source size (`checkPrompts`), then `promptMasks(frames:checked:)`.
     public static func promptMasks(frames: [RGBImage], sourceWidth W: Int, sourceHeight H: Int,
                                    prompts: [ObjectPrompt]) throws -> PromptMasks {
-        guard let first = frames.first else { throw TrackingError.invalidInput("no frames to track") }
-        let w = first.width, h = first.height
-        var scaledPrompts: [ObjectPrompt] = []
-        for p in prompts {
-            guard p.frame >= 0 && p.frame < frames.count else { throw TrackingError.frameOutOfRange(frame: p.frame, count: frames.count) }
-            try PromptSegmenter.validate(p.prompt, width: W, height: H, what: "object '\(p.name)' on frame \(p.frame)")
-            scaledPrompts.append(ObjectPrompt(name: p.name, frame: p.frame,
-                                              prompt: scaled(p.prompt, sx: Double(w) / Double(W), sy: Double(h) / Double(H), width: w, height: h)))
+        guard !frames.isEmpty else { throw TrackingError.invalidInput("no frames to track") }
+        return try promptMasks(frames: frames, checked: checkPrompts(prompts, frameCount: frames.count, width: W, height: H))
+    }
+
+    /// Prompts to masks for prompts already checked against the source size (`frame` indexes
+    /// `frames`): scaled to the frames' size (`scaledToFrames`, which only checks that no mask
+    /// vanishes), then segmented there. The prompts are not checked again.
+    public static func promptMasks(frames: [RGBImage], checked prompts: [CheckedObjectPrompt]) throws -> PromptMasks {
+        guard !frames.isEmpty else { throw TrackingError.invalidInput("no frames to track") }
+        for p in prompts where p.frame < 0 || p.frame >= frames.count {
+            throw TrackingError.frameOutOfRange(frame: p.frame, count: frames.count)
         }
-        return try promptMasks(frames: frames, prompts: scaledPrompts)
+        let (w, h) = try checkFrames(frames, promptCount: prompts.count)
+        return segment(try prompts.map { try scaledToFrames($0, width: w, height: h) }, on: frames)
+    }
+
+    /// A checked prompt moved to the w×h frames (`scaled`). Scaling keeps boxes, clicks and strokes
+    /// inside the frame; the one thing it can break is a mask: a thin one can vanish when shrunk,
+    /// and that is an error (the same as an empty mask).
+    static func scaledToFrames(_ p: CheckedObjectPrompt, width w: Int, height h: Int) throws -> CheckedObjectPrompt {
+        let W = p.prompt.width, H = p.prompt.height
+        let q = scaled(p.prompt.prompt, sx: Double(w) / Double(W), sy: Double(h) / Double(H), width: w, height: h)
+        if let m = q.mask, m.isEmpty { throw TrackingError.emptyMask(what: "\(p.what) mask") }
+        return CheckedObjectPrompt(name: p.name, frame: p.frame, prompt: CheckedPrompt(unchecked: q, width: w, height: h))
     }
 
     /// A prompt moved to a w×h image: masks nearest-resized, coordinates scaled by (sx, sy).
@@ -82,7 +94,7 @@ extension Tracker {
         q.points = p.points.map { PromptPoint(x: sc($0.x, sx, w), y: sc($0.y, sy, h), positive: $0.positive) }
         q.strokes = p.strokes.map { s in
             Stroke(points: s.points.map { PromptPoint(x: sc($0.x, sx, w), y: sc($0.y, sy, h)) },
-                   width: max(1, Int((Double(s.width) * sx).rounded())), positive: s.positive)
+                   width: min(PromptPoint.maxCoordinate, max(1, Int((Double(s.width) * sx).rounded()))), positive: s.positive)
         }
         return q
     }

@@ -30,7 +30,7 @@ import Video
         let s = try VideoRegionJob.openSource(r, warnings: &warnings)
         guard case .prompts(let p) = try VideoRegionJob.readRegions(r, s) else { Issue.record("expected prompts"); return }
         #expect(p.count == 2 && p[0].map(\.frame) == [0] && p[1].map(\.frame) == [2, 7])
-        #expect(p[0][0].prompt.box == PixelBox(x: 40, y: 40, width: 51, height: 61))
+        #expect(p[0][0].prompt.prompt.box == PixelBox(x: 40, y: 40, width: 51, height: 61))
         // Past the end and outside the frame fail here, before any model is loaded.
         let late = try Self.request(["frame=12 box=1,1,5,5"])
         #expect(throws: PipelineError.self) { _ = try VideoRegionJob.readRegions(late, s) }

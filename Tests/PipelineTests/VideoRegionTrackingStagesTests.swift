@@ -16,20 +16,25 @@ import Video
 
     @Test func promptsToMasksScalesSourcePromptsToTheTrackingSize() throws {
         let source = Mask(width: 160, height: 120) { x, y in x >= 40 && x < 90 && y >= 40 && y < 100 }
-        let p = try VideoRegionJob.promptMasks(Self.frames, [ObjectPrompt(name: "<Prompt0>", frame: 1, prompt: .mask(source))],
-                                               width: 160, height: 120)
+        let p = try VideoRegionJob.promptMasks(Self.frames, [try Self.checked(.mask(source), frame: 1)])
         #expect(p.width == 80 && p.height == 60 && p.names == ["<Prompt0>"])
         #expect(p.masks.count == 1 && p.masks[0].frame == 1)
         #expect(p.masks[0].mask == source.resized(width: 80, height: 60))
-        // Checked against the source size: a box inside the tracking frames but outside the source is refused.
-        let outside = ObjectPrompt(name: "<Prompt0>", frame: 0, prompt: .box(PixelBox(x: 150, y: 100, width: 20, height: 10)))
-        #expect(throws: TrackingError.self) { _ = try VideoRegionJob.promptMasks(Self.frames, [outside], width: 160, height: 120) }
+        // Prompts come checked (readRegions); the stage only refuses a mask that vanishes when shrunk.
+        let thin = Mask(width: 160, height: 120) { x, y in x == 0 && y == 0 }
+        #expect(throws: TrackingError.emptyMask(what: "object '<Prompt0>' on frame 0 mask")) {
+            _ = try VideoRegionJob.promptMasks(Self.frames, [try Self.checked(.mask(thin), frame: 0)])
+        }
+    }
+
+    /// A region prompt checked against the 160×120 source, as readRegions hands it on.
+    static func checked(_ p: RegionPrompt, frame: Int) throws -> CheckedObjectPrompt {
+        CheckedObjectPrompt(name: "<Prompt0>", frame: frame, prompt: try PromptSegmenter.validate(p, width: 160, height: 120, what: "r"))
     }
 
     @Test func propagateGivesAMaskOnEveryTrackedFrame() throws {
         let source = Mask(width: 160, height: 120) { x, y in x >= 42 && x < 92 && y >= 40 && y < 100 }
-        let p = try VideoRegionJob.promptMasks(Self.frames, [ObjectPrompt(name: "<Prompt0>", frame: 1, prompt: .mask(source))],
-                                               width: 160, height: 120)
+        let p = try VideoRegionJob.promptMasks(Self.frames, [try Self.checked(.mask(source), frame: 1)])
         var r = RegionRequest(input: "frames", spec: PipelineSpec.builtIn(.captionTrackedObject))
         r.quiet = true
         let tracks = try VideoRegionJob.propagate(r, p, through: Self.frames)

@@ -84,9 +84,10 @@ public enum RegionInputs {
     }
 
     /// Reads the prompt files of a region and checks it against the frame size (in the frames'
-    /// own pixel coordinates). Returns one RegionPrompt per prompt of the object.
-    static func loadPrompts(_ object: ObjectSpec, width: Int, height: Int) throws -> [(frame: Int, prompt: RegionPrompt)] {
-        var out: [(Int, RegionPrompt)] = []
+    /// own pixel coordinates): the one check of the prompts, before the model loads. Returns one
+    /// checked prompt per prompt of the object (the tracker does not check them again).
+    static func loadPrompts(_ object: ObjectSpec, width: Int, height: Int) throws -> [(frame: Int, prompt: CheckedPrompt)] {
+        var out: [(Int, CheckedPrompt)] = []
         for p in object.prompts {
             var rp = RegionPrompt(box: p.box, points: p.points)
             if let path = p.maskPath {
@@ -102,8 +103,7 @@ public enum RegionInputs {
                 rp.mask = mask
             }
             if let path = p.scribblePath { rp.strokes = try readScribble(path) }
-            try PromptSegmenter.validate(rp, width: width, height: height, what: "\(object.name) on frame \(p.frame)")
-            out.append((p.frame, rp))
+            out.append((p.frame, try PromptSegmenter.validate(rp, width: width, height: height, what: "\(object.name) on frame \(p.frame)")))
         }
         return out
     }

@@ -11,7 +11,7 @@
 //   trackingFrames  when tracking: every k-th frame at about spec.tracker.fps, plus the sampled and
 //                   prompted frames
 //   trackedMasks    decode those at the tracking size (long side ≤ 854), then the two stages
-//     promptMasks     prompts (source coordinates) checked, scaled and segmented on their frames
+//     promptMasks     prompts (source coordinates, checked by readRegions) scaled and segmented
 //     propagate       the prompt masks propagated through the tracking frames
 //                   and the model's frames at their original size (re-used from the tracking pass
 //                   when that is already the original size, else a second, seeking pass for N frames)
@@ -117,7 +117,7 @@ public enum VideoRegionJob {
     /// Where the regions' masks come from, read and checked.
     enum Regions {
         /// Per region, its prompts (frame index in the source, prompt in the source's pixels).
-        case prompts([[(frame: Int, prompt: RegionPrompt)]])
+        case prompts([[(frame: Int, prompt: CheckedPrompt)]])
         case annotation(RegionAnnotation)
 
         var count: Int {
@@ -230,7 +230,7 @@ public enum VideoRegionJob {
         guard !r.regions.isEmpty else {
             throw PipelineError.invalidInput(what: "region", reason: "no region given (a mask, box, points or scribble to track, or --annotation)")
         }
-        var prompts: [[(frame: Int, prompt: RegionPrompt)]] = []
+        var prompts: [[(frame: Int, prompt: CheckedPrompt)]] = []
         for object in r.regions {
             let loaded = try RegionInputs.loadPrompts(object, width: input.width, height: input.height)
             for p in loaded where p.frame >= input.frameCount {
@@ -298,7 +298,7 @@ public enum VideoRegionJob {
 
     /// The frames to track (source indices, ascending): one in `step` (about spec.tracker.fps,
     /// fewer when tracker.max_frames would be exceeded), plus the sampled and prompted frames.
-    static func trackingFrames(_ r: RegionRequest, _ input: Source, prompts: [[(frame: Int, prompt: RegionPrompt)]], sampled: [Int],
+    static func trackingFrames(_ r: RegionRequest, _ input: Source, prompts: [[(frame: Int, prompt: CheckedPrompt)]], sampled: [Int],
                                warnings: inout [String]) -> (indices: [Int], step: Int) {
         let frameCount = input.frameCount
         var step = trackingStep(videoFPS: input.source.frameRate, trackerFPS: r.spec.tracker.fps)
@@ -317,7 +317,7 @@ public enum VideoRegionJob {
     /// Tracks the prompted regions (decode at the tracking size, prompts to masks, propagation)
     /// and gives their masks on the model's frames at the original size. Sampled frames that could
     /// not be decoded are left out (with a warning). Writes the overlay when asked.
-    static func trackedMasks(_ r: RegionRequest, _ input: Source, _ prompts: [[(frame: Int, prompt: RegionPrompt)]], sampled given: [Int],
+    static func trackedMasks(_ r: RegionRequest, _ input: Source, _ prompts: [[(frame: Int, prompt: CheckedPrompt)]], sampled given: [Int],
                              warnings: inout [String]) throws -> RegionMasks {
         var out = RegionMasks()
         var sampled = given
@@ -330,18 +330,18 @@ public enum VideoRegionJob {
         out.trackedCount = trackFrames.count
         var position: [Int: Int] = [:]
         for (i, f) in trackFrames.enumerated() { position[f.index] = i }
-        var objectPrompts: [ObjectPrompt] = []
+        var objectPrompts: [CheckedObjectPrompt] = []
         for (k, list) in prompts.enumerated() {
             for p in list {
                 guard let pos = position[p.frame] else {
                     throw PipelineError.invalidInput(what: r.input, reason: "the prompted frame \(p.frame) could not be decoded")
                 }
-                objectPrompts.append(ObjectPrompt(name: "<Prompt\(k)>", frame: pos, prompt: p.prompt))
+                objectPrompts.append(CheckedObjectPrompt(name: "<Prompt\(k)>", frame: pos, prompt: p.prompt))
             }
         }
         let t1 = Date()
         let images = trackFrames.map(\.image)
-        let tracks = try propagate(r, promptMasks(images, objectPrompts, width: W, height: H), through: images)
+        let tracks = try propagate(r, promptMasks(images, objectPrompts), through: images)
         warnings += tracks.warnings
         if !r.quiet { for w in tracks.warnings { printErr("warning: \(w)") } }
         out.trackSeconds = Date().timeIntervalSince(t1)
@@ -373,10 +373,10 @@ public enum VideoRegionJob {
         return out
     }
 
-    /// Prompts to masks: the region prompts (in the source's pixels, `frame` indexing `frames`)
-    /// checked, scaled to the tracking size and segmented on their frames.
-    static func promptMasks(_ frames: [RGBImage], _ prompts: [ObjectPrompt], width W: Int, height H: Int) throws -> PromptMasks {
-        try Tracker.promptMasks(frames: frames, sourceWidth: W, sourceHeight: H, prompts: prompts)
+    /// Prompts to masks: the region prompts (checked by `readRegions` in the source's pixels,
+    /// `frame` indexing `frames`) scaled to the tracking size and segmented on their frames.
+    static func promptMasks(_ frames: [RGBImage], _ prompts: [CheckedObjectPrompt]) throws -> PromptMasks {
+        try Tracker.promptMasks(frames: frames, checked: prompts)
     }
 
     /// Propagation of the prompt masks through the tracked frames (with progress on stderr).

@@ -45,6 +45,16 @@ public struct RegionPrompt: Sendable, Equatable {
     public var isEmpty: Bool { mask == nil && box == nil && points.isEmpty && strokes.isEmpty }
 }
 
+/// A prompt checked against a frame size: made only by `PromptSegmenter.validate` (and by the
+/// tracker when it scales a checked prompt to its frames), so code that takes one does not check
+/// it again.
+public struct CheckedPrompt: Sendable, Equatable {
+    public let prompt: RegionPrompt
+    /// The frame size it was checked against.
+    public let width: Int, height: Int
+    init(unchecked prompt: RegionPrompt, width: Int, height: Int) { self.prompt = prompt; self.width = width; self.height = height }
+}
+
 /// Converts prompts to masks on their frame.
 public enum PromptSegmenter {
     /// GrabCut iterations (OpenCV's measured setting in TRACKING.md §2.2).
@@ -52,8 +62,10 @@ public enum PromptSegmenter {
     /// Radius of the hard-label disk painted around each click.
     public static let clickRadius = 6
 
-    /// Checks a prompt against the frame size; throws a one-line error naming the problem.
-    public static func validate(_ p: RegionPrompt, width W: Int, height H: Int, what: String) throws {
+    /// Checks a prompt against the frame size; throws a one-line error naming the problem. The
+    /// only check of a prompt: what it returns goes to the tracker and segmenter unchecked.
+    @discardableResult
+    public static func validate(_ p: RegionPrompt, width W: Int, height H: Int, what: String) throws -> CheckedPrompt {
         if p.isEmpty { throw TrackingError.badPrompt(what: what, reason: "no mask, box, point or scribble given") }
         if let m = p.mask {
             guard m.width == W && m.height == H else {
@@ -82,6 +94,7 @@ public enum PromptSegmenter {
         if p.mask == nil && p.box == nil && !p.points.contains(where: { $0.positive }) && !p.strokes.contains(where: { $0.positive }) {
             throw TrackingError.badPrompt(what: what, reason: "needs a box, a positive point or a positive stroke (negative ones alone do not say where the object is)")
         }
+        return CheckedPrompt(unchecked: p, width: W, height: H)
     }
 
     /// Radius of the fallback disc around a positive click, as a fraction of the frame's short
@@ -96,8 +109,13 @@ public enum PromptSegmenter {
     /// clicks/strokes are not subtracted. `warning` then says so (one line starting with `what`);
     /// it is nil when the segmenter succeeded (then the mask is the same as `mask(for:)`'s).
     public static func maskOrFallback(for p: RegionPrompt, on frame: RGBImage, what: String = "prompt") throws -> (mask: Mask, warning: String?) {
-        let W = frame.width, H = frame.height
-        try validate(p, width: W, height: H, what: what)
+        maskOrFallback(for: try validate(p, width: frame.width, height: frame.height, what: what), on: frame, what: what)
+    }
+
+    /// `maskOrFallback` of a prompt already checked against `frame`'s size (not checked again).
+    public static func maskOrFallback(for checked: CheckedPrompt, on frame: RGBImage, what: String = "prompt") -> (mask: Mask, warning: String?) {
+        precondition(checked.width == frame.width && checked.height == frame.height, "prompt checked for another frame size")
+        let p = checked.prompt, W = frame.width, H = frame.height
         if let m = p.mask { return (m, nil) }
         let (m, hard) = segmented(p, on: frame, naiveGrabCut: false)
         // Nothing found, or nothing beyond the discs / strokes painted as certain object pixels.
