@@ -136,7 +136,9 @@ public final class LlamaDecoder: Sendable {
         head.apply(s.h.pointer, rows: 1, out: s.logits.pointer, scratch: s.widen.buffer)
     }
 
-    private func runLayer(_ index: Int, _ layer: Layer, rows T: Int, state s: DecoderState) {
+    /// One layer over the `T` rows of `s.x` at positions `s.length …` (what `forward` runs per
+    /// layer; `gar bench ops` times it through DecoderLayerBench).
+    func runLayer(_ index: Int, _ layer: Layer, rows T: Int, state s: DecoderState) {
         let D = spec.hiddenSize, H = spec.numHeads, Hkv = spec.numKVHeads, hd = spec.headDim, I = spec.intermediateSize
         let qkvW = qWidth + 2 * kvWidth
         let x = s.x.pointer, h = s.h.pointer, qkv = s.qkv.pointer
