@@ -87,13 +87,13 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: plainSwift),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Checkpoints", "CKernels"], swiftSettings: numericSwift),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "JSONCore"], swiftSettings: numericSwift),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "JSONCore"], swiftSettings: numericSwift),
-        .testTarget(name: "ModelsTests", dependencies: ["Basics", "Models", "Tensors", "Checkpoints", "Tokenizers", "Video", "CKernels", "JSONCore"],
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "JSONCore", "TestSupport"], swiftSettings: numericSwift),
+        .testTarget(name: "ModelsTests", dependencies: ["Basics", "Models", "Tensors", "Checkpoints", "Tokenizers", "Video", "CKernels", "JSONCore", "TestSupport"],
                     swiftSettings: numericSwift),
         .testTarget(name: "SAM2Tests", dependencies: ["SAM2", "Tensors", "Checkpoints", "JSONCore"], swiftSettings: numericSwift),
         .testTarget(name: "VideoTests", dependencies: ["Video", "TestSupport"], swiftSettings: numericSwift),
         .testTarget(name: "TrackingTests", dependencies: ["Basics", "Tracking", "Video"], swiftSettings: numericSwift),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "Video", "Tracking", "Tensors", "Checkpoints", "Basics"], swiftSettings: plainSwift),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "Video", "Tracking", "Tensors", "Checkpoints", "Basics", "TestSupport"], swiftSettings: plainSwift),
         .testTarget(name: "GARCLITests", dependencies: ["GARCLI", "TestSupport", "JSONCore", "Video"], swiftSettings: plainSwift),
     ]
 )

@@ -121,17 +121,15 @@ public final class GARModel: Sendable {
         let checkpoint = try Checkpoint(directory: directory)
         let loader = WeightLoader(checkpoint)
         let root = loader.scope("")
+        let keys = GARKeySchema(spec: spec)
         let P = spec.maskKernelSize, Dv = v.embedDim
-        let maskWeight = try root.floats("mask_patch_embedding.weight", [spec.maskEmbedChannels, 3, P, P])
+        let maskWeight = try root.floats(keys.maskEmbedding.weight)
         self.precision = precision
         maskEmbed = LinearLayer(outFeatures: Dv, inFeatures: P * P,
                                 weight: .f32(GARModel.sumChannels(maskWeight, outChannels: Dv, kernelArea: P * P)), precision: precision)
-        encoder = try PerceptionEncoder(spec: v, weights: root.scope("mllm.model.vision_tower.timm_model"), precision: precision)
-        projector = try Projector(visionWidth: Dv, textWidth: spec.text.hiddenSize, grid: grid,
-                                  pooling: spec.projectorPoolingRatio, weights: root.scope("mllm.model.multi_modal_projector"),
-                                  precision: precision)
-        decoder = try LlamaDecoder(spec: spec.text, weights: root.scope("mllm"), precision: precision)
-        for key in GARKeySchema(spec: spec).ignoredKeys { root.ignore(key) }   // what gar inspect allows too
+        encoder = try PerceptionEncoder(spec: v, keys: keys.vision, weights: root, precision: precision)
+        projector = try Projector(keys: keys.projector, grid: grid, pooling: spec.projectorPoolingRatio, weights: root, precision: precision)
+        decoder = try LlamaDecoder(spec: spec.text, keys: keys.text, weights: root, precision: precision)
         try loader.finish()
         loadSeconds = Date().timeIntervalSince(start)
     }

@@ -309,9 +309,9 @@ public final class GARSession: Sendable {
         }
     }
 
-    /// `<PromptK>` names must have masks; the question may not carry the special tokens the
-    /// prompt machinery relies on (image, video and crop tokens).
-    private func checkQuestion(_ question: String, regions: Int) throws {
+    /// Throws `unknownRegion` when `question` names a `<PromptK>` with K ≥ `regions` (the command
+    /// line checks this before any work, the session again for every request).
+    public static func checkRegionNames(_ question: String, regions: Int) throws {
         var rest = Substring(question)
         while let r = rest.range(of: "<Prompt") {
             let after = rest[r.upperBound...]
@@ -321,6 +321,12 @@ public final class GARSession: Sendable {
             }
             rest = after
         }
+    }
+
+    /// `<PromptK>` names must have masks; the question may not carry the special tokens the
+    /// prompt machinery relies on (image, video and crop tokens).
+    private func checkQuestion(_ question: String, regions: Int) throws {
+        try GARSession.checkRegionNames(question, regions: regions)
         let ids = Set(model.tokenizer.encode(question, addSpecialTokens: false))
         var reserved = Set(model.spec.cropTokenIds)
         reserved.insert(model.spec.imageTokenId)

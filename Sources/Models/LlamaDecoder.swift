@@ -41,40 +41,47 @@ public final class LlamaDecoder: Sendable {
     var qWidth: Int { spec.numHeads * spec.headDim }
     var kvWidth: Int { spec.numKVHeads * spec.headDim }
 
-    /// Loads `mllm.model.language_model.*` and `mllm.lm_head.weight` (pass the `mllm` scope).
-    init(spec: TextModelSpec, weights mllm: WeightScope, precision: Precision) throws {
+    /// Loads `mllm.model.language_model.*` and `mllm.lm_head.weight`: the tensors of `keys` (its
+    /// table, built from `spec`), read from the checkpoint's root scope `w`.
+    convenience init(spec: TextModelSpec, keys: LlamaKeys, weights w: WeightScope, precision: Precision) throws {
+        if let problem = GARKeySchema.unsupported(text: spec) {
+            throw ModelError.modelFiles(path: w.loader.checkpoint.source, problem: problem)
+        }
+        // Tied head (GAR-1B): the table marks a stored copy as ignored; untied (GAR-8B): required.
+        try self.init(spec: spec, embedTokens: try w.matrix(keys.embedTokens), finalNorm: try w.floats(keys.norm),
+                      untiedHead: keys.lmHead.optional ? nil : try w.matrix(keys.lmHead), precision: precision) { i in
+            let l = keys.layers[i]
+            return (inputNorm: try w.floats(l.inputNorm), qkv: try w.stackedMatrix([l.qProj, l.kProj, l.vProj]), o: try w.matrix(l.oProj),
+                    postNorm: try w.floats(l.postAttentionNorm), gateUp: try w.stackedMatrix([l.gateProj, l.upProj]),
+                    down: try w.matrix(l.downProj))
+        }
+        w.ignore(keys.all)
+    }
+
+    /// One layer's weights in their storage format.
+    typealias LayerWeights = (inputNorm: [Float], qkv: MatrixStorage, o: MatrixStorage, postNorm: [Float], gateUp: MatrixStorage,
+                              down: MatrixStorage)
+
+    /// A decoder of `spec` from weights in the model's layout: `layer(i)` gives layer i's weights
+    /// (`qkv` is q | k | v stacked, `gateUp` gate | up), packed for `precision` one layer at a time;
+    /// `untiedHead` nil ties the head to `embedTokens`.
+    init(spec: TextModelSpec, embedTokens: MatrixStorage, finalNorm: [Float], untiedHead: MatrixStorage?, precision: Precision,
+         layer: (Int) throws -> LayerWeights) rethrows {
         self.spec = spec
-        let w = mllm.scope("model.language_model")
         let D = spec.hiddenSize, V = spec.vocabSize, I = spec.intermediateSize
         let q = spec.numHeads * spec.headDim, kv = spec.numKVHeads * spec.headDim
-        if let problem = GARKeySchema.unsupported(text: spec) {
-            throw ModelError.modelFiles(path: mllm.loader.checkpoint.source, problem: problem)
+        self.embedTokens = embedTokens
+        self.layers = try (0 ..< spec.numLayers).map { i in
+            let l = try layer(i)
+            return Layer(inputNorm: l.inputNorm,
+                         qkv: LinearLayer(outFeatures: q + 2 * kv, inFeatures: D, weight: l.qkv, precision: precision),
+                         o: LinearLayer(outFeatures: D, inFeatures: q, weight: l.o, precision: precision),
+                         postNorm: l.postNorm,
+                         gateUp: LinearLayer(outFeatures: 2 * I, inFeatures: D, weight: l.gateUp, precision: precision),
+                         down: LinearLayer(outFeatures: D, inFeatures: I, weight: l.down, precision: precision))
         }
-        embedTokens = try w.matrix("embed_tokens.weight", rows: V, cols: D)
-        var layers: [Layer] = []
-        for i in 0 ..< spec.numLayers {
-            let l = w.scope("layers.\(i)")
-            let qkv = try l.stackedMatrix([("self_attn.q_proj.weight", q), ("self_attn.k_proj.weight", kv), ("self_attn.v_proj.weight", kv)], cols: D)
-            let o = try l.matrix("self_attn.o_proj.weight", rows: D, cols: q)
-            let gateUp = try l.stackedMatrix([("mlp.gate_proj.weight", I), ("mlp.up_proj.weight", I)], cols: D)
-            let down = try l.matrix("mlp.down_proj.weight", rows: D, cols: I)
-            layers.append(Layer(inputNorm: try l.floats("input_layernorm.weight", [D]),
-                                qkv: LinearLayer(outFeatures: q + 2 * kv, inFeatures: D, weight: qkv, precision: precision),
-                                o: LinearLayer(outFeatures: D, inFeatures: q, weight: o, precision: precision),
-                                postNorm: try l.floats("post_attention_layernorm.weight", [D]),
-                                gateUp: LinearLayer(outFeatures: 2 * I, inFeatures: D, weight: gateUp, precision: precision),
-                                down: LinearLayer(outFeatures: D, inFeatures: I, weight: down, precision: precision)))
-        }
-        self.layers = layers
-        finalNorm = try w.floats("norm.weight", [D])
-        // Tied head (GAR-1B): save_pretrained drops mllm.lm_head.weight and from_pretrained ties the
-        // head to embed_tokens, so a stored copy would never be used. Untied (GAR-8B): required.
-        if spec.tieWordEmbeddings {
-            // (GARModel.load ignores the stored copy: GARKeySchema lists it as optional.)
-            head = LinearLayer(outFeatures: V, inFeatures: D, weight: embedTokens, precision: precision)
-        } else {
-            head = LinearLayer(outFeatures: V, inFeatures: D, weight: try mllm.matrix("lm_head.weight", rows: V, cols: D), precision: precision)
-        }
+        self.finalNorm = finalNorm
+        head = LinearLayer(outFeatures: V, inFeatures: D, weight: untiedHead ?? embedTokens, precision: precision)
         switch spec.ropeScaling {
         case .none:
             invFreq = Rope.defaultInvFreq(headDim: spec.headDim, theta: spec.ropeTheta)
@@ -129,7 +136,9 @@ public final class LlamaDecoder: Sendable {
         head.apply(s.h.pointer, rows: 1, out: s.logits.pointer, scratch: s.widen.buffer)
     }
 
-    private func runLayer(_ index: Int, _ layer: Layer, rows T: Int, state s: DecoderState) {
+    /// One layer over the `T` rows of `s.x` at positions `s.length …` (what `forward` runs per
+    /// layer; `gar bench ops` times it through DecoderLayerBench).
+    func runLayer(_ index: Int, _ layer: Layer, rows T: Int, state s: DecoderState) {
         let D = spec.hiddenSize, H = spec.numHeads, Hkv = spec.numKVHeads, hd = spec.headDim, I = spec.intermediateSize
         let qkvW = qWidth + 2 * kvWidth
         let x = s.x.pointer, h = s.h.pointer, qkv = s.qkv.pointer

@@ -47,37 +47,38 @@ public final class PerceptionEncoder: Sendable {
     /// Tokens per tile (patches + CLS).
     public var tokensPerTile: Int { spec.numPatches + spec.numPrefixTokens }
 
-    /// Loads `mllm.model.vision_tower.timm_model.*` (pass that scope).
-    init(spec: VisionTowerSpec, weights w: WeightScope, precision: Precision) throws {
+    /// Loads `mllm.model.vision_tower.timm_model.*`: the tensors of `keys` (its table, built from
+    /// `spec`), read from the checkpoint's root scope `w`.
+    init(spec: VisionTowerSpec, keys: VisionTowerKeys, weights w: WeightScope, precision: Precision) throws {
         self.spec = spec
-        let D = spec.embedDim, P = spec.patchSize, hidden = spec.mlpHidden
         if let problem = GARKeySchema.unsupported(vision: spec) {
             throw ModelError.modelFiles(path: w.loader.checkpoint.source, problem: problem)
         }
-        patchEmbed = LinearLayer(outFeatures: D, inFeatures: 3 * P * P, weight: .f32(try w.floats("patch_embed.proj.weight", [D, 3, P, P])),
-                                 bias: spec.usePreTransformerNorm ? nil : try w.floats("patch_embed.proj.bias", [D]), precision: precision)
-        clsToken = spec.classToken ? try w.floats("cls_token", [1, 1, D]) : nil
-        posEmbed = spec.useAbsPosEmb ? try w.floats("pos_embed", [1, spec.numPatches + spec.numPrefixTokens, D]) : nil
-        normPre = spec.usePreTransformerNorm ? (try w.floats("norm_pre.weight", [D]), try w.floats("norm_pre.bias", [D])) : nil
+        func floats(_ key: TensorKey?) throws -> [Float]? { try key.map(w.floats) }
+        func linear(_ weight: TensorKey, _ bias: TensorKey?) throws -> LinearLayer { try w.linear(weight, bias: bias, precision: precision) }
+        func norm(_ weight: TensorKey?, _ bias: TensorKey?) throws -> (w: [Float], b: [Float])? {
+            guard let weight, let bias else { return nil }
+            return (try w.floats(weight), try w.floats(bias))
+        }
+        patchEmbed = try linear(keys.patchEmbedWeight, keys.patchEmbedBias)
+        clsToken = try floats(keys.clsToken)
+        posEmbed = try floats(keys.posEmbed)
+        normPre = try norm(keys.normPreWeight, keys.normPreBias)
         var blocks: [Block] = []
-        for i in 0 ..< spec.depth {
-            let b = w.scope("blocks.\(i)")
-            func linear(_ name: String, _ out: Int, _ inp: Int, bias: Bool = true) throws -> LinearLayer {
-                LinearLayer(outFeatures: out, inFeatures: inp, weight: .f32(try b.floats(name + ".weight", [out, inp])),
-                            bias: bias ? try b.floats(name + ".bias", [out]) : nil, precision: precision)
-            }
+        for b in keys.blocks {
             blocks.append(Block(
-                norm1: (try b.floats("norm1.weight", [D]), try b.floats("norm1.bias", [D])),
-                qkv: try linear("attn.qkv", 3 * D, D, bias: spec.qkvBias),
-                proj: try linear("attn.proj", D, D),
-                gamma1: spec.layerScale ? try b.floats("gamma_1", [D]) : nil,
-                norm2: (try b.floats("norm2.weight", [D]), try b.floats("norm2.bias", [D])),
-                fc1: try linear("mlp.fc1", hidden, D),
-                fc2: try linear("mlp.fc2", D, hidden),
-                gamma2: spec.layerScale ? try b.floats("gamma_2", [D]) : nil))
+                norm1: (try w.floats(b.norm1Weight), try w.floats(b.norm1Bias)),
+                qkv: try linear(b.qkvWeight, b.qkvBias),
+                proj: try linear(b.projWeight, b.projBias),
+                gamma1: try floats(b.gamma1),
+                norm2: (try w.floats(b.norm2Weight), try w.floats(b.norm2Bias)),
+                fc1: try linear(b.fc1Weight, b.fc1Bias),
+                fc2: try linear(b.fc2Weight, b.fc2Bias),
+                gamma2: try floats(b.gamma2)))
         }
         self.blocks = blocks
-        normPost = spec.usePostTransformerNorm ? (try w.floats("norm.weight", [D]), try w.floats("norm.bias", [D])) : nil
+        normPost = try norm(keys.normWeight, keys.normBias)
+        w.ignore(keys.all)
         if spec.useRotPosEmb {
             let ref = spec.ropeRefFeatShape
             rope = Rope.visionTable(gridHeight: spec.gridHeight, gridWidth: spec.gridWidth, headDim: spec.headDim,

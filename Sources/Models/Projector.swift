@@ -17,14 +17,11 @@ public final class Projector: Sendable {
     public var outputTokens: Int { (grid / pooling) * (grid / pooling) }
     public var width: Int { linear2.outFeatures }
 
-    /// Loads `mllm.model.multi_modal_projector.*` (pass that scope).
-    init(visionWidth: Int, textWidth: Int, grid: Int, pooling: Int, weights w: WeightScope, precision: Precision) throws {
-        linear1 = LinearLayer(outFeatures: textWidth, inFeatures: visionWidth,
-                              weight: .f32(try w.floats("linear_1.weight", [textWidth, visionWidth])),
-                              bias: try w.floats("linear_1.bias", [textWidth]), precision: precision)
-        linear2 = LinearLayer(outFeatures: textWidth, inFeatures: textWidth,
-                              weight: .f32(try w.floats("linear_2.weight", [textWidth, textWidth])),
-                              bias: try w.floats("linear_2.bias", [textWidth]), precision: precision)
+    /// Loads `mllm.model.multi_modal_projector.*`: the tensors of `keys`, read from the
+    /// checkpoint's root scope `w`.
+    init(keys: ProjectorKeys, grid: Int, pooling: Int, weights w: WeightScope, precision: Precision) throws {
+        linear1 = try w.linear(keys.linear1Weight, bias: keys.linear1Bias, precision: precision)
+        linear2 = try w.linear(keys.linear2Weight, bias: keys.linear2Bias, precision: precision)
         self.grid = grid
         self.pooling = pooling
     }

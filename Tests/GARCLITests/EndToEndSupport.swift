@@ -63,9 +63,7 @@ enum E2E {
     }
 
     static func tempDir(_ tag: String) -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("gar-e2e-\(tag)-\(getpid())-\(UInt32.random(in: 0 ... .max))")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        TestTemp.directory("gar-e2e-\(tag)")
     }
 
     /// The JSON with every "timings" object removed (what must be identical between two runs).

@@ -1,6 +1,7 @@
 // `gar describe` / `gar ask` / `gar bench model` driven through the built binary on the tiny
 // checkpoint: JSON answers equal the reference goldens, text streams, and every bad input from
 // issue 4 item 4 exits non-zero with one clear line on stderr.
+import TestSupport
 import Foundation
 import Testing
 
@@ -75,7 +76,7 @@ func goldenManifest(_ name: String) throws -> [String: Any] {
     }
 
     @Test func emptyMask() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gar-cli-\(UUID().uuidString)")
+        let dir = TestTemp.directory("gar-cli")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let pgm = dir.appendingPathComponent("empty.pgm")
@@ -100,7 +101,7 @@ func goldenManifest(_ name: String) throws -> [String: Any] {
     @Test func missingOrCorruptModel() throws {
         var msg = try failure(["describe", "--model", "/nonexistent/model"] + imageA + ["--mask", GarBinary.fixture("images/a_mask.png")])
         #expect(msg.contains("/nonexistent/model"), "\(msg)")
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gar-cli-model-\(UUID().uuidString)")
+        let dir = TestTemp.directory("gar-cli-model").appendingPathComponent("model")   // copyItem creates it
         try FileManager.default.copyItem(atPath: model, toPath: dir.path)
         defer { try? FileManager.default.removeItem(at: dir) }
         let weights = dir.appendingPathComponent("model.safetensors")

@@ -1,6 +1,7 @@
 // Loading real-layout checkpoints strictly: both tower forms, tied and untied heads, ids from the
 // files, RoPE tables and inv_freq against the unit goldens; broken model directories fail with
 // one clear line naming the file and the problem.
+import TestSupport
 import Checkpoints
 import Foundation
 @testable import Models
@@ -82,7 +83,7 @@ import Testing
 
     /// Copies the tiny checkpoint into a temporary directory and lets `edit` break it.
     func brokenModel(_ edit: (URL) throws -> Void) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gar-models-test-\(UUID().uuidString)")
+        let dir = TestTemp.directory("gar-models-test").appendingPathComponent("model")   // copyItem creates it
         try FileManager.default.copyItem(atPath: Fixtures.path("gar-tiny"), toPath: dir.path)
         try edit(dir)
         return dir.path

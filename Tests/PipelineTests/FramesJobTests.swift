@@ -1,4 +1,5 @@
 // Pipeline/Frames: option parsing and the frames job in-process (the CLI tests run the binary).
+import TestSupport
 import Foundation
 import Testing
 @testable import Pipeline
@@ -34,7 +35,7 @@ import Video
     }
 
     @Test func framesJobWritesAtomically() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gar-framesjob-\(getpid())-\(UInt32.random(in: 0 ... .max))")
+        let dir = TestTemp.directory("gar-framesjob")
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("out").path
         let clip = Self.root.appendingPathComponent("samples/clips/vfr.mp4").path

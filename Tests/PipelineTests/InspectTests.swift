@@ -1,4 +1,5 @@
 // `gar inspect`'s report on checkpoints written here with the GAR key schema.
+import TestSupport
 import Checkpoints
 import Foundation
 import Testing
@@ -21,7 +22,7 @@ import Tensors
     """
 
     func makeCheckpoint(mutate: (inout [SafeTensorsWriter.Entry]) -> Void = { _ in }) throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gar-inspect-\(UUID().uuidString)")
+        let dir = TestTemp.directory("gar-inspect")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try Data(Self.tinyConfig.utf8).write(to: dir.appendingPathComponent("config.json"))
         try Data(#"{"max_num_tiles": 16, "tile_size": 448}"#.utf8).write(to: dir.appendingPathComponent("preprocessor_config.json"))

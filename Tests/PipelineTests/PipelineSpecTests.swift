@@ -1,5 +1,6 @@
 // Pipeline specs: the shipped files equal the built-in texts and parse; strict reading names the
 // file, line and key of every problem; --set overrides; the prompt template is validated.
+import TestSupport
 import Foundation
 import Models
 import Testing
@@ -10,9 +11,7 @@ enum Repo {
     static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
 
     static func tempDir(_ tag: String) -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("gar-\(tag)-\(getpid())-\(UInt32.random(in: 0 ... .max))")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        TestTemp.directory("gar-\(tag)")
     }
 }
 

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Testing
 @testable import Pipeline
@@ -7,10 +8,7 @@ import Video
 /// `gar track` and `gar eval-track` jobs on small synthetic data written to a temp folder.
 @Suite(.serialized) struct TrackJobTests {
     static func tempDir(_ name: String) -> URL {
-        let u = FileManager.default.temporaryDirectory.appendingPathComponent("gar-track-tests-\(getpid())-\(name)")
-        try? FileManager.default.removeItem(at: u)
-        try! FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)
-        return u
+        TestTemp.directory("gar-track-tests-\(name)")
     }
 
     /// A frames folder of the synthetic clip (PNG) and the first ground-truth masks.

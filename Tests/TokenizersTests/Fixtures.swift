@@ -1,4 +1,5 @@
 // Locating and reading the committed fixtures (repo-root relative, from this file's path).
+import TestSupport
 import Foundation
 @testable import Tokenizers
 
@@ -29,8 +30,7 @@ enum Fixtures {
     /// unless replaced in `files`) to a fresh temporary directory and returns its URL.
     static func makeDirectory(tokenizerJSON json: [String: Any]?, files: [String: String] = [:],
                               copy: [String] = ["tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja"]) throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gar-tok-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = TestTemp.directory("gar-tok")
         if let json {
             let data = try JSONSerialization.data(withJSONObject: json)
             try data.write(to: dir.appendingPathComponent("tokenizer.json"))

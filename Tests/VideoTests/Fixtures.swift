@@ -24,10 +24,7 @@ enum Fixtures {
 
     /// A fresh temporary directory (removed by the caller or left in /tmp).
     static func tempDir(_ tag: String = "video-tests") -> URL {
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("gar-\(tag)-\(getpid())-\(UInt32.random(in: 0 ... .max))")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        TestTemp.directory("gar-\(tag)")
     }
 
     /// Runs a command, returns (exit status, stdout, stderr).

@@ -212,3 +212,13 @@ public struct GARSpec: Sendable, Equatable {
         self.videoTokenId = m.videoTokenId
     }
 }
+
+extension TextModelSpec {
+    /// GAR-1B's language model (Llama-3.2-1B as GAR-1B's config.json sets it up; GAR-SPEC §7): the
+    /// layer shape `gar bench ops` times without a checkpoint.
+    public static let gar1B = TextModelSpec(
+        hiddenSize: 2048, numLayers: 16, numHeads: 32, numKVHeads: 8, headDim: 64, intermediateSize: 8192, rmsNormEps: 1e-5,
+        ropeTheta: 500000, ropeScaling: .llama3(factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192),
+        vocabSize: 128262, tieWordEmbeddings: true, bosTokenId: 128000, eosTokenIds: [128001, 128009], maxPositionEmbeddings: 11520,
+        attentionBias: false, mlpBias: false)
+}

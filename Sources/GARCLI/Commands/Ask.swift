@@ -75,6 +75,12 @@ struct Ask: AsyncParsableCommand {
                 throw ValidationError("give at least one --region (or --annotation)")
             }
         }
+        // The regions given on the command line (an annotation's are known once it is read).
+        if run.annotation == nil {
+            do { try GARSession.checkRegionNames(question, regions: masks.count + regions.count) } catch {
+                throw ValidationError("--question: \(error)")
+            }
+        }
     }
 
     func run() async throws {

@@ -62,8 +62,15 @@ struct BatchRun: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // A results file may live in the videos folder (resumed there); the model folder's files are inputs.
+        // Items and their side files are read from the videos folder: the results go elsewhere.
         let itemsFile = AtomicOutput.isDirectory(items) ? [] : [items]
+        if itemsFile.isEmpty {
+            let folder = AtomicOutput.canonicalPath(items), results = AtomicOutput.canonicalPath(out)
+            if results == folder || results.hasPrefix(folder + "/") {
+                throw ValidationError("--out \(out): is \(results == folder ? "the" : "inside the") input folder \(items), "
+                    + "where gar reads the videos and their side files; write the results elsewhere")
+            }
+        }
         try parsingOptions { try AtomicOutput.refuseInputs(itemsFile + [pipeline] + [model].compactMap { $0 }, asFile: out, option: "--out") }
         var o = BatchOptions(items: items, spec: try PipelineSpec.load(path: pipeline, overrides: settings), out: out)
         o.overrides = settings

@@ -29,9 +29,7 @@ struct BenchDecode: AsyncParsableCommand {
     var output: String?
 
     func validate() throws {
-        guard (0 ... VideoReader.maxThreads).contains(threads) else {
-            throw ValidationError("--threads must be between 0 (one per core) and \(VideoReader.maxThreads), got \(threads)")
-        }
+        try checkDecoderThreads(threads)
     }
 
     func run() async throws {

@@ -1,13 +1,16 @@
 import ArgumentParser
 import Checkpoints
 import Foundation
+import Models
 import Pipeline
 import Tensors
 
-/// `gar bench ops`: transformer blocks built from Tensors' kernels at GAR-1B shapes.
+/// `gar bench ops`: GAR-1B-shaped blocks — the model's own Llama decoder layer (prefill and one
+/// decode step, in the chosen precision, random weights in the model's layout), a vision block
+/// and attention built from Tensors' kernels — against an sgemm baseline.
 struct BenchOps: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "ops", abstract: "Benchmark: GAR-1B-shaped vision block, Llama prefill/decode layers, attention")
+        commandName: "ops", abstract: "Benchmark: the model's Llama decoder layer (prefill, decode step), a vision block, attention; GAR-1B shapes")
 
     @Option(help: "Repetitions per benchmark (mean ± sd reported).")
     var reps = 5
@@ -24,10 +27,18 @@ struct BenchOps: AsyncParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @OptionGroup var precision: PrecisionOption
+
     @Option(help: "Instead: time a full strict Float32 load of this GAR checkpoint directory (and report peak RSS).")
     var checkpoint: String?
 
+    func validate() throws {
+        if prefill < 1 { throw ValidationError("--prefill must be at least 1, got \(prefill)") }
+        if context < 1 { throw ValidationError("--context must be at least 1, got \(context)") }
+    }
+
     func run() async throws {
+        let precision = try precision.resolve()
         Threading.set(threads)
         if let checkpoint {
             let r = try LoadBenchmark.run(directory: checkpoint)
@@ -45,18 +56,21 @@ struct BenchOps: AsyncParsableCommand {
             BlockBenchmarks.visionBlock(reps: reps),
             BlockBenchmarks.attention(tokens: 1025, keys: 1025, heads: 16, kvHeads: 16, headDim: 64, causal: false, reps: reps,
                                       name: "vision attention 1025 tokens, 16×64"),
-            BlockBenchmarks.llamaLayer(tokens: prefill, past: 0, reps: reps, name: "llama layer prefill \(prefill) tokens"),
+            // The decoder layer the model runs (LlamaDecoder.runLayer), one bench alive at a time.
+            DecoderLayerBench(spec: .gar1B, precision: precision, rows: prefill, past: 0)
+                .time(reps: reps, name: "llama layer prefill \(prefill) tokens, \(precision.rawValue)"),
             BlockBenchmarks.attention(tokens: prefill, keys: prefill, heads: 32, kvHeads: 8, headDim: 64, causal: true, reps: reps,
                                       name: "llama causal attention \(prefill) tokens, GQA 32/8"),
-            BlockBenchmarks.llamaLayer(tokens: 1, past: context - 1, reps: max(reps, 20), name: "llama layer decode step @\(context)"),
+            DecoderLayerBench(spec: .gar1B, precision: precision, rows: 1, past: context - 1)
+                .time(reps: max(reps, 20), name: "llama layer decode step @\(context), \(precision.rawValue)"),
             BlockBenchmarks.resize(path: .torchvisionV1Float, reps: reps),
             BlockBenchmarks.resize(path: .torchvisionV2UInt8, reps: reps),
         ]
         if json {
-            print(try JSONOutput.string(BenchOpsReport(threads: Threading.count, results: results), pretty: true))
+            print(try JSONOutput.string(BenchOpsReport(threads: Threading.count, precision: precision.rawValue, results: results), pretty: true))
             return
         }
-        print("threads: \(Threading.count)")
+        print("threads: \(Threading.count), precision: \(precision.rawValue)")
         print("| benchmark | ms (mean ± sd) | GFLOP/s | vs baseline sgemm |")
         print("|---|---|---|---|")
         for r in results {
@@ -70,9 +84,10 @@ struct BenchOps: AsyncParsableCommand {
 }
 
 /// What `gar bench ops --json` prints (schema `bench ops` version 2, README "JSON outputs"; version 1
-/// was a bare array with camelCase keys).
+/// was a bare array with camelCase keys). `precision`: the decoder layer rows' compute precision.
 struct BenchOpsReport: Encodable {
     var threads: Int
+    var precision: String
     var results: [BlockBenchmarks.Result]
     var schemaVersion = 2
 }

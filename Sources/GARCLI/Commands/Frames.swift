@@ -69,9 +69,7 @@ struct Frames: AsyncParsableCommand {
     var quiet = false
 
     func validate() throws {
-        guard (0 ... VideoReader.maxThreads).contains(threads) else {
-            throw ValidationError("--threads must be between 0 (one per core) and \(VideoReader.maxThreads), got \(threads)")
-        }
+        try checkDecoderThreads(threads)
         if let folderFPS, !(folderFPS > 0 && folderFPS.isFinite) { throw ValidationError("--folder-fps must be a finite rate > 0, got \(folderFPS)") }
     }
 

@@ -4,6 +4,7 @@ import Foundation
 import Models
 import Pipeline
 import Tensors
+import Video
 
 /// `--model DIR`.
 struct ModelDirectoryOption: ParsableArguments {
@@ -123,4 +124,11 @@ struct GenerationArguments: ParsableArguments {
 /// The one check of a --threads value (every model command takes one).
 func checkThreads(_ threads: Int?) throws {
     if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+}
+
+/// The one check of a decoder --threads value (probe, frames, bench decode): 0 is one per core.
+func checkDecoderThreads(_ threads: Int) throws {
+    guard (0 ... VideoReader.maxThreads).contains(threads) else {
+        throw ValidationError("--threads must be between 0 (one per core) and \(VideoReader.maxThreads), got \(threads)")
+    }
 }

@@ -25,9 +25,7 @@ struct Probe: AsyncParsableCommand {
     var output: String?
 
     func validate() throws {
-        guard (0 ... VideoReader.maxThreads).contains(threads) else {
-            throw ValidationError("--threads must be between 0 (one per core) and \(VideoReader.maxThreads), got \(threads)")
-        }
+        try checkDecoderThreads(threads)
     }
 
     func run() async throws {

@@ -1,21 +1,25 @@
 // Reading weights through the strict scoped loader of Checkpoints, in the two forms the models use:
 // f32 arrays (converted once, pages of the mapping dropped afterwards) and matrices kept in their
-// storage format (bf16 copied as is). Missing or mis-shaped keys are recorded by the loader and
+// storage format (bf16 copied as is). Every tensor is named by its entry in the loaders' key tables
+// (Checkpoints/GARKeySchema.swift), read from the root scope: no key is spelled here or in a loader. Missing or mis-shaped keys are recorded by the loader and
 // reported together by `WeightLoader.finish()`; here they read as zeros.
 import Checkpoints
 import Foundation
 import Tensors
 
 extension WeightScope {
-    /// The f32 values of `name` (exactly `shape`).
-    func floats(_ name: String, _ shape: [Int]) throws -> [Float] {
-        try take(name, shape: shape).storage
+    /// The f32 values of `key` (exactly its shape).
+    func floats(_ key: TensorKey) throws -> [Float] {
+        try take(key.name, shape: key.shape).storage
     }
 
     /// One matrix `[Σ rows, cols]` made of the given `[rows_i, cols]` tensors stacked in order
     /// (q | k | v fused at load, STYLE.md §7 rule 3). Kept as bf16 when every part is stored as
     /// bf16, else converted to f32.
-    func stackedMatrix(_ parts: [(name: String, rows: Int)], cols: Int) throws -> MatrixStorage {
+    func stackedMatrix(_ keys: [TensorKey]) throws -> MatrixStorage {
+        let cols = keys[0].shape[1]
+        precondition(keys.allSatisfy { $0.shape.count == 2 && $0.shape[1] == cols }, "stackedMatrix: parts of different widths")
+        let parts = keys.map { (name: $0.name, rows: $0.shape[0]) }
         let total = parts.reduce(0) { $0 + $1.rows } * cols
         var views: [RawTensorView?] = []
         for p in parts { views.append(takeRaw(p.name, shape: [p.rows, cols])) }
@@ -56,9 +60,21 @@ extension WeightScope {
         return .f32(floats)
     }
 
+    /// The f32 layer `y = x·Wᵀ + b` of `weight [out, in…]` (trailing dimensions flattened: a
+    /// conv kernel is its im2col GEMM matrix) and `bias [out]`.
+    func linear(_ weight: TensorKey, bias: TensorKey?, precision: Precision) throws -> LinearLayer {
+        LinearLayer(outFeatures: weight.shape[0], inFeatures: weight.shape.dropFirst().reduce(1, *), weight: .f32(try floats(weight)),
+                    bias: try bias.map(floats), precision: precision)
+    }
+
     /// A single matrix in its storage format.
-    func matrix(_ name: String, rows: Int, cols: Int) throws -> MatrixStorage {
-        try stackedMatrix([(name, rows)], cols: cols)
+    func matrix(_ key: TensorKey) throws -> MatrixStorage {
+        try stackedMatrix([key])
+    }
+
+    /// Marks the keys the tables declare as ignored (accepted unread when present).
+    func ignore(_ keys: [TensorKey]) {
+        for key in keys where key.optional { ignore(key.name) }
     }
 
     /// Drops the mapped pages of tensors already copied (keeps resident memory near the model size).

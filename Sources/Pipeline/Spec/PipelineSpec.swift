@@ -132,7 +132,13 @@ extension PipelineSpec {
             }
             let key = String(o[..<eq]).trimmingCharacters(in: .whitespaces)
             let value = try YAMLTree.parse(String(o[o.index(after: eq)...]), source: "--set \(key)")
-            tree = tree.setting(key.split(separator: ".").map(String.init), to: value.withoutLines)
+            let path = key.split(separator: ".").map(String.init)
+            // `model: DIR` is the short form of `model: {path: DIR}`: setting `model.precision`
+            // (or another model key) keeps DIR.
+            if path.count > 1, path[0] == "model", case let .scalar(dir, line)? = tree.child("model") {
+                tree = tree.setting(["model"], to: .mapping([("path", line, .scalar(dir, line: line))], line: line))
+            }
+            tree = tree.setting(path, to: value.withoutLines)
         }
         var spec = try read(tree, source: source)
         spec.source = source

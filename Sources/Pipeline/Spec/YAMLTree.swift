@@ -176,6 +176,12 @@ indirect enum YAMLTree {
         }
     }
 
+    /// The value of `key` in a mapping (nil for a missing key or another node).
+    func child(_ key: String) -> YAMLTree? {
+        guard case let .mapping(entries, _) = self else { return nil }
+        return entries.first { $0.key == key }?.value
+    }
+
     /// Sets `value` at the dotted `path` (creating mappings on the way): command-line overrides.
     func setting(_ path: [String], to value: YAMLTree) -> YAMLTree {
         guard let head = path.first else { return value }

@@ -1,5 +1,6 @@
 // Micro-benchmarks of whole transformer blocks built from Tensors' kernels, with the shapes of
-// GAR-1B (ViT-L block at 1025 tokens; Llama-3.2-1B layer for prefill and for one decode step).
+// GAR-1B (ViT-L block at 1025 tokens), attention alone, and the timing helper. The Llama decoder
+// layer is timed on the model's own code: Models/Bench/DecoderLayerBench.swift.
 // Random weights; buffers allocated once outside the timed loop, as a model would. Run through
 // `gar bench ops`; Tests/Fixtures/generate/bench_torch_blocks.py times the same blocks in PyTorch.
 import Foundation
@@ -15,7 +16,8 @@ public enum BlockBenchmarks {
         public var gflops: Double { flops / (meanMs * 1e6) }
     }
 
-    static func time(_ name: String, reps: Int, flops: Double, warmup: Int = 1, _ body: () -> Void) -> Result {
+    /// Times `reps` runs of `body` after `warmup` untimed ones.
+    public static func time(_ name: String, reps: Int, flops: Double, warmup: Int = 1, _ body: () -> Void) -> Result {
         for _ in 0 ..< warmup { body() }
         var samples: [Double] = []
         for _ in 0 ..< reps {
@@ -86,70 +88,6 @@ public enum BlockBenchmarks {
                                     w2.withUnsafeBufferPointer { w in b2.withUnsafeBufferPointer { b in
                                         Kernels.linear(x: UnsafeBufferPointer(mb), weight: w, bias: b, out: ob, rows: T, inFeatures: M, outFeatures: D) } }
                                     g2.withUnsafeBufferPointer { g in Kernels.addScaledRows(xb, UnsafeBufferPointer(ob), gamma: g, rows: T, cols: D) }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// One Llama decoder layer over `tokens` new tokens after `past` cached ones (prefill when
-    /// past = 0; a decode step when tokens = 1): RMSNorm, q/k/v, half-split RoPE, causal GQA
-    /// attention over the cache, o_proj, residual, RMSNorm, SwiGLU MLP, residual.
-    public static func llamaLayer(tokens T: Int, past: Int, hidden E: Int = 2048, heads H: Int = 32, kvHeads Hkv: Int = 8,
-                                  intermediate I: Int = 8192, reps: Int = 5, name: String) -> Result {
-        let hd = E / H, kvw = Hkv * hd, S = past + T
-        let wq = values(E * E, seed: 21, scale: 0.02), wk = values(kvw * E, seed: 22, scale: 0.02)
-        let wv = values(kvw * E, seed: 23, scale: 0.02), wo = values(E * E, seed: 24, scale: 0.02)
-        let wg = values(I * E, seed: 25, scale: 0.02), wu = values(I * E, seed: 26, scale: 0.02)
-        let wd = values(E * I, seed: 27, scale: 0.01)
-        let n1 = values(E, seed: 28, scale: 1), n2 = values(E, seed: 29, scale: 1)
-        let inv = Rope.llama3InvFreq(headDim: hd, theta: 500000, factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192)
-        let table = Rope.halfSplitTable(invFreq: inv, positions: Array(past ..< S))
-        var x = values(T * E, seed: 30, scale: 1)
-        var kCache = values(S * kvw, seed: 31, scale: 1), vCache = values(S * kvw, seed: 32, scale: 1)
-        var h = [Float](repeating: 0, count: T * E), q = h, attn = h, o = h
-        var gate = [Float](repeating: 0, count: T * I), up = gate
-        let flops = 2.0 * Double(T) * Double(2 * E * E + 2 * kvw * E + 3 * E * I)
-            + 4.0 * Double(H * hd) * Double(T) * (Double(past) + Double(T + 1) / 2)
-        return time(name, reps: reps, flops: flops) {
-            x.withUnsafeMutableBufferPointer { xb in
-                let xr = UnsafeBufferPointer(xb)
-                h.withUnsafeMutableBufferPointer { hb in
-                    let hr = UnsafeBufferPointer(hb)
-                    q.withUnsafeMutableBufferPointer { qb in
-                        kCache.withUnsafeMutableBufferPointer { kb in
-                            vCache.withUnsafeMutableBufferPointer { vb in
-                                attn.withUnsafeMutableBufferPointer { ab in
-                                    o.withUnsafeMutableBufferPointer { ob in
-                                        gate.withUnsafeMutableBufferPointer { gb in
-                                            up.withUnsafeMutableBufferPointer { ub in
-                                                n1.withUnsafeBufferPointer { Kernels.rmsNorm(xr, weight: $0, eps: 1e-5, out: hb, rows: T, cols: E) }
-                                                wq.withUnsafeBufferPointer { Kernels.linear(x: hr, weight: $0, bias: nil, out: qb, rows: T, inFeatures: E, outFeatures: E) }
-                                                // new k/v rows go straight into the cache after `past`
-                                                let kNew = UnsafeMutableBufferPointer(rebasing: kb[past * kvw ..< S * kvw])
-                                                let vNew = UnsafeMutableBufferPointer(rebasing: vb[past * kvw ..< S * kvw])
-                                                wk.withUnsafeBufferPointer { Kernels.linear(x: hr, weight: $0, bias: nil, out: kNew, rows: T, inFeatures: E, outFeatures: kvw) }
-                                                wv.withUnsafeBufferPointer { Kernels.linear(x: hr, weight: $0, bias: nil, out: vNew, rows: T, inFeatures: E, outFeatures: kvw) }
-                                                Kernels.ropeHalfSplit(qb.baseAddress!, rowStride: E, rows: T, heads: H, table: table)
-                                                Kernels.ropeHalfSplit(kNew.baseAddress!, rowStride: kvw, rows: T, heads: Hkv, table: table)
-                                                Kernels.attention(q: qb.baseAddress!, k: kb.baseAddress!, v: vb.baseAddress!, out: ab.baseAddress!,
-                                                                  layout: AttentionLayout(qRowStride: E, kRowStride: kvw, vRowStride: kvw, outRowStride: E),
-                                                                  queries: T, keys: S, heads: H, kvHeads: Hkv, headDim: hd,
-                                                                  scale: 1 / Float(hd).squareRoot(), causalOffset: past)
-                                                wo.withUnsafeBufferPointer { Kernels.linear(x: UnsafeBufferPointer(ab), weight: $0, bias: nil, out: ob, rows: T, inFeatures: E, outFeatures: E) }
-                                                Kernels.addInPlace(xb, UnsafeBufferPointer(ob))
-                                                n2.withUnsafeBufferPointer { Kernels.rmsNorm(xr, weight: $0, eps: 1e-5, out: hb, rows: T, cols: E) }
-                                                wg.withUnsafeBufferPointer { Kernels.linear(x: hr, weight: $0, bias: nil, out: gb, rows: T, inFeatures: E, outFeatures: I) }
-                                                wu.withUnsafeBufferPointer { Kernels.linear(x: hr, weight: $0, bias: nil, out: ub, rows: T, inFeatures: E, outFeatures: I) }
-                                                Kernels.siluMul(gate: gb, up: UnsafeBufferPointer(ub))
-                                                wd.withUnsafeBufferPointer { Kernels.linear(x: UnsafeBufferPointer(gb), weight: $0, bias: nil, out: ob, rows: T, inFeatures: I, outFeatures: E) }
-                                                Kernels.addInPlace(xb, UnsafeBufferPointer(ob))
-                                            }
-                                        }
-                                    }
                                 }
                             }
                         }

@@ -96,9 +96,8 @@ public enum GuidedFilter {
     public static func filter(p: [Float], rgb: [UInt8], width W: Int, height H: Int, roi: PixelBox,
                               radius r: Int, eps: Float) -> [Float] {
         var q = p
-        let x0 = max(0, roi.x), y0 = max(0, roi.y)
-        let x1 = min(W, roi.x + roi.width), y1 = min(H, roi.y + roi.height)
-        let w = x1 - x0, h = y1 - y0
+        let inside = roi.clipped(width: W, height: H)
+        let x0 = inside.x, y0 = inside.y, w = inside.width, h = inside.height
         guard w > 0 && h > 0 else { return q }
         let n = w * h
         // Channels: 0-2 I, 3 p, 4-6 I·p, 7-12 IrIr IrIg IrIb IgIg IgIb IbIb.

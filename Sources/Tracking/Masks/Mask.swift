@@ -14,6 +14,12 @@ public struct PixelBox: Equatable, Sendable, Codable, CustomStringConvertible {
     public var y2: Int { y + height - 1 }
     public var area: Int { width * height }
     public var description: String { "[\(x), \(y), \(width), \(height)]" }
+
+    /// The part inside a `width`×`height` image (width or height ≤ 0 when there is none).
+    public func clipped(width W: Int, height H: Int) -> PixelBox {
+        let x0 = max(0, x), y0 = max(0, y)
+        return PixelBox(x: x0, y: y0, width: min(W, x + width) - x0, height: min(H, y + height) - y0)
+    }
 }
 
 /// A binary mask: `bits[y * width + x]` is 1 inside, 0 outside.

@@ -156,9 +156,8 @@ public enum GrabCut {
                                iterations: Int = 5, coarseAbove: Int = 40_000, band: Int = 3,
                                fineIterations: Int = 2) -> [UInt8] {
         var out = labels
-        let x0 = max(0, crop.x), y0 = max(0, crop.y)
-        let x1 = min(W, crop.x + crop.width), y1 = min(H, crop.y + crop.height)
-        let w = x1 - x0, h = y1 - y0
+        let inside = crop.clipped(width: W, height: H)
+        let x0 = inside.x, y0 = inside.y, w = inside.width, h = inside.height
         guard w > 1 && h > 1 else { return out }
         let n = w * h
         var z = [SIMD3<Float>](repeating: .zero, count: n)
@@ -325,9 +324,8 @@ public enum GrabCut {
     static func segmentNaive(rgb: [UInt8], width W: Int, height H: Int, labels: [UInt8], crop: PixelBox,
                              iterations: Int = 5) -> [UInt8] {
         var out = labels
-        let x0 = max(0, crop.x), y0 = max(0, crop.y)
-        let x1 = min(W, crop.x + crop.width), y1 = min(H, crop.y + crop.height)
-        let w = x1 - x0, h = y1 - y0
+        let inside = crop.clipped(width: W, height: H)
+        let x0 = inside.x, y0 = inside.y, w = inside.width, h = inside.height
         guard w > 1 && h > 1 else { return out }
         let n = w * h
         var z = [(Double, Double, Double)](repeating: (0, 0, 0), count: n)
