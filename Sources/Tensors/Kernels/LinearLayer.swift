@@ -1,4 +1,5 @@
-// The GEMM backend seam: every weight matrix product of the models (vision blocks, patch and mask
+// The GEMM backend seam (in Tensors so every model module — Models' GAR, SAM2 — shares it): every
+// weight matrix product of the models (vision blocks, patch and mask
 // embeddings, projector, decoder, head) goes through `LinearLayer.apply`. How a matrix is held and
 // multiplied is fixed once, at load, by the `Precision` the caller passes to `GARModel.load`
 // (`LinearLayer.init` packs the weights into the backend's layout); model files never pick kernels.
@@ -18,15 +19,14 @@
 //
 // Layout convention: `x [T, C]` row-major, `W [OC, C]` (PyTorch `[out, in]`), `y [T, OC]`.
 import CKernels
-import Tensors
 
 /// A weight matrix `[rows, cols]` in its storage format.
-enum MatrixStorage: Sendable {
+public enum MatrixStorage: Sendable {
     case f32([Float])
     /// bf16 bit patterns (the upper 16 bits of the f32 value).
     case bf16([UInt16])
 
-    var count: Int {
+    public var count: Int {
         switch self {
         case let .f32(v): return v.count
         case let .bf16(v): return v.count
@@ -34,7 +34,7 @@ enum MatrixStorage: Sendable {
     }
 
     /// Bytes held.
-    var bytes: Int {
+    public var bytes: Int {
         switch self {
         case let .f32(v): return v.count * 4
         case let .bf16(v): return v.count * 2
@@ -42,7 +42,7 @@ enum MatrixStorage: Sendable {
     }
 
     /// Row `r` of a `[?, cols]` matrix widened to f32 into `out` (embedding lookup).
-    func copyRow(_ r: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
+    public func copyRow(_ r: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
         switch self {
         case let .f32(v):
             v.withUnsafeBufferPointer { out.update(from: $0.baseAddress! + r * cols, count: cols) }
@@ -53,7 +53,7 @@ enum MatrixStorage: Sendable {
 }
 
 /// A weight matrix in the layout of the backend that multiplies it.
-enum PackedWeights: Sendable {
+public enum PackedWeights: Sendable {
     /// f32 path, f32 weights as stored.
     case f32([Float])
     /// f32 path, bf16 weights as stored (widened to f32 for the arithmetic).
@@ -62,7 +62,7 @@ enum PackedWeights: Sendable {
     case bf16Packed(BF16Matrix)
 
     /// Packs `storage [rows, cols]` for `precision`.
-    init(_ storage: MatrixStorage, rows: Int, cols: Int, precision: Precision) {
+    public init(_ storage: MatrixStorage, rows: Int, cols: Int, precision: Precision) {
         switch (precision, storage) {
         case let (.f32, .f32(w)): self = .f32(w)
         case let (.f32, .bf16(w)): self = .bf16Stored(w)
@@ -72,7 +72,7 @@ enum PackedWeights: Sendable {
     }
 
     /// Bytes held.
-    var bytes: Int {
+    public var bytes: Int {
         switch self {
         case let .f32(w): return w.count * 4
         case let .bf16Stored(w): return w.count * 2
@@ -81,7 +81,7 @@ enum PackedWeights: Sendable {
     }
 
     /// The kernel that multiplies this matrix, for `--verbose`.
-    var kernelName: String {
+    public var kernelName: String {
         switch self {
         case .f32: return "OpenBLAS sgemm (f32)"
         case .bf16Stored: return "bf16-stored: CKernels GEMV / widen + OpenBLAS sgemm (f32)"
@@ -91,21 +91,21 @@ enum PackedWeights: Sendable {
 }
 
 /// `y = x · Wᵀ + b` with `W: [outFeatures, inFeatures]`.
-struct LinearLayer: Sendable {
-    let outFeatures: Int
-    let inFeatures: Int
-    let weight: PackedWeights
-    let bias: [Float]?
+public struct LinearLayer: Sendable {
+    public let outFeatures: Int
+    public let inFeatures: Int
+    public let weight: PackedWeights
+    public let bias: [Float]?
 
     /// Row counts below this use the bf16 GEMV (one pass over the weights per row); above, the
     /// weights are widened once per call and multiplied with sgemm (f32 path, bf16-stored weights).
-    static let gemvRowLimit = 4
+    public static let gemvRowLimit = 4
     /// Scratch floats `apply` may use for widening (callers provide at least this many, or
     /// `inFeatures` if larger): 32 MB, so a widened chunk stays a large sgemm operand.
-    static let widenChunkElements = 1 << 23
+    public static let widenChunkElements = 1 << 23
 
     /// Packs `weight` for `precision` (done once, at load).
-    init(outFeatures: Int, inFeatures: Int, weight: MatrixStorage, bias: [Float]? = nil, precision: Precision) {
+    public init(outFeatures: Int, inFeatures: Int, weight: MatrixStorage, bias: [Float]? = nil, precision: Precision) {
         precondition(weight.count == outFeatures * inFeatures, "LinearLayer: \(weight.count) weights for [\(outFeatures), \(inFeatures)]")
         precondition(bias == nil || bias!.count == outFeatures, "LinearLayer: bias size")
         self.outFeatures = outFeatures
@@ -115,22 +115,24 @@ struct LinearLayer: Sendable {
     }
 
     /// Bytes of weights and bias held.
-    var bytes: Int { weight.bytes + 4 * (bias?.count ?? 0) }
+    public var bytes: Int { weight.bytes + 4 * (bias?.count ?? 0) }
 
     /// `out[t, o] = Σ_c x[t, c] · W[o, c] + b[o]` for `t < T`; `x: [T, inFeatures]` (row stride
     /// `inFeatures`), `out: [T, outFeatures]`. `scratch` is used for bf16-stored weights on the f32
     /// path with T ≥ `gemvRowLimit` and must then hold at least `min(widenChunkElements, W.count)`
     /// floats (`inFeatures` at the very least); other paths ignore it.
-    func apply(_ x: UnsafePointer<Float>, rows T: Int, out: UnsafeMutablePointer<Float>,
+    public func apply(_ x: UnsafePointer<Float>, rows T: Int, out: UnsafeMutablePointer<Float>,
                scratch: UnsafeMutableBufferPointer<Float>) {
         guard T > 0 else { return }
         let C = inFeatures, OC = outFeatures
         switch weight {
         case let .f32(w):
             w.withUnsafeBufferPointer { wb in
-                bias.withOptionalBuffer { bb in
-                    Kernels.linear(x: UnsafeBufferPointer(start: x, count: T * C), weight: wb, bias: bb,
-                                   out: UnsafeMutableBufferPointer(start: out, count: T * OC), rows: T, inFeatures: C, outFeatures: OC)
+                let xb = UnsafeBufferPointer(start: x, count: T * C), ob = UnsafeMutableBufferPointer(start: out, count: T * OC)
+                if let bias {
+                    bias.withUnsafeBufferPointer { Kernels.linear(x: xb, weight: wb, bias: $0, out: ob, rows: T, inFeatures: C, outFeatures: OC) }
+                } else {
+                    Kernels.linear(x: xb, weight: wb, bias: nil, out: ob, rows: T, inFeatures: C, outFeatures: OC)
                 }
             }
             return
@@ -164,7 +166,7 @@ struct LinearLayer: Sendable {
     }
 
     /// `y[rows] = W[rows, cols] · x[cols]` with bf16 `W`, rows split across threads.
-    static func gemvBF16(_ w: UnsafePointer<UInt16>, rows: Int, cols: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+    public static func gemvBF16(_ w: UnsafePointer<UInt16>, rows: Int, cols: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
         // ~64 KB of weights per chunk at least, so thread hand-off stays cheap.
         let grain = max(16, (1 << 15) / max(cols, 1))
         parallelFor(rows, grain: grain) { r in
