@@ -51,6 +51,7 @@ public struct TrackedMask: Sendable {
 public struct MaskTrack: Sendable {
     public var name: String
     public var frames: [TrackedMask]
+    public init(name: String, frames: [TrackedMask]) { self.name = name; self.frames = frames }
 }
 
 /// Every object over all tracked frames. Objects are independent: a pixel may belong to several.
@@ -61,6 +62,9 @@ public struct MaskTracks: Sendable {
     /// became the mask instead (`PromptSegmenter.maskOrFallback`); empty otherwise.
     public var warnings: [String] = []
     public var frameCount: Int { objects.first?.frames.count ?? 0 }
+    public init(width: Int, height: Int, objects: [MaskTrack], warnings: [String] = []) {
+        self.width = width; self.height = height; self.objects = objects; self.warnings = warnings
+    }
 
     /// The label map of frame t (label k + 1 = object k; where objects overlap, the earlier
     /// object's label is drawn — `LabelMap(masks:)`).
@@ -111,7 +115,7 @@ public enum Tracker {
     /// segments each prompt on its frame at the frames' own size.
     public static func promptMasks(frames: [RGBImage], prompts: [ObjectPrompt]) throws -> PromptMasks {
         let (W, H) = try checkFrames(frames, promptCount: prompts.count)
-        return segment(try checkPrompts(prompts, frameCount: frames.count, width: W, height: H), on: frames)
+        return try segment(try checkPrompts(prompts, frameCount: frames.count, width: W, height: H), on: frames)
     }
 
     /// Checks the frames of a tracking request: at least one, all of one size, and some prompt.
@@ -136,12 +140,15 @@ public enum Tracker {
     }
 
     /// Segments checked prompts (checked against the frames' size, frames checked) on their frames.
-    static func segment(_ prompts: [CheckedObjectPrompt], on frames: [RGBImage]) -> PromptMasks {
+    /// `segmenter`: nil = GrabCut (`PromptSegmenter.maskOrFallback`), else that segmenter with the
+    /// same fallback.
+    static func segment(_ prompts: [CheckedObjectPrompt], on frames: [RGBImage], segmenter: PromptMaskSegmenter? = nil) throws -> PromptMasks {
         // Objects in order of first appearance of their name.
         var out = PromptMasks(width: frames[0].width, height: frames[0].height)
         for p in prompts where !out.names.contains(p.name) { out.names.append(p.name) }
         for p in prompts {
-            let (mask, warning) = PromptSegmenter.maskOrFallback(for: p.prompt, on: frames[p.frame], what: p.what)
+            let (mask, warning) = try segmenter.map { try PromptSegmenter.maskOrFallback(for: p.prompt, on: frames[p.frame], what: p.what, segmenter: $0) }
+                ?? PromptSegmenter.maskOrFallback(for: p.prompt, on: frames[p.frame], what: p.what)
             if let warning { out.warnings.append(warning) }
             out.masks.append(PromptMasks.Entry(object: out.names.firstIndex(of: p.name)!, frame: p.frame, mask: mask))
         }

@@ -17,6 +17,10 @@ public struct SourceTracks: Sendable {
     /// area (`MaskTracks.warnings`); one line each, empty when clean.
     public var warnings: [String]
 
+    public init(frames: [(index: Int, pts: Double)], width: Int, height: Int, tracks: MaskTracks, images: [RGBImage], warnings: [String]) {
+        self.frames = frames; self.width = width; self.height = height; self.tracks = tracks; self.images = images; self.warnings = warnings
+    }
+
     /// Object `object`'s mask on tracked frame `t`, at the source's size (nil: not visible/lost).
     public func mask(object: Int, frame t: Int) -> Mask? {
         tracks.objects[object].frames[t].mask?.resized(width: width, height: height)
@@ -54,21 +58,23 @@ extension Tracker {
     /// Prompts to masks for prompts in a source's pixel coordinates (W×H): each prompt is checked
     /// once against the source size (`checkPrompts`), then `promptMasks(frames:checked:)`.
     public static func promptMasks(frames: [RGBImage], sourceWidth W: Int, sourceHeight H: Int,
-                                   prompts: [ObjectPrompt]) throws -> PromptMasks {
+                                   prompts: [ObjectPrompt], segmenter: PromptMaskSegmenter? = nil) throws -> PromptMasks {
         guard !frames.isEmpty else { throw TrackingError.invalidInput("no frames to track") }
-        return try promptMasks(frames: frames, checked: checkPrompts(prompts, frameCount: frames.count, width: W, height: H))
+        return try promptMasks(frames: frames, checked: checkPrompts(prompts, frameCount: frames.count, width: W, height: H), segmenter: segmenter)
     }
 
     /// Prompts to masks for prompts already checked against the source size (`frame` indexes
     /// `frames`): scaled to the frames' size (`scaledToFrames`, which only checks that no mask
-    /// vanishes), then segmented there. The prompts are not checked again.
-    public static func promptMasks(frames: [RGBImage], checked prompts: [CheckedObjectPrompt]) throws -> PromptMasks {
+    /// vanishes), then segmented there (`segmenter`: nil = GrabCut, else e.g. SAM 2.1's image mode,
+    /// with the same fallback). The prompts are not checked again.
+    public static func promptMasks(frames: [RGBImage], checked prompts: [CheckedObjectPrompt],
+                                   segmenter: PromptMaskSegmenter? = nil) throws -> PromptMasks {
         guard !frames.isEmpty else { throw TrackingError.invalidInput("no frames to track") }
         for p in prompts where p.frame < 0 || p.frame >= frames.count {
             throw TrackingError.frameOutOfRange(frame: p.frame, count: frames.count)
         }
         let (w, h) = try checkFrames(frames, promptCount: prompts.count)
-        return segment(try prompts.map { try scaledToFrames($0, width: w, height: h) }, on: frames)
+        return try segment(try prompts.map { try scaledToFrames($0, width: w, height: h) }, on: frames, segmenter: segmenter)
     }
 
     /// A checked prompt moved to the w×h frames (`scaled`). Scaling keeps boxes, clicks and strokes

@@ -87,6 +87,9 @@ public struct RegionRequest: Sendable {
     public var threads: Int?
     /// Compute precision of the model (the CLI resolves flag > spec > GAR_PRECISION > CPU default).
     public var precision: Precision = .f32
+    /// The tracker (the CLI resolves --tracker/--sam2 > spec tracker.kind/sam2_model > GAR_SAM2:
+    /// `TrackerChoice.resolve`; library default the weight-free tracker).
+    public var tracker: TrackerChoice = .flow
     /// Put each answer's first-step logits in the JSON (precision checks).
     public var emitLogits = false
     /// No progress lines on stderr.
@@ -154,9 +157,10 @@ public enum VideoRegionJob {
         var options: RequestOptions
     }
 
-    /// Runs a request. `engine`: a loaded model to reuse (else one is loaded). `onText` receives
-    /// the first answer's text as it is generated.
-    public static func run(_ r: RegionRequest, engine given: VideoRegionEngine? = nil,
+    /// Runs a request. `engine`: a loaded model to reuse (else one is loaded); `sam2`: SAM 2.1
+    /// loaded from `r.tracker`'s checkpoint to reuse (else it is loaded when the request tracks with
+    /// it). `onText` receives the first answer's text as it is generated.
+    public static func run(_ r: RegionRequest, engine given: VideoRegionEngine? = nil, sam2 loaded: SAM2Tracking? = nil,
                            onText: ((String) -> Void)? = nil) throws -> VideoAnswer {
         let start = Date()
         var warnings: [String] = []
@@ -167,6 +171,7 @@ public enum VideoRegionJob {
         let questions = try questions(of: r)
         let input = try openSource(r, warnings: &warnings)
         let regions = try readRegions(r, input)
+        let sam2 = try loadTracker(r, regions: regions, loaded: loaded)
         let engine = try given ?? VideoRegionEngine(modelDirectory: try modelDirectory(r), precision: r.precision)
         let load = engine.takeLoadSeconds()
         let (sampled, requested) = try pickFrames(r, input, regions: regions, questions: questions, model: engine.model,
@@ -176,7 +181,7 @@ public enum VideoRegionJob {
         case .annotation(let annotation):
             masks = try annotationMasks(r, input, annotation, frames: sampled, warnings: &warnings)
         case .prompts(let prompts):
-            masks = try trackedMasks(r, input, prompts, sampled: sampled, warnings: &warnings)
+            masks = try trackedMasks(r, input, prompts, sampled: sampled, sam2: sam2, warnings: &warnings)
         }
         try checkEveryRegionSeen(masks, fromAnnotation: regions.annotation != nil)
         let inputs = modelInputs(r, masks, width: input.width, height: input.height)
@@ -186,6 +191,14 @@ public enum VideoRegionJob {
     }
 
     // MARK: stages
+
+    /// SAM 2.1 loaded when the request tracks with it (before the GAR model: a bad checkpoint
+    /// fails first); nil for the weight-free tracker or masks from an annotation.
+    static func loadTracker(_ r: RegionRequest, regions: Regions, loaded: SAM2Tracking? = nil) throws -> SAM2Tracking? {
+        guard case .prompts = regions, let dir = r.tracker.sam2Model else { return nil }
+        if let loaded, loaded.directory == dir { return loaded }
+        return try SAM2Tracking.load(dir)
+    }
 
     /// The request's questions (the spec's when it gives none), none empty.
     static func questions(of r: RegionRequest) throws -> [VideoQuestion] {
@@ -317,8 +330,9 @@ public enum VideoRegionJob {
     /// Tracks the prompted regions (decode at the tracking size, prompts to masks, propagation)
     /// and gives their masks on the model's frames at the original size. Sampled frames that could
     /// not be decoded are left out (with a warning). Writes the overlay when asked.
+    /// `sam2`: track with SAM 2.1 (`r.tracker`, loaded by `loadTracker`), nil = the weight-free tracker.
     static func trackedMasks(_ r: RegionRequest, _ input: Source, _ prompts: [[(frame: Int, prompt: CheckedPrompt)]], sampled given: [Int],
-                             warnings: inout [String]) throws -> RegionMasks {
+                             sam2: SAM2Tracking? = nil, warnings: inout [String]) throws -> RegionMasks {
         var out = RegionMasks()
         var sampled = given
         let W = input.width, H = input.height
@@ -341,7 +355,7 @@ public enum VideoRegionJob {
         }
         let t1 = Date()
         let images = trackFrames.map(\.image)
-        let tracks = try propagate(r, promptMasks(images, objectPrompts), through: images)
+        let tracks = try propagate(r, promptMasks(images, objectPrompts, sam2: sam2), through: images, sam2: sam2)
         warnings += tracks.warnings
         if !r.quiet { for w in tracks.warnings { printErr("warning: \(w)") } }
         out.trackSeconds = Date().timeIntervalSince(t1)
@@ -375,17 +389,24 @@ public enum VideoRegionJob {
 
     /// Prompts to masks: the region prompts (checked by `readRegions` in the source's pixels,
     /// `frame` indexing `frames`) scaled to the tracking size and segmented on their frames.
-    static func promptMasks(_ frames: [RGBImage], _ prompts: [CheckedObjectPrompt]) throws -> PromptMasks {
-        try Tracker.promptMasks(frames: frames, checked: prompts)
+    /// With `sam2`, SAM 2.1's image mode segments them (SAM2Tracking.swift), else GrabCut.
+    static func promptMasks(_ frames: [RGBImage], _ prompts: [CheckedObjectPrompt], sam2: SAM2Tracking? = nil) throws -> PromptMasks {
+        try Tracker.promptMasks(frames: frames, checked: prompts, segmenter: sam2?.segmenter)
     }
 
     /// Propagation of the prompt masks through the tracked frames (with progress on stderr).
-    static func propagate(_ r: RegionRequest, _ prompted: PromptMasks, through frames: [RGBImage]) throws -> MaskTracks {
+    /// With `sam2`, SAM 2.1's video mode propagates them, else the weight-free tracker.
+    static func propagate(_ r: RegionRequest, _ prompted: PromptMasks, through frames: [RGBImage], sam2: SAM2Tracking? = nil) throws -> MaskTracks {
         let progress = Progress("track", quiet: r.quiet)
-        var options = Tracker.Options()
-        options.maxSide = r.spec.tracker.maxSide
-        let tracks = try Tracker.propagate(prompted, through: frames, options: options,
-                                           progress: { done, total in progress.advance(note: "\(done)/\(total) frame steps") })
+        let note: (Int, Int) -> Void = { done, total in progress.advance(note: "\(done)/\(total) frame steps") }
+        let tracks: MaskTracks
+        if let sam2 {
+            tracks = try sam2.propagate(prompted, frameCount: frames.count, frame: { frames[$0] }, progress: note)
+        } else {
+            var options = Tracker.Options()
+            options.maxSide = r.spec.tracker.maxSide
+            tracks = try Tracker.propagate(prompted, through: frames, options: options, progress: note)
+        }
         progress.finish(note: "\(frames.count) frames")
         return tracks
     }
@@ -453,6 +474,7 @@ public enum VideoRegionJob {
                 let mask = m.masks[k][f].flatMap { $0.isEmpty ? nil : $0 }
                 return VideoAnswer.RegionFrame(
                     index: m.frames[f].index, visible: mask != nil, confidence: m.confidence[k][f], lost: m.lost[k][f],
+                    status: FrameStatus(hasMask: mask != nil, lost: m.lost[k][f]).rawValue,
                     bbox: mask?.boundingBox.map { [$0.x, $0.y, $0.width, $0.height] },
                     rle: mask.map { VideoAnswer.RLEJSON(size: [H, W], counts: RLE($0).compressedString) })
             }))
@@ -466,6 +488,7 @@ public enum VideoRegionJob {
             input: r.input,
             source: .init(kind: input.isFolder ? "frames" : "video", frameCount: input.frameCount, fps: rate, width: W, height: H),
             model: model, pipeline: r.spec.source, maskSource: fromAnnotation ? "annotation" : "tracker",
+            tracker: fromAnnotation ? nil : r.tracker.name, sam2Model: fromAnnotation ? nil : r.tracker.sam2Model,
             frames: m.frames.map { .init(index: $0.index, pts: rate == nil ? nil : $0.pts) }, framesRequested: framesRequested,
             trackedFrames: m.trackedCount, regions: out, answers: answers,
             text: answers[0].text, tokenIds: answers[0].tokenIds, choice: answers[0].choice, promptTokens: answers[0].promptTokens,
