@@ -61,7 +61,7 @@ public enum TrackerChoice: Sendable, Equatable, CustomStringConvertible {
         case .auto: return model.map { .sam2(model: $0) } ?? .flow
         case .sam2:
             guard let model else {
-                throw PipelineError.invalidInput(what: "--tracker sam2", reason: "needs a SAM 2.1 checkpoint: give --sam2 DIR, tracker.sam2_model in the pipeline, or set \(environmentVariable)")
+                throw PipelineError.invalidInput(what: flagKind == nil ? "--tracker (the pipeline's tracker.kind: sam2)" : "--tracker sam2", reason: "needs a SAM 2.1 checkpoint: give --sam2 DIR, tracker.sam2_model in the pipeline, or set \(environmentVariable)")
             }
             return .sam2(model: model)
         }
