@@ -33,8 +33,10 @@ public struct PipelineSpec: Sendable, Equatable {
         public var fps: Double = 15
         /// Long side of the tracking resolution.
         public var maxSide = 854
-        /// Most frames the tracker holds (it keeps them all in memory: ≈1.2 MB each at 854×480).
-        /// A longer clip is tracked more sparsely (with a warning) rather than exhausting memory.
+        /// Most frames the tracker runs on: a longer clip is tracked more sparsely (with a warning).
+        /// A bound on the tracking time, no longer on memory: the weight-free tracker streams
+        /// (frames decoded, propagated and dropped; masks kept as RLE). SAM 2.1's path still
+        /// collects its tracking frames (≈1.2 MB each at 854×480), so there it also bounds memory.
         public var maxFrames = 1200
         /// `tracker.kind`: auto (SAM 2.1 when a checkpoint is given, else flow), flow, sam2
         /// (TrackerChoice.swift; --tracker wins).

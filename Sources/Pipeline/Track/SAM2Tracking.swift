@@ -134,7 +134,8 @@ public final class SAM2Tracking: Sendable {
     }
 
     /// `gar track` with SAM 2.1: the frames `sampling` selects decoded at the tracking size, the
-    /// prompts (source pixels) checked, scaled and segmented in image mode, then propagated.
+    /// prompts (source pixels) checked, scaled and segmented in image mode, then propagated. The
+    /// frames are collected (the video loop asks for them in its own order; not streaming yet).
     public func track(source: any FrameSource, sampling: SamplingPolicy, prompts: [ObjectPrompt], maxSide: Int,
                       decodeProgress: ((Int, Int?) -> Void)? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> SourceTracks {
         let (W, H) = source.frameSize
@@ -144,7 +145,7 @@ public final class SAM2Tracking: Sendable {
         let images = decoded.map(\.image)
         let prompted = try Tracker.promptMasks(frames: images, sourceWidth: W, sourceHeight: H, prompts: prompts, segmenter: segmenter)
         let tracks = try propagate(prompted, frameCount: images.count, frame: { images[$0] }, progress: progress)
-        return SourceTracks(frames: decoded.map { ($0.index, $0.pts) }, width: W, height: H, tracks: tracks, images: images,
+        return SourceTracks(frames: decoded.map { ($0.index, $0.pts) }, width: W, height: H, tracks: tracks,
                             warnings: source.warnings + (stream.damageNote.map { [$0] } ?? []) + tracks.warnings)
     }
 }

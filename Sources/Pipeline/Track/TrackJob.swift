@@ -83,17 +83,28 @@ public enum TrackJob {
         let trackProgress = Progress("track", total: nil, quiet: o.quiet)
         var options = Tracker.Options(); options.maxSide = o.maxSide
         let t0 = Date()
-        var tStart = t0
-        let onDecode: (Int, Int?) -> Void = { done, _ in decodeProgress.advance(note: "frame \(done)"); tStart = Date() }
+        let onDecode: (Int, Int?) -> Void = { done, _ in decodeProgress.advance(note: "frame \(done)") }
         let onTrack: (Int, Int) -> Void = { done, total in trackProgress.advance(note: "\(done)/\(total) frame steps") }
         let result = try sam2.map { try $0.track(source: source, sampling: o.sampling, prompts: prompts, maxSide: o.maxSide,
                                                  decodeProgress: onDecode, progress: onTrack) }
             ?? Tracker.track(source: source, sampling: o.sampling, prompts: prompts, options: options, decodeProgress: onDecode, progress: onTrack)
         let tracks = result.tracks
-        let ms = Date().timeIntervalSince(tStart) * 1000 / Double(max(1, result.frames.count - 1))
-        trackProgress.finish(note: String(format: "%.1f ms/frame", ms))
-        let decoded = zip(result.frames, result.images).map { Frame(index: $0.0.index, pts: $0.0.pts, image: $0.1) }
+        // Decoding and tracking interleave (streaming): the time per frame is both.
+        let ms = Date().timeIntervalSince(t0) * 1000 / Double(max(1, result.frames.count))
+        decodeProgress.finish()
+        trackProgress.finish(note: String(format: "%.1f ms/frame (decode + track)", ms))
+        let decoded = result.frames
         let w = tracks.width, h = tracks.height
+        // The overlay and contact sheet come from a second decode of the same frames (the tracker
+        // kept none).
+        let images = o.overlay || o.contactSheet ? try source.frames(o.sampling, window: nil, size: .maxSide(o.maxSide), progress: nil) : nil
+        func image(_ t: Int) throws -> RGBImage {
+            while let f = try images?.next() {
+                if f.index == decoded[t].index { return f.image }
+                if f.index > decoded[t].index { break }
+            }
+            throw PipelineError.invalidInput(what: o.input, reason: "frame \(decoded[t].index) could not be decoded again for the overlay")
+        }
         let writeProgress = Progress("write", total: decoded.count, quiet: o.quiet)
         try AtomicOutput.directory(at: o.out) { dir in
             let maskDir = dir.appendingPathComponent("masks")
@@ -125,8 +136,8 @@ public enum TrackJob {
                     objs.append(e)
                 }
                 frameEntries.append(["index": f.index, "pts": f.pts, "objects": objs])
-                if writer != nil || sheetPicks.contains(t) {
-                    let ov = overlay(f.image, labels)
+                if writer != nil || (o.contactSheet && sheetPicks.contains(t)) {
+                    let ov = overlay(try image(t), labels)
                     try writer?.append(ov)
                     if sheetPicks.contains(t) { sheetFrames.append(ov) }
                 }
@@ -149,7 +160,7 @@ public enum TrackJob {
         writeProgress.finish(note: o.out.path)
         if !o.quiet { for w in result.warnings { printErr("warning: \(o.input): \(w)") } }
         let objects = tracks.objects.map { t in
-            TrackJobSummary.Object(name: t.name, visibleFrames: t.frames.filter { $0.mask != nil }.count,
+            TrackJobSummary.Object(name: t.name, visibleFrames: t.frames.filter(\.hasMask).count,
                                    lostFrames: t.frames.filter(\.lost).count)
         }
         return TrackJobSummary(frames: decoded.count, objects: objects, msPerFrame: ms, out: o.out.path, warnings: result.warnings,

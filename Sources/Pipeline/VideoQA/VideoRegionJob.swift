@@ -302,9 +302,12 @@ public enum VideoRegionJob {
             out.lost.append(out.frames.map { _ in false })
         }
         if let path = r.overlayPath {
-            try writeOverlay(frames: out.frames.map(\.image), labelMaps: out.frames.indices.map { f in
-                LabelMap(width: input.width, height: input.height, masks: out.masks.map { $0[f] })
-            }, fps: 2, to: path)
+            var f = 0
+            try writeOverlay(fps: 2, to: path) {
+                guard f < out.frames.count else { return nil }
+                defer { f += 1 }
+                return (out.frames[f].image, LabelMap(width: input.width, height: input.height, masks: out.masks.map { $0[f] }))
+            }
         }
         return out
     }
@@ -337,28 +340,20 @@ public enum VideoRegionJob {
         var sampled = given
         let W = input.width, H = input.height
         let (trackedIndices, step) = trackingFrames(r, input, prompts: prompts, sampled: sampled, warnings: &warnings)
-        let t0 = Date()
-        let trackFrames = try decode(input.source, trackedIndices, size: .maxSide(r.spec.tracker.maxSide), label: "decode", quiet: r.quiet,
-                                     warnings: &warnings)
-        out.decodeSeconds += Date().timeIntervalSince(t0)
-        out.trackedCount = trackFrames.count
-        var position: [Int: Int] = [:]
-        for (i, f) in trackFrames.enumerated() { position[f.index] = i }
-        var objectPrompts: [CheckedObjectPrompt] = []
-        for (k, list) in prompts.enumerated() {
-            for p in list {
-                guard let pos = position[p.frame] else {
-                    throw PipelineError.invalidInput(what: r.input, reason: "the prompted frame \(p.frame) could not be decoded")
-                }
-                objectPrompts.append(CheckedObjectPrompt(name: "<Prompt\(k)>", frame: pos, prompt: p.prompt))
-            }
+        // Region k's prompts, `frame` = the frame's index in the source.
+        let objectPrompts = prompts.enumerated().flatMap { k, list in
+            list.map { CheckedObjectPrompt(name: "<Prompt\(k)>", frame: $0.frame, prompt: $0.prompt) }
         }
-        let t1 = Date()
-        let images = trackFrames.map(\.image)
-        let tracks = try propagate(r, promptMasks(images, objectPrompts, sam2: sam2), through: images, sam2: sam2)
+        let t0 = Date()
+        let pass = try sam2.map { try collectedTracking(r, input, trackedIndices, objectPrompts, sam2: $0, keep: Set(sampled), warnings: &warnings) }
+            ?? streamedTracking(r, input, trackedIndices, objectPrompts, keep: Set(sampled), warnings: &warnings)
+        out.trackSeconds = Date().timeIntervalSince(t0)
+        let tracks = pass.tracks
+        out.trackedCount = pass.frames.count
+        var position: [Int: Int] = [:]
+        for (i, f) in pass.frames.enumerated() { position[f.index] = i }
         warnings += tracks.warnings
         if !r.quiet { for w in tracks.warnings { printErr("warning: \(w)") } }
-        out.trackSeconds = Date().timeIntervalSince(t1)
         let missing = sampled.filter { position[$0] == nil }
         if !missing.isEmpty {
             warnings.append("frames \(missing.map(String.init).joined(separator: ", ")) could not be decoded and are left out")
@@ -366,7 +361,7 @@ public enum VideoRegionJob {
             guard !sampled.isEmpty else { throw PipelineError.invalidInput(what: r.input, reason: "none of the sampled frames could be decoded") }
         }
         if tracks.width == W && tracks.height == H {
-            out.frames = sampled.map { trackFrames[position[$0]!] }
+            out.frames = sampled.map { pass.kept[$0]! }
         } else {
             let t2 = Date()
             out.frames = try decode(input.source, sampled, size: .original, label: "decode (model frames)", quiet: r.quiet,
@@ -380,11 +375,66 @@ public enum VideoRegionJob {
             out.lost.append(on.map(\.lost))
         }
         if let path = r.overlayPath {
+            // From a second decode of the tracked frames: the tracking pass kept none of them.
             let fps = (input.source.frameRate ?? 10) / Double(step)
-            try writeOverlay(frames: trackFrames.map(\.image), labelMaps: trackFrames.indices.map { tracks.labelMap(at: $0) },
-                             fps: fps, to: path)
+            let stream = try input.source.frames(.indices(pass.frames.map(\.index)), window: nil, size: .maxSide(r.spec.tracker.maxSide), progress: nil)
+            try writeOverlay(fps: fps, to: path) {
+                guard let f = try stream.next() else { return nil }
+                guard let t = position[f.index] else { return (f.image, LabelMap(width: f.image.width, height: f.image.height, masks: [])) }
+                return (f.image, tracks.labelMap(at: t))
+            }
         }
         return out
+    }
+
+    /// What a tracking pass gives: the tracked frames (source index, time), the tracks (masks at the
+    /// tracking size), and the `keep` frames whose tracking size is the original size.
+    struct TrackingPass {
+        var frames: [(index: Int, pts: Double)]
+        var tracks: MaskTracks
+        var kept: [Int: Frame]
+    }
+
+    /// The weight-free tracker, streaming (`Tracker.track(stream:…)`): each tracking frame is
+    /// decoded, its prompts segmented (`promptMasks`' rule), propagated and dropped — except the
+    /// frames `keep` names when they are already at their original size (the model's frames).
+    static func streamedTracking(_ r: RegionRequest, _ input: Source, _ indices: [Int], _ prompts: [CheckedObjectPrompt], keep: Set<Int>,
+                                 warnings: inout [String]) throws -> TrackingPass {
+        let progress = Progress("track", quiet: r.quiet)
+        var options = Tracker.Options()
+        options.maxSide = r.spec.tracker.maxSide
+        let stream = try input.source.frames(.indices(indices), window: nil, size: .maxSide(r.spec.tracker.maxSide), progress: nil)
+        var kept: [Int: Frame] = [:]
+        let (frames, tracks) = try Tracker.track(stream: stream, source: input.source.path, sourceWidth: input.width, sourceHeight: input.height,
+                                                 checked: prompts, promptFrame: .sourceIndex, options: options,
+                                                 progress: { done, total in progress.advance(note: "\(done)/\(total) frame steps") },
+                                                 onFrame: { f in
+                                                     if keep.contains(f.index) && f.image.width == input.width && f.image.height == input.height { kept[f.index] = f }
+                                                 })
+        progress.finish(note: "\(frames.count) frames (decoded and tracked)")
+        noteDamage(stream, of: input.source, quiet: r.quiet, warnings: &warnings)
+        return TrackingPass(frames: frames, tracks: tracks, kept: kept)
+    }
+
+    /// SAM 2.1: the tracking frames decoded and kept (its video loop asks for them in its own
+    /// order), then the two stages `promptMasks` and `propagate`.
+    static func collectedTracking(_ r: RegionRequest, _ input: Source, _ indices: [Int], _ prompts: [CheckedObjectPrompt], sam2: SAM2Tracking,
+                                  keep: Set<Int>, warnings: inout [String]) throws -> TrackingPass {
+        let trackFrames = try decode(input.source, indices, size: .maxSide(r.spec.tracker.maxSide), label: "decode", quiet: r.quiet,
+                                     warnings: &warnings)
+        var position: [Int: Int] = [:]
+        for (i, f) in trackFrames.enumerated() { position[f.index] = i }
+        let atPositions = try prompts.map { p in
+            guard let pos = position[p.frame] else {
+                throw PipelineError.invalidInput(what: r.input, reason: "the prompted frame \(p.frame) could not be decoded")
+            }
+            return CheckedObjectPrompt(name: p.name, frame: pos, prompt: p.prompt)
+        }
+        let images = trackFrames.map(\.image)
+        let tracks = try propagate(r, promptMasks(images, atPositions, sam2: sam2), through: images, sam2: sam2)
+        var kept: [Int: Frame] = [:]
+        for f in trackFrames where keep.contains(f.index) && f.image.width == input.width && f.image.height == input.height { kept[f.index] = f }
+        return TrackingPass(frames: trackFrames.map { ($0.index, $0.pts) }, tracks: tracks, kept: kept)
     }
 
     /// Prompts to masks: the region prompts (checked by `readRegions` in the source's pixels,
@@ -549,14 +599,20 @@ public enum VideoRegionJob {
         frames.reserveCapacity(indices.count)
         while let f = try stream.next() { frames.append(f) }
         progress.finish()
-        if let note = stream.damageNote.map({ "\(source.path): \($0)" }), !warnings.contains(note) {
-            warnings.append(note)
-            if !quiet { printErr("warning: \(note)") }
-        }
+        noteDamage(stream, of: source, quiet: quiet, warnings: &warnings)
         guard !frames.isEmpty else {
             throw PipelineError.invalidInput(what: source.path, reason: "none of the \(indices.count) wanted frames could be decoded")
         }
         return frames
+    }
+
+    /// A decode pass's damaged data (undecodable packets, wanted frames skipped), added to
+    /// `warnings` once and printed unless `quiet`.
+    static func noteDamage(_ stream: FrameStream, of source: any FrameSource, quiet: Bool, warnings: inout [String]) {
+        if let note = stream.damageNote.map({ "\(source.path): \($0)" }), !warnings.contains(note) {
+            warnings.append(note)
+            if !quiet { printErr("warning: \(note)") }
+        }
     }
 
     // MARK: helpers
@@ -582,17 +638,20 @@ public enum VideoRegionJob {
 
     /// The frames with the regions blended in (TrackJob.overlay: DAVIS palette, region k = colour
     /// k+1, borders opaque), written with VideoWriter (the file appears only when complete).
-    static func writeOverlay(frames: [RGBImage], labelMaps: [LabelMap], fps: Double, to path: String) throws {
-        guard let first = frames.first else { return }
+    /// `next()` gives each frame and its label map, nil at the end (frames written as they come).
+    static func writeOverlay(fps: Double, to path: String, next: () throws -> (RGBImage, LabelMap)?) throws {
+        guard let first = try next() else { return }
         let url = URL(fileURLWithPath: path)
         let target = try AtomicOutput.resolvingSymlink(url)   // a symlink stays one, as with --output
         try AtomicOutput.createDirectory(target.deletingLastPathComponent(), for: url)
         let mode = AtomicOutput.permissions(of: target)
-        let writer = try VideoWriter(path: target.path, width: first.width, height: first.height, fps: fps)
+        let writer = try VideoWriter(path: target.path, width: first.0.width, height: first.0.height, fps: fps)
         InterruptCleanup.register(writer.temporaryPath)
         defer { InterruptCleanup.unregister(writer.temporaryPath) }
-        for (img, labels) in zip(frames, labelMaps) {
+        var item: (RGBImage, LabelMap)? = first
+        while let (img, labels) = item {
             try writer.append(TrackJob.overlay(img, labels))
+            item = try next()
         }
         try writer.finish()
         if let mode { chmod(target.path, mode) }
