@@ -1,6 +1,8 @@
 // `gar track`: prompts on some frames of a video or frame folder → a mask per object per frame.
 // Decodes the frames at the tracking size (long side ≤ 854), converts the prompts (given in the
-// frames' own pixel coordinates) to that size, runs `Tracker.track`, and writes into OUT
+// frames' own pixel coordinates) to that size, runs `Tracker.track` (streaming: the weight-free
+// tracker keeps no frames; SAM 2.1 with --sam2 collects them), decodes the frames a second time for
+// the overlay and contact sheet, and writes into OUT
 // (AtomicOutput.directory: created when missing, files replaced only when all are complete,
 // nothing else in OUT touched):
 //
@@ -40,6 +42,7 @@ public struct TrackJobSummary: Sendable, Codable {
     public var frames: Int
     /// In the order given (names are values, never keys: they are the user's text).
     public var objects: [Object]
+    /// Wall time per tracked frame, decoding included (decoding and tracking interleave).
     public var msPerFrame: Double
     public var out: String
     /// Damaged data met while reading the input (one line each; empty when clean).

@@ -24,8 +24,10 @@
 //                   the model and cache across requests)
 //   answer          the JSON answer (VideoAnswer); the overlay video is written by the mask stages
 //
-// Memory: besides the model, the tracking frames (≈1.2 MB each at 854×480) and the N sampled
-// frames at full size; the model holds only the N frames' tiles and features.
+// Memory: besides the model, the N sampled frames at full size and the tracks as RLE; the
+// weight-free tracker streams (only the frames before the last region's first prompt are kept for
+// its backward pass), SAM 2.1's path keeps the tracking frames (≈1.2 MB each at 854×480). The model
+// holds only the N frames' tiles and features.
 import Foundation
 import Models
 import Tensors
