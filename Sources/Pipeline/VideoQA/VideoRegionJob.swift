@@ -10,10 +10,12 @@
 //                   context)
 //   trackingFrames  when tracking: every k-th frame at about spec.tracker.fps, plus the sampled and
 //                   prompted frames
-//   trackedMasks    decode those at the tracking size (long side ≤ 854), then the two stages
+//   trackedMasks    track on those at the tracking size (long side ≤ 854): the weight-free tracker
+//                   streams them (decoded, segmented, propagated, dropped: streamedTracking); SAM 2.1
+//                   decodes them all, then the two stages (collectedTracking)
 //     promptMasks     prompts (source coordinates, checked by readRegions) scaled and segmented
 //     propagate       the prompt masks propagated through the tracking frames
-//                   and the model's frames at their original size (re-used from the tracking pass
+//                   and the model's frames at their original size (kept from the tracking pass
 //                   when that is already the original size, else a second, seeking pass for N frames)
 //   annotationMasks or: the model's frames and the annotation's masks
 //   modelInputs     per region and sampled frame: the mask images (views, no copy) and the frames'
