@@ -74,7 +74,7 @@ let package = Package(
 
         // MARK: product
         .target(name: "Pipeline",
-                dependencies: ["Basics", "Models", "Video", "Tracking", "Tensors", "Checkpoints", "Tokenizers",
+                dependencies: ["Basics", "Models", "SAM2", "Video", "Tracking", "Tensors", "Checkpoints", "Tokenizers",
                                .product(name: "Yams", package: "Yams")],
                 exclude: ["README.md"],
                 swiftSettings: plainSwift),

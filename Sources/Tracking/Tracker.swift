@@ -35,22 +35,31 @@ public struct CheckedObjectPrompt: Sendable {
     var what: String { ObjectPrompt(name: name, frame: frame, prompt: prompt.prompt).what }
 }
 
-/// One object on one frame.
+/// One object on one frame. The mask is kept as COCO RLE (a few KB instead of one byte per
+/// pixel: a long clip's tracks stay small) and decoded when read.
 public struct TrackedMask: Sendable {
+    /// The mask, run-length encoded (nil: no mask).
+    public private(set) var rle: RLE?
     /// The mask at the frame's size; nil when the object is not visible there (empty), lost,
-    /// or was never reached.
-    public var mask: Mask?
+    /// or was never reached. Decoded from `rle` on each read.
+    public var mask: Mask? {
+        get { rle?.mask() }
+        set { rle = newValue.map { RLE($0) } }
+    }
+    /// Whether there is a mask (without decoding it).
+    public var hasMask: Bool { rle != nil }
     /// 0...1 (1 on prompted frames).
     public var confidence: Float
     /// The tracker gave up on the object here rather than invent a mask.
     public var lost: Bool
-    public init(mask: Mask?, confidence: Float, lost: Bool) { self.mask = mask; self.confidence = confidence; self.lost = lost }
+    public init(mask: Mask?, confidence: Float, lost: Bool) { self.rle = mask.map { RLE($0) }; self.confidence = confidence; self.lost = lost }
 }
 
 /// One object over all tracked frames.
 public struct MaskTrack: Sendable {
     public var name: String
     public var frames: [TrackedMask]
+    public init(name: String, frames: [TrackedMask]) { self.name = name; self.frames = frames }
 }
 
 /// Every object over all tracked frames. Objects are independent: a pixel may belong to several.
@@ -61,6 +70,9 @@ public struct MaskTracks: Sendable {
     /// became the mask instead (`PromptSegmenter.maskOrFallback`); empty otherwise.
     public var warnings: [String] = []
     public var frameCount: Int { objects.first?.frames.count ?? 0 }
+    public init(width: Int, height: Int, objects: [MaskTrack], warnings: [String] = []) {
+        self.width = width; self.height = height; self.objects = objects; self.warnings = warnings
+    }
 
     /// The label map of frame t (label k + 1 = object k; where objects overlap, the earlier
     /// object's label is drawn — `LabelMap(masks:)`).
@@ -111,7 +123,7 @@ public enum Tracker {
     /// segments each prompt on its frame at the frames' own size.
     public static func promptMasks(frames: [RGBImage], prompts: [ObjectPrompt]) throws -> PromptMasks {
         let (W, H) = try checkFrames(frames, promptCount: prompts.count)
-        return segment(try checkPrompts(prompts, frameCount: frames.count, width: W, height: H), on: frames)
+        return try segment(try checkPrompts(prompts, frameCount: frames.count, width: W, height: H), on: frames)
     }
 
     /// Checks the frames of a tracking request: at least one, all of one size, and some prompt.
@@ -136,12 +148,15 @@ public enum Tracker {
     }
 
     /// Segments checked prompts (checked against the frames' size, frames checked) on their frames.
-    static func segment(_ prompts: [CheckedObjectPrompt], on frames: [RGBImage]) -> PromptMasks {
+    /// `segmenter`: nil = GrabCut (`PromptSegmenter.maskOrFallback`), else that segmenter with the
+    /// same fallback.
+    static func segment(_ prompts: [CheckedObjectPrompt], on frames: [RGBImage], segmenter: PromptMaskSegmenter? = nil) throws -> PromptMasks {
         // Objects in order of first appearance of their name.
         var out = PromptMasks(width: frames[0].width, height: frames[0].height)
         for p in prompts where !out.names.contains(p.name) { out.names.append(p.name) }
         for p in prompts {
-            let (mask, warning) = PromptSegmenter.maskOrFallback(for: p.prompt, on: frames[p.frame], what: p.what)
+            let (mask, warning) = try segmenter.map { try PromptSegmenter.maskOrFallback(for: p.prompt, on: frames[p.frame], what: p.what, segmenter: $0) }
+                ?? PromptSegmenter.maskOrFallback(for: p.prompt, on: frames[p.frame], what: p.what)
             if let warning { out.warnings.append(warning) }
             out.masks.append(PromptMasks.Entry(object: out.names.firstIndex(of: p.name)!, frame: p.frame, mask: mask))
         }
@@ -153,7 +168,7 @@ public enum Tracker {
     public static func propagate(_ prompted: PromptMasks, through frames: [RGBImage], options: Options = Options(),
                                  propagator: MaskPropagator? = nil,
                                  progress: ((Int, Int) -> Void)? = nil) throws -> MaskTracks {
-        let W = prompted.width, H = prompted.height, names = prompted.names
+        let W = prompted.width, H = prompted.height
         guard !frames.isEmpty, !prompted.masks.isEmpty else { throw TrackingError.invalidInput("no frames or no prompt masks to propagate") }
         for (i, f) in frames.enumerated() where f.width != W || f.height != H {
             throw TrackingError.sizeMismatch(what: "frame \(i)", got: (f.width, f.height), expected: (W, H))
@@ -161,50 +176,11 @@ public enum Tracker {
         for e in prompted.masks where e.frame < 0 || e.frame >= frames.count {
             throw TrackingError.frameOutOfRange(frame: e.frame, count: frames.count)
         }
-        // Working resolution.
-        let scale = min(1, Double(options.maxSide) / Double(max(W, H)))
-        let w = max(1, Int((Double(W) * scale).rounded())), h = max(1, Int((Double(H) * scale).rounded()))
-        let work = frames.map { w == W && h == H ? $0 : resizeRGB($0, width: w, height: h) }
-        // Prompt masks at the working size, keyed by frame then object index (a later prompt wins).
-        var promptMasks: [Int: [Int: Mask]] = [:]
-        for e in prompted.masks { promptMasks[e.frame, default: [:]][e.object] = e.mask.resized(width: w, height: h) }
-        let prop = propagator ?? FlowPropagator()
-        let n = frames.count
-        var results = [[PropagationResult?]](repeating: [PropagationResult?](repeating: nil, count: n), count: names.count)
-        let firstPrompt = names.indices.map { o in prompted.masks.filter { $0.object == o }.map(\.frame).min()! }
-        let start = firstPrompt.min()!, backStart = firstPrompt.max()!
-        let total = (n - start) + (backStart > 0 ? backStart + 1 : 0)
-        var done = 0
-        // Forward pass.
-        prop.reset()
-        for t in start..<n {
-            let r = prop.step(frame: work[t], prompts: promptMasks[t] ?? [:])
-            for (o, res) in r where t >= firstPrompt[o] { results[o][t] = res }
-            done += 1; progress?(done, total)
-        }
-        // Backward pass, for the frames before each object's first prompt.
-        if backStart > 0 {
-            prop.reset()
-            for t in stride(from: backStart, through: 0, by: -1) {
-                var starts: [Int: Mask] = [:]
-                for o in names.indices where firstPrompt[o] == t { starts[o] = promptMasks[t]![o] }
-                let r = prop.step(frame: work[t], prompts: starts)
-                for (o, res) in r where t < firstPrompt[o] { results[o][t] = res }
-                done += 1; progress?(done, total)
-            }
-        }
-        // Back to the frames' size. Each object keeps its whole mask: regions may overlap or nest.
-        var objects: [MaskTrack] = names.map { MaskTrack(name: $0, frames: []) }
-        for t in 0..<n {
-            for o in names.indices {
-                guard let r = results[o][t] else {
-                    objects[o].frames.append(TrackedMask(mask: nil, confidence: 0, lost: false)); continue
-                }
-                let m = r.mask.resized(width: W, height: H)
-                objects[o].frames.append(TrackedMask(mask: m.isEmpty ? nil : m, confidence: r.confidence, lost: r.lost))
-            }
-        }
-        return MaskTracks(width: W, height: H, objects: objects, warnings: prompted.warnings)
+        var run = PropagationRun(names: prompted.names, promptFrames: prompted.masks.map { ($0.object, $0.frame) }, width: W, height: H,
+                                 options: options, propagator: propagator, frameCount: frames.count, progress: progress)
+        run.addPromptMasks(prompted.masks)
+        for f in frames { try run.add(f) }
+        return MaskTracks(width: W, height: H, objects: run.finish(), warnings: prompted.warnings)
     }
 
     /// Area-average resize of an RGB image (box filter over each output pixel's footprint;
@@ -228,5 +204,110 @@ public enum Tracker {
             }
         }
         return out
+    }
+}
+
+/// The propagation of prompt masks, fed the frames one at a time in time order — the one
+/// propagation path of `Tracker.propagate` (frames in memory) and `Tracker.track(source:)` /
+/// `Tracker.track(stream:…)` (frames streamed from the decoder). Frames and prompts are matched by a
+/// key that increases with time: the frame's position (0, 1, …) by default, or e.g. its index in
+/// the source. The forward pass runs as the frames arrive, from the first prompted frame on; the
+/// frames up to the last object's first prompt (the only ones the backward pass needs) are kept at
+/// the working size, and `finish` runs the backward pass over them. Each result is stored at once as
+/// a `TrackedMask` (RLE) at the frames' size: memory is the kept frames plus the compact masks.
+struct PropagationRun {
+    let width: Int, height: Int
+    /// Working size.
+    let w: Int, h: Int
+    let names: [String]
+    /// Per object, the key of its first prompted frame; the forward pass starts at the earliest,
+    /// the backward pass at the latest.
+    let firstPrompt: [Int]
+    let start: Int, backStart: Int
+    let propagator: MaskPropagator
+    /// Frames in the whole run, when known in advance (for the progress total).
+    let frameCount: Int?
+    let progress: ((Int, Int) -> Void)?
+    /// Prompt masks at the working size by frame key then object (a later prompt wins).
+    var promptMasks: [Int: [Int: Mask]] = [:]
+    /// The frames with a key ≤ backStart at the working size, with their key and position.
+    var kept: [(key: Int, position: Int, image: RGBImage)] = []
+    /// `tracks[o][position]`.
+    var tracks: [[TrackedMask]]
+    var count = 0, forwardSteps = 0, done = 0
+    /// The keys of the frames added.
+    var keys: [Int] = []
+
+    /// `promptFrames`: (object, frame key) of every prompt (their masks come through
+    /// `addPromptMasks` before their frame is added).
+    init(names: [String], promptFrames: [(object: Int, frame: Int)], width W: Int, height H: Int, options: Tracker.Options,
+         propagator: MaskPropagator?, frameCount: Int?, progress: ((Int, Int) -> Void)?) {
+        width = W; height = H
+        let scale = min(1, Double(options.maxSide) / Double(max(W, H)))
+        w = max(1, Int((Double(W) * scale).rounded())); h = max(1, Int((Double(H) * scale).rounded()))
+        self.names = names
+        firstPrompt = names.indices.map { o in promptFrames.filter { $0.object == o }.map(\.frame).min()! }
+        start = firstPrompt.min()!; backStart = firstPrompt.max()!
+        self.propagator = propagator ?? FlowPropagator()
+        self.frameCount = frameCount
+        self.progress = progress
+        tracks = names.map { _ in [] }
+        self.propagator.reset()
+    }
+
+    /// Prompt masks (at the frames' size, `frame` = the frame's key), in prompt order.
+    mutating func addPromptMasks(_ entries: [PromptMasks.Entry]) {
+        for e in entries { promptMasks[e.frame, default: [:]][e.object] = e.mask.resized(width: w, height: h) }
+    }
+
+    /// Whether the backward pass runs: some frame before the last object's first prompt.
+    var hasBackwardPass: Bool { kept.contains { $0.key < backStart } }
+
+    /// Steps in the whole run: forward from `start`, backward from `backStart` (exact when the
+    /// frame count is known and keys are positions; else it grows with the frames seen).
+    var total: Int {
+        if let n = frameCount { return (n - start) + (backStart > 0 ? backStart + 1 : 0) }
+        return forwardSteps + (hasBackwardPass ? kept.count : 0)
+    }
+
+    /// The next frame (at the frames' size; `key` default: its position): kept for the backward
+    /// pass when needed, stepped forward from the first prompted frame on.
+    mutating func add(_ frame: RGBImage, key given: Int? = nil) throws {
+        guard frame.width == width && frame.height == height else {
+            throw TrackingError.sizeMismatch(what: "frame \(count)", got: (frame.width, frame.height), expected: (width, height))
+        }
+        let t = count, key = given ?? count
+        count += 1
+        keys.append(key)
+        for o in names.indices { tracks[o].append(TrackedMask(mask: nil, confidence: 0, lost: false)) }
+        let work = w == width && h == height ? frame : Tracker.resizeRGB(frame, width: w, height: h)
+        if key <= backStart { kept.append((key, t, work)) }
+        guard key >= start else { return }
+        let r = propagator.step(frame: work, prompts: promptMasks[key] ?? [:])
+        for (o, res) in r where key >= firstPrompt[o] { record(res, object: o, position: t) }
+        forwardSteps += 1; done += 1; progress?(done, total)
+    }
+
+    /// The backward pass, for the frames before each object's first prompt; the tracks.
+    mutating func finish() -> [MaskTrack] {
+        if hasBackwardPass {
+            propagator.reset()
+            for f in kept.reversed() {
+                var starts: [Int: Mask] = [:]
+                for o in names.indices where firstPrompt[o] == f.key { starts[o] = promptMasks[f.key]![o] }
+                let r = propagator.step(frame: f.image, prompts: starts)
+                for (o, res) in r where f.key < firstPrompt[o] { record(res, object: o, position: f.position) }
+                done += 1; progress?(done, total)
+            }
+        }
+        kept = []
+        // Each object keeps its whole mask: regions may overlap or nest.
+        return zip(names, tracks).map { MaskTrack(name: $0.0, frames: $0.1) }
+    }
+
+    /// A result back at the frames' size.
+    mutating func record(_ r: PropagationResult, object o: Int, position t: Int) {
+        let m = r.mask.resized(width: width, height: height)
+        tracks[o][t] = TrackedMask(mask: m.isEmpty ? nil : m, confidence: r.confidence, lost: r.lost)
     }
 }

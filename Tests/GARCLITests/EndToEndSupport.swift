@@ -48,6 +48,7 @@ enum E2E {
         let exe = try #require(gar, "gar binary not found next to the tests or in .build/")
         var env = ProcessInfo.processInfo.environment
         env["GAR_PRECISION"] = "f32"
+        env["GAR_SAM2"] = nil   // the weight-free tracker unless a test names a SAM 2.1 checkpoint
         for (k, v) in environment { env[k] = v }
         let r = try ChildProcess.run(exe, args, directory: root, environment: env)
         return Result(status: r.status, stdout: String(decoding: r.stdout, as: UTF8.self), stderr: r.stderr, signaled: r.signaled)

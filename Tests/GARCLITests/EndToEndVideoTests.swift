@@ -11,11 +11,12 @@ import Testing
     static let fQuestion = "What does <Prompt0> do while <Prompt1> disappears?"
 
     static let topKeys: Set<String> = ["answers", "choice", "frames", "frames_requested", "input", "mask_source", "model", "pipeline",
-                                       "prompt_tokens", "regions", "schema", "schema_version", "source", "text", "timings", "token_ids", "tracked_frames", "warnings"]
+                                       "prompt_tokens", "regions", "sam2_model", "schema", "schema_version", "source", "text", "timings", "token_ids", "tracked_frames",
+                                       "tracker", "warnings"]
     static let answerKeys: Set<String> = ["choice", "choices", "frames_encoded", "prompt", "prompt_tokens", "question", "stopped_on_eos",
                                           "text", "timings", "token_ids"]
     static let timingKeys: Set<String> = ["decode", "generate", "load", "prefill", "preprocess", "replay", "total", "track", "vision"]
-    static let regionFrameKeys: Set<String> = ["bbox", "confidence", "index", "lost", "rle", "visible"]
+    static let regionFrameKeys: Set<String> = ["bbox", "confidence", "index", "lost", "rle", "status", "visible"]
 
     /// Checks the gar-video-answer-1 schema: every key, every type.
     static func checkSchema(_ j: [String: Any], frames: Int, regions: Int) throws {

@@ -95,14 +95,14 @@ import Video
         let r = try E2E.run(["track", "samples/clips/ball.mp4", "--mask", "samples/masks/ball_f0.png", "--count", "6",
                              "--out", out, "--no-overlay", "--json", "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
-        let j = try Self.check(r.stdout, version: 2, "track --json")
+        let j = try Self.check(r.stdout, version: 3, "track --json")
         #expect(j["frames"] == .integer(6) && j["ms_per_frame"] != nil)
         guard case let .array(objects)? = j["objects"] else { Issue.record("no objects list"); return }
         #expect(objects.count == 1 && objects[0]["name"] == .string("object1") && objects[0]["lost_frames"] != nil)
         guard case let .integer(visible)? = objects[0]["visible_frames"] else { Issue.record("no visible_frames"); return }
         #expect(visible >= 1, "visible at least on its prompt frame")
         #expect(Self.strings(j["warnings"]) == [])
-        let masks = try Self.check(try Self.read(out + "/masks.json"), version: 2, "masks.json")
+        let masks = try Self.check(try Self.read(out + "/masks.json"), version: 3, "masks.json")
         #expect(masks["format"] == .string("gar-masks-2"))
         // Truncated: the frames past the damage are not there, and the JSON says why.
         let t = dir.appendingPathComponent("tt").path
@@ -117,12 +117,12 @@ import Video
         let c = try E2E.run(["caption", "samples/clips/ball.mp4", "--model", Self.model, "--mask", "samples/masks/ball_f0.png",
                              "--frames", "2", "--max-new-tokens", "2", "--json", "--quiet"])
         #expect(c.status == 0, "\(c.stderr)")
-        let cj = try Self.check(c.stdout, version: 1, "caption --json")
+        let cj = try Self.check(c.stdout, version: 2, "caption --json")
         #expect(Self.strings(cj["warnings"]) == [])
         let a = try E2E.run(["ask", Self.truncated, "--model", Self.model, "--region", "box=100,80,200,160",
                              "--question", "What is <Prompt0>?", "--frames", "2", "--max-new-tokens", "2", "--json", "--quiet"])
         #expect(a.status == 0, "\(a.stderr)")
-        let w = try #require(Self.strings(try Self.check(a.stdout, version: 1, "ask truncated")["warnings"]))
+        let w = try #require(Self.strings(try Self.check(a.stdout, version: 2, "ask truncated")["warnings"]))
         #expect(w.contains { $0.contains("117 of the 300") }, "\(w)")
         let d = try E2E.run(["describe", "--model", Self.model, "--image", "Tests/Fixtures/images/a_rgb_640x320.png",
                              "--mask", "Tests/Fixtures/images/a_mask.png", "--max-new-tokens", "2", "--json"])

@@ -60,8 +60,8 @@ struct Ask: AsyncParsableCommand {
         if !isVideo {
             guard image != nil else { throw ValidationError("give --image PATH, or a VIDEO / --frames-dir DIR") }
             guard !masks.isEmpty else { throw ValidationError("at least one --mask is required") }
-            guard regions.isEmpty, choices.isEmpty, run.annotation == nil, run.overlay == nil else {
-                throw ValidationError("--region, --choice, --annotation and --overlay apply to videos")
+            guard regions.isEmpty, choices.isEmpty, run.annotation == nil, run.overlay == nil, !run.trackerOptions.given else {
+                throw ValidationError("--region, --choice, --annotation, --overlay, --tracker and --sam2 apply to videos")
             }
         } else {
             if replay.perRegionBoxes { throw ValidationError("--per-region-boxes applies to --image only") }

@@ -57,6 +57,8 @@ struct BatchRun: AsyncParsableCommand {
 
     @OptionGroup var precision: PrecisionOption
 
+    @OptionGroup var trackerOptions: TrackerOptions
+
     func validate() throws {
         try checkThreads(threads)
     }
@@ -71,7 +73,7 @@ struct BatchRun: AsyncParsableCommand {
                     + "where gar reads the videos and their side files; write the results elsewhere")
             }
         }
-        try parsingOptions { try AtomicOutput.refuseInputs(itemsFile + [pipeline] + [model].compactMap { $0 }, asFile: out, option: "--out") }
+        try parsingOptions { try AtomicOutput.refuseInputs(itemsFile + [pipeline] + [model, trackerOptions.sam2].compactMap { $0 }, asFile: out, option: "--out") }
         var o = BatchOptions(items: items, spec: try PipelineSpec.load(path: pipeline, overrides: settings), out: out)
         o.overrides = settings
         o.shard = try parsingOptions { try shard.map { try Shard.parse($0) } }
@@ -79,6 +81,7 @@ struct BatchRun: AsyncParsableCommand {
         o.modelDirectory = model
         o.threads = threads
         o.precision = try precision.resolve(spec: o.spec.precision)
+        o.tracker = try trackerOptions.resolve(spec: o.spec.tracker)
         o.quiet = quiet
         let summary = try BatchJob.run(o)
         print(try JSONOutput.string(summary))

@@ -6,9 +6,9 @@ import Video
 struct Track: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "track",
-        abstract: "Track prompted regions through a video or a folder of frames (weight-free tracker).",
+        abstract: "Track prompted regions through a video or a folder of frames (weight-free tracker, or SAM 2.1 with --sam2).",
         usage: """
-            gar track VIDEO|FRAMES_DIR [--object NAME] [--frame K] (--mask PNG | --box x1,y1,x2,y2 | --point x,y[,neg] ... | --scribble FILE) ... [--count N | --fps R] --out DIR
+            gar track VIDEO|FRAMES_DIR [--object NAME] [--frame K] (--mask PNG | --box x1,y1,x2,y2 | --point x,y[,neg] ... | --scribble FILE) ... [--count N | --fps R] [--tracker auto|flow|sam2] [--sam2 DIR] --out DIR
             """,
         discussion: """
             Prompt options (read in order; coordinates are pixels of the frames' own size):
@@ -25,7 +25,9 @@ struct Track: AsyncParsableCommand {
             By default every frame of a folder or video is tracked; --count N tracks N evenly spaced frames
             and --fps R samples R frames per second (tracking works best on dense frames, <= 15 fps apart).
             Writes OUT/masks/<index>.png (palette PNG, value k = object k), OUT/masks.json (COCO RLE per
-            object per frame, index, pts, confidence, lost), OUT/overlay.mp4 and OUT/contact_sheet.png.
+            object per frame, index, pts, confidence, lost, status), OUT/overlay.mp4 and OUT/contact_sheet.png.
+            Tracker: --tracker auto (default: SAM 2.1 when --sam2 DIR or $GAR_SAM2 gives a checkpoint, else
+            the weight-free tracker), flow, or sam2 (needs --sam2 DIR or $GAR_SAM2).
             """)
 
     @Argument(help: "A video file or a folder of frames.") var input: String
@@ -36,6 +38,7 @@ struct Track: AsyncParsableCommand {
     @Flag(help: "Skip the overlay video.") var noOverlay = false
     @Flag(help: "No progress on stderr.") var quiet = false
     @Flag(help: "Print the summary as JSON.") var json = false
+    @OptionGroup var trackerOptions: TrackerOptions
     @Argument(parsing: .allUnrecognized, help: .hidden) var promptArgs: [String] = []
 
     func validate() throws {
@@ -47,12 +50,13 @@ struct Track: AsyncParsableCommand {
 
     func run() async throws {
         let objects = try parsingOptions { try TrackArguments.parse(promptArgs) }
-        let inputs = [input] + objects.flatMap { $0.prompts.flatMap { [$0.maskPath, $0.scribblePath].compactMap { $0 } } }
+        let tracker = try trackerOptions.resolve()
+        let inputs = [input] + [tracker.sam2Model].compactMap { $0 } + objects.flatMap { $0.prompts.flatMap { [$0.maskPath, $0.scribblePath].compactMap { $0 } } }
         try parsingOptions { try AtomicOutput.refuseInputs(inputs, asFolder: out, option: "--out", writes: TrackJob.writes) }
         var o = TrackJobOptions(input: input, objects: objects, out: URL(fileURLWithPath: out))
         if let c = count { o.sampling = .uniform(count: c) }
         if let f = fps { o.sampling = .fps(f) }
-        o.maxSide = maxSide; o.overlay = !noOverlay; o.quiet = quiet
+        o.maxSide = maxSide; o.overlay = !noOverlay; o.quiet = quiet; o.tracker = tracker
         let s = try TrackJob.run(o)
         if json {
             print(try JSONOutput.string(s, pretty: true))

@@ -33,6 +33,8 @@ struct VideoRunOptions: ParsableArguments {
 
     @OptionGroup var generation: GenerationFlags
 
+    @OptionGroup var trackerOptions: TrackerOptions
+
     @Option(name: .customLong("overlay"), help: ArgumentHelp("Write the tracked frames with the masks blended in (mp4).", valueName: "out.mp4"))
     var overlay: String?
 
@@ -84,6 +86,7 @@ struct VideoRunOptions: ParsableArguments {
         r.threads = generation.threads
         r.emitLogits = logits.emitLogits
         r.quiet = quiet
+        r.tracker = try trackerOptions.resolve(spec: spec.tracker)
         return r
     }
 
@@ -91,7 +94,7 @@ struct VideoRunOptions: ParsableArguments {
     /// file as the other, or is one of the request's inputs (or of `extraInputs`, e.g. the spec).
     func checkOutputs(_ r: RegionRequest, extraInputs: [String] = []) throws {
         let prompts = r.regions.flatMap { $0.prompts.flatMap { [$0.maskPath, $0.scribblePath].compactMap { $0 } } }
-        let inputs = [r.input, r.annotationPath, pipeline, r.modelDirectory].compactMap { $0 } + prompts + extraInputs
+        let inputs = [r.input, r.annotationPath, pipeline, r.modelDirectory, r.tracker.sam2Model].compactMap { $0 } + prompts + extraInputs
         if let output, let overlay, AtomicOutput.canonicalPath(output) == AtomicOutput.canonicalPath(overlay) {
             throw ValidationError("--output and --overlay name the same file (\(output))")
         }

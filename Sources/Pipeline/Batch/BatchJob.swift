@@ -29,6 +29,8 @@ public struct BatchOptions: Sendable {
     public var threads: Int?
     /// Compute precision of the model (the CLI resolves flag > spec > GAR_PRECISION > CPU default).
     public var precision: Precision = .f32
+    /// The tracker (the CLI resolves --tracker/--sam2 > spec > GAR_SAM2); part of `spec_hash`.
+    public var tracker: TrackerChoice = .flow
     public var quiet = false
 
     public init(items: String, spec: PipelineSpec, out: String) {
@@ -78,22 +80,27 @@ public enum BatchJob {
             guard recorded == hash else {
                 let before = (r.object["spec_overrides"] as? [String]) ?? []
                 throw PipelineError.invalidInput(what: o.out, reason: "--resume with another pipeline: its finished items were made with spec \(recorded) "
-                    + "and \(describe(before)), this run has spec \(hash) and \(describe(o.overrides)) "
-                    + "(resume with the same pipeline file, --set values and --model, or write to another --out)")
+                    + "and \(describe(before)), this run has spec \(hash) and \(describe(o.overrides)), tracker \(o.tracker) "
+                    + "(resume with the same pipeline file, --set values, --model and tracker, or write to another --out)")
             }
         }
         if unrecorded {
             printErr("warning: \(o.out): lines written by an older gar record no pipeline; --resume cannot check that it is the same")
         }
-        // The model loads once, before the first item; a model that cannot load stops the batch
-        // (no item could succeed), unlike an item's own errors — and leaves no empty results file.
+        // The model (and SAM 2.1 when it tracks) loads once, before the first item; a model that
+        // cannot load stops the batch (no item could succeed), unlike an item's own errors — and
+        // leaves no empty results file.
         var engine = given
-        if engine == nil && mine.contains(where: { !ledger.finished.contains($0.id) }) {
+        var sam2: SAM2Tracking? = nil
+        if mine.contains(where: { !ledger.finished.contains($0.id) }) {
             do {
-                guard let dir = o.modelDirectory ?? o.spec.model else {
-                    throw PipelineError.invalidInput(what: "--model", reason: "no model directory given (and the pipeline \(o.spec.source) names none)")
+                sam2 = try o.tracker.sam2Model.map(SAM2Tracking.load)
+                if engine == nil {
+                    guard let dir = o.modelDirectory ?? o.spec.model else {
+                        throw PipelineError.invalidInput(what: "--model", reason: "no model directory given (and the pipeline \(o.spec.source) names none)")
+                    }
+                    engine = try VideoRegionEngine(modelDirectory: dir, precision: o.precision)
                 }
-                engine = try VideoRegionEngine(modelDirectory: dir, precision: o.precision)
             } catch {
                 if !existed { try? FileManager.default.removeItem(atPath: o.out) }
                 throw error
@@ -110,7 +117,7 @@ public enum BatchJob {
             }
             var record = BatchRecord(id: item.id, input: item.input, status: "ok", specHash: hash, specOverrides: o.overrides)
             do {
-                record.result = try runItem(item, o, engine: engine!)
+                record.result = try runItem(item, o, engine: engine!, sam2: sam2)
             } catch {
                 record.status = "error"
                 record.error = "\(error)"
@@ -128,11 +135,15 @@ public enum BatchJob {
     }
 
     /// The recorded identity of the pipeline: FNV-1a 64 of the effective spec's full text
-    /// (every field, as Swift prints it), with the model directory that will really be used.
+    /// (every field, as Swift prints it), with the model directory and the tracker (as resolved)
+    /// that will really be used.
     static func specHash(_ o: BatchOptions) -> String {
         var s = o.spec
         s.source = ""   // where it was read from does not change the results
         s.model = (o.modelDirectory ?? s.model).map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        // The resolved tracker replaces the spec's settings (a flag or GAR_SAM2 may have chosen it).
+        s.tracker.kind = o.tracker.sam2Model == nil ? .flow : .sam2
+        s.tracker.sam2Model = o.tracker.sam2Model.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         return VideoRegionJob.fnv1a(Array(String(reflecting: s).utf8))
     }
 
@@ -140,10 +151,11 @@ public enum BatchJob {
         overrides.isEmpty ? "no --set" : overrides.map { "--set \($0)" }.joined(separator: " ")
     }
 
-    static func runItem(_ item: BatchItem, _ o: BatchOptions, engine: VideoRegionEngine) throws -> VideoAnswer {
+    static func runItem(_ item: BatchItem, _ o: BatchOptions, engine: VideoRegionEngine, sam2: SAM2Tracking? = nil) throws -> VideoAnswer {
         var r = RegionRequest(input: item.input, spec: o.spec)
         r.modelDirectory = o.modelDirectory
         r.threads = o.threads
+        r.tracker = o.tracker
         r.quiet = true
         r.annotationPath = item.annotation
         if let problem = item.problem { throw problem }
@@ -164,7 +176,7 @@ public enum BatchJob {
             }
             r.questions = q.map { VideoQuestion($0) }
         }
-        do { return try VideoRegionJob.run(r, engine: engine) } catch { throw itemError(error, item) }
+        do { return try VideoRegionJob.run(r, engine: engine, sam2: sam2) } catch { throw itemError(error, item) }
     }
 
     /// An item's error in the item's own terms: the region and question checks are shared with

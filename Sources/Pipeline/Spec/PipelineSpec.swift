@@ -33,9 +33,18 @@ public struct PipelineSpec: Sendable, Equatable {
         public var fps: Double = 15
         /// Long side of the tracking resolution.
         public var maxSide = 854
-        /// Most frames the tracker holds (it keeps them all in memory: ≈1.2 MB each at 854×480).
-        /// A longer clip is tracked more sparsely (with a warning) rather than exhausting memory.
+        /// Most frames the tracker runs on: a longer clip is tracked more sparsely (with a warning).
+        /// A bound on the tracking time, no longer on memory: the weight-free tracker streams
+        /// (frames decoded, propagated and dropped; masks kept as RLE). SAM 2.1's path still
+        /// collects its tracking frames (≈1.2 MB each at 854×480), so there it also bounds memory.
         public var maxFrames = 1200
+        /// `tracker.kind`: auto (SAM 2.1 when a checkpoint is given, else flow), flow, sam2
+        /// (TrackerChoice.swift; --tracker wins).
+        public var kind: TrackerKind = .auto
+        /// `tracker.sam2_model`: SAM 2.1 checkpoint directory (relative paths are relative to the
+        /// spec file's folder, like `model`; --sam2 wins).
+        public var sam2Model: String?
+        public init() {}
     }
 
     /// Prompt template and the text added for multiple-choice questions.
@@ -116,9 +125,12 @@ extension PipelineSpec {
             throw SpecError(source: path, line: nil, key: "", problem: "the file is empty")
         }
         var spec = try parse(text, source: path, overrides: overrides)
+        let dir = InputFile.folder(of: path)
         if let m = spec.model, !m.hasPrefix("/") {
-            let dir = InputFile.folder(of: path)
             spec.model = dir.isEmpty ? m : (dir as NSString).appendingPathComponent(m)
+        }
+        if let m = spec.tracker.sam2Model, !m.hasPrefix("/") {
+            spec.tracker.sam2Model = dir.isEmpty ? m : (dir as NSString).appendingPathComponent(m)
         }
         return spec
     }
@@ -176,6 +188,11 @@ extension PipelineSpec {
             if let fps = try t.double("fps", nonNegative: true) { spec.tracker.fps = fps }
             if let m = try t.int("max_side", min: 16) { spec.tracker.maxSide = m }
             if let m = try t.int("max_frames", min: 2) { spec.tracker.maxFrames = m }
+            if let k = try t.choice("kind", TrackerKind.allCases.map(\.rawValue)) { spec.tracker.kind = TrackerKind(rawValue: k)! }
+            if let m = try t.string("sam2_model") {
+                guard !m.isEmpty else { throw t.error("sam2_model", "needs a directory") }
+                spec.tracker.sam2Model = m
+            }
             try t.finish()
         }
         if var p = try root.mapping("prompt") {

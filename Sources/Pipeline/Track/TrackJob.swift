@@ -1,6 +1,8 @@
 // `gar track`: prompts on some frames of a video or frame folder → a mask per object per frame.
 // Decodes the frames at the tracking size (long side ≤ 854), converts the prompts (given in the
-// frames' own pixel coordinates) to that size, runs `Tracker.track`, and writes into OUT
+// frames' own pixel coordinates) to that size, runs `Tracker.track` (streaming: the weight-free
+// tracker keeps no frames; SAM 2.1 with --sam2 collects them), decodes the frames a second time for
+// the overlay and contact sheet, and writes into OUT
 // (AtomicOutput.directory: created when missing, files replaced only when all are complete,
 // nothing else in OUT touched):
 //
@@ -24,6 +26,8 @@ public struct TrackJobOptions: Sendable {
     public var overlay = true
     public var contactSheet = true
     public var quiet = false
+    /// The tracker (the CLI resolves --tracker/--sam2 > GAR_SAM2: `TrackerChoice.resolve`).
+    public var tracker: TrackerChoice = .flow
     public init(input: String, objects: [ObjectSpec], out: URL) { self.input = input; self.objects = objects; self.out = out }
 }
 
@@ -38,17 +42,35 @@ public struct TrackJobSummary: Sendable, Codable {
     public var frames: Int
     /// In the order given (names are values, never keys: they are the user's text).
     public var objects: [Object]
+    /// Wall time per tracked frame, decoding included (decoding and tracking interleave).
     public var msPerFrame: Double
     public var out: String
     /// Damaged data met while reading the input (one line each; empty when clean).
     public var warnings: [String]
-    public var schemaVersion = 2
+    /// The tracker used: "flow" or "sam2", and the SAM 2.1 checkpoint (nil for flow).
+    public var tracker: String
+    public var sam2Model: String?
+    /// 3 (issue 13): `tracker`, `sam2_model`.
+    public var schemaVersion = 3
+
+    public func encode(to encoder: Encoder) throws {   // nil written as null: a fixed schema
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(frames, forKey: .frames)
+        try c.encode(objects, forKey: .objects)
+        try c.encode(msPerFrame, forKey: .msPerFrame)
+        try c.encode(out, forKey: .out)
+        try c.encode(warnings, forKey: .warnings)
+        try c.encode(tracker, forKey: .tracker)
+        try c.encode(sam2Model, forKey: .sam2Model)
+        try c.encode(schemaVersion, forKey: .schemaVersion)
+    }
 }
 
 public enum TrackJob {
     public static func run(_ o: TrackJobOptions) throws -> TrackJobSummary {
         try AtomicOutput.checkDirectoryDestination(o.out)   // before decoding and tracking, not after
         let source = try FrameSources.open(o.input)
+        let sam2 = try o.tracker.sam2Model.map(SAM2Tracking.load)
         let (W, H) = source.frameSize
         // Prompts: read the files; coordinates stay in the source's frame size.
         var prompts: [ObjectPrompt] = []
@@ -64,15 +86,28 @@ public enum TrackJob {
         let trackProgress = Progress("track", total: nil, quiet: o.quiet)
         var options = Tracker.Options(); options.maxSide = o.maxSide
         let t0 = Date()
-        var tStart = t0
-        let result = try Tracker.track(source: source, sampling: o.sampling, prompts: prompts, options: options,
-                                       decodeProgress: { done, _ in decodeProgress.advance(note: "frame \(done)"); tStart = Date() },
-                                       progress: { done, total in trackProgress.advance(note: "\(done)/\(total) frame steps") })
+        let onDecode: (Int, Int?) -> Void = { done, _ in decodeProgress.advance(note: "frame \(done)") }
+        let onTrack: (Int, Int) -> Void = { done, total in trackProgress.advance(note: "\(done)/\(total) frame steps") }
+        let result = try sam2.map { try $0.track(source: source, sampling: o.sampling, prompts: prompts, maxSide: o.maxSide,
+                                                 decodeProgress: onDecode, progress: onTrack) }
+            ?? Tracker.track(source: source, sampling: o.sampling, prompts: prompts, options: options, decodeProgress: onDecode, progress: onTrack)
         let tracks = result.tracks
-        let ms = Date().timeIntervalSince(tStart) * 1000 / Double(max(1, result.frames.count - 1))
-        trackProgress.finish(note: String(format: "%.1f ms/frame", ms))
-        let decoded = zip(result.frames, result.images).map { Frame(index: $0.0.index, pts: $0.0.pts, image: $0.1) }
+        // Decoding and tracking interleave (streaming): the time per frame is both.
+        let ms = Date().timeIntervalSince(t0) * 1000 / Double(max(1, result.frames.count))
+        decodeProgress.finish()
+        trackProgress.finish(note: String(format: "%.1f ms/frame (decode + track)", ms))
+        let decoded = result.frames
         let w = tracks.width, h = tracks.height
+        // The overlay and contact sheet come from a second decode of the same frames (the tracker
+        // kept none).
+        let images = o.overlay || o.contactSheet ? try source.frames(o.sampling, window: nil, size: .maxSide(o.maxSide), progress: nil) : nil
+        func image(_ t: Int) throws -> RGBImage {
+            while let f = try images?.next() {
+                if f.index == decoded[t].index { return f.image }
+                if f.index > decoded[t].index { break }
+            }
+            throw PipelineError.invalidInput(what: o.input, reason: "frame \(decoded[t].index) could not be decoded again for the overlay")
+        }
         let writeProgress = Progress("write", total: decoded.count, quiet: o.quiet)
         try AtomicOutput.directory(at: o.out) { dir in
             let maskDir = dir.appendingPathComponent("masks")
@@ -98,13 +133,14 @@ public enum TrackJob {
                     let m = masks[k] ?? Mask(width: W, height: H)
                     var e: [String: Any] = ["id": k + 1, "name": track.name, "visible": !m.isEmpty,
                                             "lost": track.frames[t].lost, "confidence": Double(track.frames[t].confidence),
+                                            "status": FrameStatus(hasMask: !m.isEmpty, lost: track.frames[t].lost).rawValue,
                                             "rle": ["size": [H, W], "counts": RLE(m).compressedString]]
                     if let b = m.boundingBox { e["bbox"] = [b.x, b.y, b.width, b.height] }
                     objs.append(e)
                 }
                 frameEntries.append(["index": f.index, "pts": f.pts, "objects": objs])
-                if writer != nil || sheetPicks.contains(t) {
-                    let ov = overlay(f.image, labels)
+                if writer != nil || (o.contactSheet && sheetPicks.contains(t)) {
+                    let ov = overlay(try image(t), labels)
                     try writer?.append(ov)
                     if sheetPicks.contains(t) { sheetFrames.append(ov) }
                 }
@@ -112,7 +148,8 @@ public enum TrackJob {
             }
             try writer?.finish()
             let doc: [String: Any] = [
-                "format": "gar-masks-2", "schema_version": 2, "warnings": result.warnings,
+                "format": "gar-masks-2", "schema_version": 3, "warnings": result.warnings,
+                "tracker": o.tracker.name, "sam2_model": o.tracker.sam2Model ?? NSNull(),
                 "input": o.input, "width": W, "height": H,
                 "tracking_size": [w, h], "sampling": "\(o.sampling)",
                 "objects": tracks.objects.enumerated().map { ["id": $0.offset + 1, "name": $0.element.name] },
@@ -126,10 +163,11 @@ public enum TrackJob {
         writeProgress.finish(note: o.out.path)
         if !o.quiet { for w in result.warnings { printErr("warning: \(o.input): \(w)") } }
         let objects = tracks.objects.map { t in
-            TrackJobSummary.Object(name: t.name, visibleFrames: t.frames.filter { $0.mask != nil }.count,
+            TrackJobSummary.Object(name: t.name, visibleFrames: t.frames.filter(\.hasMask).count,
                                    lostFrames: t.frames.filter(\.lost).count)
         }
-        return TrackJobSummary(frames: decoded.count, objects: objects, msPerFrame: ms, out: o.out.path, warnings: result.warnings)
+        return TrackJobSummary(frames: decoded.count, objects: objects, msPerFrame: ms, out: o.out.path, warnings: result.warnings,
+                               tracker: o.tracker.name, sam2Model: o.tracker.sam2Model)
     }
 
     /// Whether gar track may write `relativePath` in its output folder.

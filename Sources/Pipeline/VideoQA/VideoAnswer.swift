@@ -5,7 +5,8 @@ import Foundation
 
 public struct VideoAnswer: Codable, Sendable {
     public static let schemaName = "gar-video-answer-1"
-    public static let schemaVersion = 1
+    /// 2 (issue 13): `tracker`, `sam2_model`, and `status` per region frame.
+    public static let schemaVersion = 2
 
     public struct Source: Codable, Sendable {
         /// "video" or "frames" (a folder of images).
@@ -56,6 +57,10 @@ public struct VideoAnswer: Codable, Sendable {
         public var confidence: Double
         /// The tracker gave up on the region here (mask withheld) instead of inventing one.
         public var lost: Bool
+        /// `visible`, `not_visible` (out of view: SAM 2's object score says it is not there, the
+        /// weight-free tracker's mask became empty, or the annotation has no mask) or `lost` (the
+        /// weight-free tracker gave up) — `FrameStatus`.
+        public var status: String
         /// COCO box [x, y, w, h] of the mask.
         public var bbox: [Int]?
         /// The mask at the frame's size (nil when not visible).
@@ -67,6 +72,7 @@ public struct VideoAnswer: Codable, Sendable {
             try c.encode(visible, forKey: .visible)
             try c.encode(confidence, forKey: .confidence)
             try c.encode(lost, forKey: .lost)
+            try c.encode(status, forKey: .status)
             try c.encode(bbox, forKey: .bbox)
             try c.encode(rle, forKey: .rle)
         }
@@ -147,6 +153,10 @@ public struct VideoAnswer: Codable, Sendable {
     public var pipeline: String
     /// "tracker" or "annotation".
     public var maskSource: String
+    /// The tracker used: "flow" or "sam2" (nil with an annotation).
+    public var tracker: String?
+    /// The SAM 2.1 checkpoint directory with `tracker` "sam2" (else nil).
+    public var sam2Model: String?
     /// The frames the model saw, in prompt order.
     public var frames: [SampledFrame]
     /// Frames asked for (more than `frames.count` when the context could not hold them all).
@@ -175,6 +185,8 @@ public struct VideoAnswer: Codable, Sendable {
         try c.encode(model, forKey: .model)
         try c.encode(pipeline, forKey: .pipeline)
         try c.encode(maskSource, forKey: .maskSource)
+        try c.encode(tracker, forKey: .tracker)
+        try c.encode(sam2Model, forKey: .sam2Model)
         try c.encode(frames, forKey: .frames)
         try c.encode(framesRequested, forKey: .framesRequested)
         try c.encode(trackedFrames, forKey: .trackedFrames)
@@ -191,5 +203,22 @@ public struct VideoAnswer: Codable, Sendable {
     /// One JSON object, sorted keys, snake_case.
     public func json(pretty: Bool = false) throws -> String {
         try JSONOutput.string(self, pretty: pretty)
+    }
+}
+
+/// What a tracked (or annotated) mask says about its object on one frame: the `status` of the
+/// JSON outputs (masks.json, the video answer's region frames).
+public enum FrameStatus: String, Sendable {
+    /// A non-empty mask.
+    case visible
+    /// No mask, and the tracker did not give up: out of view (SAM 2.1's object score ≤ 0), the
+    /// weight-free tracker's mask became empty, an annotation without a mask there, or a frame the
+    /// tracker never reached.
+    case notVisible = "not_visible"
+    /// The weight-free tracker gave up here rather than invent a mask.
+    case lost
+
+    public init(hasMask: Bool, lost: Bool) {
+        self = lost ? .lost : hasMask ? .visible : .notVisible
     }
 }

@@ -10,10 +10,12 @@
 //                   context)
 //   trackingFrames  when tracking: every k-th frame at about spec.tracker.fps, plus the sampled and
 //                   prompted frames
-//   trackedMasks    decode those at the tracking size (long side ≤ 854), then the two stages
+//   trackedMasks    track on those at the tracking size (long side ≤ 854): the weight-free tracker
+//                   streams them (decoded, segmented, propagated, dropped: streamedTracking); SAM 2.1
+//                   decodes them all, then the two stages (collectedTracking)
 //     promptMasks     prompts (source coordinates, checked by readRegions) scaled and segmented
 //     propagate       the prompt masks propagated through the tracking frames
-//                   and the model's frames at their original size (re-used from the tracking pass
+//                   and the model's frames at their original size (kept from the tracking pass
 //                   when that is already the original size, else a second, seeking pass for N frames)
 //   annotationMasks or: the model's frames and the annotation's masks
 //   modelInputs     per region and sampled frame: the mask images (views, no copy) and the frames'
@@ -24,8 +26,10 @@
 //                   the model and cache across requests)
 //   answer          the JSON answer (VideoAnswer); the overlay video is written by the mask stages
 //
-// Memory: besides the model, the tracking frames (≈1.2 MB each at 854×480) and the N sampled
-// frames at full size; the model holds only the N frames' tiles and features.
+// Memory: besides the model, the N sampled frames at full size and the tracks as RLE; the
+// weight-free tracker streams (only the frames before the last region's first prompt are kept for
+// its backward pass), SAM 2.1's path keeps the tracking frames (≈1.2 MB each at 854×480). The model
+// holds only the N frames' tiles and features.
 import Foundation
 import Models
 import Tensors
@@ -87,6 +91,9 @@ public struct RegionRequest: Sendable {
     public var threads: Int?
     /// Compute precision of the model (the CLI resolves flag > spec > GAR_PRECISION > CPU default).
     public var precision: Precision = .f32
+    /// The tracker (the CLI resolves --tracker/--sam2 > spec tracker.kind/sam2_model > GAR_SAM2:
+    /// `TrackerChoice.resolve`; library default the weight-free tracker).
+    public var tracker: TrackerChoice = .flow
     /// Put each answer's first-step logits in the JSON (precision checks).
     public var emitLogits = false
     /// No progress lines on stderr.
@@ -154,9 +161,10 @@ public enum VideoRegionJob {
         var options: RequestOptions
     }
 
-    /// Runs a request. `engine`: a loaded model to reuse (else one is loaded). `onText` receives
-    /// the first answer's text as it is generated.
-    public static func run(_ r: RegionRequest, engine given: VideoRegionEngine? = nil,
+    /// Runs a request. `engine`: a loaded model to reuse (else one is loaded); `sam2`: SAM 2.1
+    /// loaded from `r.tracker`'s checkpoint to reuse (else it is loaded when the request tracks with
+    /// it). `onText` receives the first answer's text as it is generated.
+    public static func run(_ r: RegionRequest, engine given: VideoRegionEngine? = nil, sam2 loaded: SAM2Tracking? = nil,
                            onText: ((String) -> Void)? = nil) throws -> VideoAnswer {
         let start = Date()
         var warnings: [String] = []
@@ -167,6 +175,7 @@ public enum VideoRegionJob {
         let questions = try questions(of: r)
         let input = try openSource(r, warnings: &warnings)
         let regions = try readRegions(r, input)
+        let sam2 = try loadTracker(r, regions: regions, loaded: loaded)
         let engine = try given ?? VideoRegionEngine(modelDirectory: try modelDirectory(r), precision: r.precision)
         let load = engine.takeLoadSeconds()
         let (sampled, requested) = try pickFrames(r, input, regions: regions, questions: questions, model: engine.model,
@@ -176,7 +185,7 @@ public enum VideoRegionJob {
         case .annotation(let annotation):
             masks = try annotationMasks(r, input, annotation, frames: sampled, warnings: &warnings)
         case .prompts(let prompts):
-            masks = try trackedMasks(r, input, prompts, sampled: sampled, warnings: &warnings)
+            masks = try trackedMasks(r, input, prompts, sampled: sampled, sam2: sam2, warnings: &warnings)
         }
         try checkEveryRegionSeen(masks, fromAnnotation: regions.annotation != nil)
         let inputs = modelInputs(r, masks, width: input.width, height: input.height)
@@ -186,6 +195,14 @@ public enum VideoRegionJob {
     }
 
     // MARK: stages
+
+    /// SAM 2.1 loaded when the request tracks with it (before the GAR model: a bad checkpoint
+    /// fails first); nil for the weight-free tracker or masks from an annotation.
+    static func loadTracker(_ r: RegionRequest, regions: Regions, loaded: SAM2Tracking? = nil) throws -> SAM2Tracking? {
+        guard case .prompts = regions, let dir = r.tracker.sam2Model else { return nil }
+        if let loaded, loaded.directory == dir { return loaded }
+        return try SAM2Tracking.load(dir)
+    }
 
     /// The request's questions (the spec's when it gives none), none empty.
     static func questions(of r: RegionRequest) throws -> [VideoQuestion] {
@@ -289,9 +306,12 @@ public enum VideoRegionJob {
             out.lost.append(out.frames.map { _ in false })
         }
         if let path = r.overlayPath {
-            try writeOverlay(frames: out.frames.map(\.image), labelMaps: out.frames.indices.map { f in
-                LabelMap(width: input.width, height: input.height, masks: out.masks.map { $0[f] })
-            }, fps: 2, to: path)
+            var f = 0
+            try writeOverlay(fps: 2, to: path) {
+                guard f < out.frames.count else { return nil }
+                defer { f += 1 }
+                return (out.frames[f].image, LabelMap(width: input.width, height: input.height, masks: out.masks.map { $0[f] }))
+            }
         }
         return out
     }
@@ -317,34 +337,27 @@ public enum VideoRegionJob {
     /// Tracks the prompted regions (decode at the tracking size, prompts to masks, propagation)
     /// and gives their masks on the model's frames at the original size. Sampled frames that could
     /// not be decoded are left out (with a warning). Writes the overlay when asked.
+    /// `sam2`: track with SAM 2.1 (`r.tracker`, loaded by `loadTracker`), nil = the weight-free tracker.
     static func trackedMasks(_ r: RegionRequest, _ input: Source, _ prompts: [[(frame: Int, prompt: CheckedPrompt)]], sampled given: [Int],
-                             warnings: inout [String]) throws -> RegionMasks {
+                             sam2: SAM2Tracking? = nil, warnings: inout [String]) throws -> RegionMasks {
         var out = RegionMasks()
         var sampled = given
         let W = input.width, H = input.height
         let (trackedIndices, step) = trackingFrames(r, input, prompts: prompts, sampled: sampled, warnings: &warnings)
-        let t0 = Date()
-        let trackFrames = try decode(input.source, trackedIndices, size: .maxSide(r.spec.tracker.maxSide), label: "decode", quiet: r.quiet,
-                                     warnings: &warnings)
-        out.decodeSeconds += Date().timeIntervalSince(t0)
-        out.trackedCount = trackFrames.count
-        var position: [Int: Int] = [:]
-        for (i, f) in trackFrames.enumerated() { position[f.index] = i }
-        var objectPrompts: [CheckedObjectPrompt] = []
-        for (k, list) in prompts.enumerated() {
-            for p in list {
-                guard let pos = position[p.frame] else {
-                    throw PipelineError.invalidInput(what: r.input, reason: "the prompted frame \(p.frame) could not be decoded")
-                }
-                objectPrompts.append(CheckedObjectPrompt(name: "<Prompt\(k)>", frame: pos, prompt: p.prompt))
-            }
+        // Region k's prompts, `frame` = the frame's index in the source.
+        let objectPrompts = prompts.enumerated().flatMap { k, list in
+            list.map { CheckedObjectPrompt(name: "<Prompt\(k)>", frame: $0.frame, prompt: $0.prompt) }
         }
-        let t1 = Date()
-        let images = trackFrames.map(\.image)
-        let tracks = try propagate(r, promptMasks(images, objectPrompts), through: images)
+        let t0 = Date()
+        let pass = try sam2.map { try collectedTracking(r, input, trackedIndices, objectPrompts, sam2: $0, keep: Set(sampled), warnings: &warnings) }
+            ?? streamedTracking(r, input, trackedIndices, objectPrompts, keep: Set(sampled), warnings: &warnings)
+        out.trackSeconds = Date().timeIntervalSince(t0)
+        let tracks = pass.tracks
+        out.trackedCount = pass.frames.count
+        var position: [Int: Int] = [:]
+        for (i, f) in pass.frames.enumerated() { position[f.index] = i }
         warnings += tracks.warnings
         if !r.quiet { for w in tracks.warnings { printErr("warning: \(w)") } }
-        out.trackSeconds = Date().timeIntervalSince(t1)
         let missing = sampled.filter { position[$0] == nil }
         if !missing.isEmpty {
             warnings.append("frames \(missing.map(String.init).joined(separator: ", ")) could not be decoded and are left out")
@@ -352,7 +365,7 @@ public enum VideoRegionJob {
             guard !sampled.isEmpty else { throw PipelineError.invalidInput(what: r.input, reason: "none of the sampled frames could be decoded") }
         }
         if tracks.width == W && tracks.height == H {
-            out.frames = sampled.map { trackFrames[position[$0]!] }
+            out.frames = sampled.map { pass.kept[$0]! }
         } else {
             let t2 = Date()
             out.frames = try decode(input.source, sampled, size: .original, label: "decode (model frames)", quiet: r.quiet,
@@ -366,26 +379,88 @@ public enum VideoRegionJob {
             out.lost.append(on.map(\.lost))
         }
         if let path = r.overlayPath {
+            // From a second decode of the tracked frames: the tracking pass kept none of them.
             let fps = (input.source.frameRate ?? 10) / Double(step)
-            try writeOverlay(frames: trackFrames.map(\.image), labelMaps: trackFrames.indices.map { tracks.labelMap(at: $0) },
-                             fps: fps, to: path)
+            let stream = try input.source.frames(.indices(pass.frames.map(\.index)), window: nil, size: .maxSide(r.spec.tracker.maxSide), progress: nil)
+            try writeOverlay(fps: fps, to: path) {
+                guard let f = try stream.next() else { return nil }
+                guard let t = position[f.index] else { return (f.image, LabelMap(width: f.image.width, height: f.image.height, masks: [])) }
+                return (f.image, tracks.labelMap(at: t))
+            }
         }
         return out
     }
 
-    /// Prompts to masks: the region prompts (checked by `readRegions` in the source's pixels,
-    /// `frame` indexing `frames`) scaled to the tracking size and segmented on their frames.
-    static func promptMasks(_ frames: [RGBImage], _ prompts: [CheckedObjectPrompt]) throws -> PromptMasks {
-        try Tracker.promptMasks(frames: frames, checked: prompts)
+    /// What a tracking pass gives: the tracked frames (source index, time), the tracks (masks at the
+    /// tracking size), and the `keep` frames whose tracking size is the original size.
+    struct TrackingPass {
+        var frames: [(index: Int, pts: Double)]
+        var tracks: MaskTracks
+        var kept: [Int: Frame]
     }
 
-    /// Propagation of the prompt masks through the tracked frames (with progress on stderr).
-    static func propagate(_ r: RegionRequest, _ prompted: PromptMasks, through frames: [RGBImage]) throws -> MaskTracks {
+    /// The weight-free tracker, streaming (`Tracker.track(stream:…)`): each tracking frame is
+    /// decoded, its prompts segmented (`promptMasks`' rule), propagated and dropped — except the
+    /// frames `keep` names when they are already at their original size (the model's frames).
+    static func streamedTracking(_ r: RegionRequest, _ input: Source, _ indices: [Int], _ prompts: [CheckedObjectPrompt], keep: Set<Int>,
+                                 warnings: inout [String]) throws -> TrackingPass {
         let progress = Progress("track", quiet: r.quiet)
         var options = Tracker.Options()
         options.maxSide = r.spec.tracker.maxSide
-        let tracks = try Tracker.propagate(prompted, through: frames, options: options,
-                                           progress: { done, total in progress.advance(note: "\(done)/\(total) frame steps") })
+        let stream = try input.source.frames(.indices(indices), window: nil, size: .maxSide(r.spec.tracker.maxSide), progress: nil)
+        var kept: [Int: Frame] = [:]
+        let (frames, tracks) = try Tracker.track(stream: stream, source: input.source.path, sourceWidth: input.width, sourceHeight: input.height,
+                                                 checked: prompts, promptFrame: .sourceIndex, options: options,
+                                                 progress: { done, total in progress.advance(note: "\(done)/\(total) frame steps") },
+                                                 onFrame: { f in
+                                                     if keep.contains(f.index) && f.image.width == input.width && f.image.height == input.height { kept[f.index] = f }
+                                                 })
+        progress.finish(note: "\(frames.count) frames (decoded and tracked)")
+        noteDamage(stream, of: input.source, quiet: r.quiet, warnings: &warnings)
+        return TrackingPass(frames: frames, tracks: tracks, kept: kept)
+    }
+
+    /// SAM 2.1: the tracking frames decoded and kept (its video loop asks for them in its own
+    /// order), then the two stages `promptMasks` and `propagate`.
+    static func collectedTracking(_ r: RegionRequest, _ input: Source, _ indices: [Int], _ prompts: [CheckedObjectPrompt], sam2: SAM2Tracking,
+                                  keep: Set<Int>, warnings: inout [String]) throws -> TrackingPass {
+        let trackFrames = try decode(input.source, indices, size: .maxSide(r.spec.tracker.maxSide), label: "decode", quiet: r.quiet,
+                                     warnings: &warnings)
+        var position: [Int: Int] = [:]
+        for (i, f) in trackFrames.enumerated() { position[f.index] = i }
+        let atPositions = try prompts.map { p in
+            guard let pos = position[p.frame] else {
+                throw PipelineError.invalidInput(what: r.input, reason: "the prompted frame \(p.frame) could not be decoded")
+            }
+            return CheckedObjectPrompt(name: p.name, frame: pos, prompt: p.prompt)
+        }
+        let images = trackFrames.map(\.image)
+        let tracks = try propagate(r, promptMasks(images, atPositions, sam2: sam2), through: images, sam2: sam2)
+        var kept: [Int: Frame] = [:]
+        for f in trackFrames where keep.contains(f.index) && f.image.width == input.width && f.image.height == input.height { kept[f.index] = f }
+        return TrackingPass(frames: trackFrames.map { ($0.index, $0.pts) }, tracks: tracks, kept: kept)
+    }
+
+    /// Prompts to masks: the region prompts (checked by `readRegions` in the source's pixels,
+    /// `frame` indexing `frames`) scaled to the tracking size and segmented on their frames.
+    /// With `sam2`, SAM 2.1's image mode segments them (SAM2Tracking.swift), else GrabCut.
+    static func promptMasks(_ frames: [RGBImage], _ prompts: [CheckedObjectPrompt], sam2: SAM2Tracking? = nil) throws -> PromptMasks {
+        try Tracker.promptMasks(frames: frames, checked: prompts, segmenter: sam2?.segmenter)
+    }
+
+    /// Propagation of the prompt masks through the tracked frames (with progress on stderr).
+    /// With `sam2`, SAM 2.1's video mode propagates them, else the weight-free tracker.
+    static func propagate(_ r: RegionRequest, _ prompted: PromptMasks, through frames: [RGBImage], sam2: SAM2Tracking? = nil) throws -> MaskTracks {
+        let progress = Progress("track", quiet: r.quiet)
+        let note: (Int, Int) -> Void = { done, total in progress.advance(note: "\(done)/\(total) frame steps") }
+        let tracks: MaskTracks
+        if let sam2 {
+            tracks = try sam2.propagate(prompted, frameCount: frames.count, frame: { frames[$0] }, progress: note)
+        } else {
+            var options = Tracker.Options()
+            options.maxSide = r.spec.tracker.maxSide
+            tracks = try Tracker.propagate(prompted, through: frames, options: options, progress: note)
+        }
         progress.finish(note: "\(frames.count) frames")
         return tracks
     }
@@ -453,6 +528,7 @@ public enum VideoRegionJob {
                 let mask = m.masks[k][f].flatMap { $0.isEmpty ? nil : $0 }
                 return VideoAnswer.RegionFrame(
                     index: m.frames[f].index, visible: mask != nil, confidence: m.confidence[k][f], lost: m.lost[k][f],
+                    status: FrameStatus(hasMask: mask != nil, lost: m.lost[k][f]).rawValue,
                     bbox: mask?.boundingBox.map { [$0.x, $0.y, $0.width, $0.height] },
                     rle: mask.map { VideoAnswer.RLEJSON(size: [H, W], counts: RLE($0).compressedString) })
             }))
@@ -466,6 +542,7 @@ public enum VideoRegionJob {
             input: r.input,
             source: .init(kind: input.isFolder ? "frames" : "video", frameCount: input.frameCount, fps: rate, width: W, height: H),
             model: model, pipeline: r.spec.source, maskSource: fromAnnotation ? "annotation" : "tracker",
+            tracker: fromAnnotation ? nil : r.tracker.name, sam2Model: fromAnnotation ? nil : r.tracker.sam2Model,
             frames: m.frames.map { .init(index: $0.index, pts: rate == nil ? nil : $0.pts) }, framesRequested: framesRequested,
             trackedFrames: m.trackedCount, regions: out, answers: answers,
             text: answers[0].text, tokenIds: answers[0].tokenIds, choice: answers[0].choice, promptTokens: answers[0].promptTokens,
@@ -526,14 +603,20 @@ public enum VideoRegionJob {
         frames.reserveCapacity(indices.count)
         while let f = try stream.next() { frames.append(f) }
         progress.finish()
-        if let note = stream.damageNote.map({ "\(source.path): \($0)" }), !warnings.contains(note) {
-            warnings.append(note)
-            if !quiet { printErr("warning: \(note)") }
-        }
+        noteDamage(stream, of: source, quiet: quiet, warnings: &warnings)
         guard !frames.isEmpty else {
             throw PipelineError.invalidInput(what: source.path, reason: "none of the \(indices.count) wanted frames could be decoded")
         }
         return frames
+    }
+
+    /// A decode pass's damaged data (undecodable packets, wanted frames skipped), added to
+    /// `warnings` once and printed unless `quiet`.
+    static func noteDamage(_ stream: FrameStream, of source: any FrameSource, quiet: Bool, warnings: inout [String]) {
+        if let note = stream.damageNote.map({ "\(source.path): \($0)" }), !warnings.contains(note) {
+            warnings.append(note)
+            if !quiet { printErr("warning: \(note)") }
+        }
     }
 
     // MARK: helpers
@@ -559,17 +642,20 @@ public enum VideoRegionJob {
 
     /// The frames with the regions blended in (TrackJob.overlay: DAVIS palette, region k = colour
     /// k+1, borders opaque), written with VideoWriter (the file appears only when complete).
-    static func writeOverlay(frames: [RGBImage], labelMaps: [LabelMap], fps: Double, to path: String) throws {
-        guard let first = frames.first else { return }
+    /// `next()` gives each frame and its label map, nil at the end (frames written as they come).
+    static func writeOverlay(fps: Double, to path: String, next: () throws -> (RGBImage, LabelMap)?) throws {
+        guard let first = try next() else { return }
         let url = URL(fileURLWithPath: path)
         let target = try AtomicOutput.resolvingSymlink(url)   // a symlink stays one, as with --output
         try AtomicOutput.createDirectory(target.deletingLastPathComponent(), for: url)
         let mode = AtomicOutput.permissions(of: target)
-        let writer = try VideoWriter(path: target.path, width: first.width, height: first.height, fps: fps)
+        let writer = try VideoWriter(path: target.path, width: first.0.width, height: first.0.height, fps: fps)
         InterruptCleanup.register(writer.temporaryPath)
         defer { InterruptCleanup.unregister(writer.temporaryPath) }
-        for (img, labels) in zip(frames, labelMaps) {
+        var item: (RGBImage, LabelMap)? = first
+        while let (img, labels) = item {
             try writer.append(TrackJob.overlay(img, labels))
+            item = try next()
         }
         try writer.finish()
         if let mode { chmod(target.path, mode) }

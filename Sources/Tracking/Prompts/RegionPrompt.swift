@@ -56,6 +56,11 @@ public struct CheckedPrompt: Sendable, Equatable {
 }
 
 /// Converts prompts to masks on their frame.
+/// A segmenter of box / click / scribble prompts other than GrabCut (the pipeline plugs in SAM 2.1's
+/// image mode): the prompt (checked, at the frame's size, no mask) and the frame → the object's
+/// mask at the frame's size (empty: nothing found).
+public typealias PromptMaskSegmenter = (RegionPrompt, RGBImage) throws -> Mask
+
 public enum PromptSegmenter {
     /// GrabCut iterations (OpenCV's measured setting in TRACKING.md §2.2).
     public static let iterations = 5
@@ -115,9 +120,28 @@ public enum PromptSegmenter {
     /// `maskOrFallback` of a prompt already checked against `frame`'s size (not checked again).
     public static func maskOrFallback(for checked: CheckedPrompt, on frame: RGBImage, what: String = "prompt") -> (mask: Mask, warning: String?) {
         precondition(checked.width == frame.width && checked.height == frame.height, "prompt checked for another frame size")
-        let p = checked.prompt, W = frame.width, H = frame.height
-        if let m = p.mask { return (m, nil) }
-        let (m, hard) = segmented(p, on: frame, naiveGrabCut: false)
+        if let m = checked.prompt.mask { return (m, nil) }
+        let (m, hard) = segmented(checked.prompt, on: frame, naiveGrabCut: false)
+        return orFallback(m, hard: hard, for: checked.prompt, width: frame.width, height: frame.height, what: what)
+    }
+
+    /// `maskOrFallback` with another segmenter for box / click / scribble prompts (e.g. SAM 2.1's
+    /// image mode, plugged in by the pipeline): a mask prompt is the mask; when `segmenter` returns an
+    /// empty mask, the same fallback (the prompt's own area, with the warning) is used.
+    public static func maskOrFallback(for checked: CheckedPrompt, on frame: RGBImage, what: String = "prompt",
+                                      segmenter: PromptMaskSegmenter) throws -> (mask: Mask, warning: String?) {
+        precondition(checked.width == frame.width && checked.height == frame.height, "prompt checked for another frame size")
+        if let m = checked.prompt.mask { return (m, nil) }
+        let m = try segmenter(checked.prompt, frame)
+        guard m.width == frame.width && m.height == frame.height else {
+            throw TrackingError.sizeMismatch(what: "\(what): the segmenter's mask", got: (m.width, m.height), expected: (frame.width, frame.height))
+        }
+        return orFallback(m, hard: Mask(width: m.width, height: m.height), for: checked.prompt, width: frame.width, height: frame.height, what: what)
+    }
+
+    /// The segmenter's mask `m`, or the prompt's own area when `m` has nothing beyond `hard`
+    /// (the pixels the prompt itself marks as certain).
+    static func orFallback(_ m: Mask, hard: Mask, for p: RegionPrompt, width W: Int, height H: Int, what: String) -> (mask: Mask, warning: String?) {
         // Nothing found, or nothing beyond the discs / strokes painted as certain object pixels.
         if m.bits.indices.contains(where: { m.bits[$0] != 0 && hard.bits[$0] == 0 }) { return (m, nil) }
         var fallback = Mask(width: W, height: H)
