@@ -11,10 +11,10 @@
 //   Tokenizers    ← JSONCore                                Llama-3 byte-level BPE, PLM chat template
 //   Models        ← Basics, Tensors, CKernels, Checkpoints, Tokenizers
 //                                                           Perception Encoder, projector, Llama decoder, GAR
-//   SAM2          ← Tensors, Checkpoints                    SAM 2.1 image mode (Hiera, FPN, prompt encoder, mask decoder)
+//   SAM2          ← Basics, Tensors, Checkpoints            SAM 2.1 (Hiera, FPN, prompt encoder, mask decoder, video components)
 //   Video         ← CFFmpeg                                 FFmpeg decode/seek/sample, still images
 //   Tracking      ← Basics, Video                           masks, prompt -> mask, propagation, J&F
-//   Pipeline      ← Basics, Models, Video, Tracking, Tensors, Checkpoints, Tokenizers, Yams
+//   Pipeline      ← Basics, Models, SAM2, Video, Tracking, Tensors, Checkpoints, Tokenizers, Yams
 //                                                           jobs (caption, QA, batch, bench), YAML specs
 //   gar (GARCLI)  ← Pipeline, Models, Video, Tensors, Checkpoints, ArgumentParser
 //                                                           thin command-line shell
@@ -66,7 +66,7 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: ["JSONCore"], exclude: ["README.md"], swiftSettings: numericSwift),
         .target(name: "Models", dependencies: ["Basics", "Tensors", "CKernels", "Checkpoints", "Tokenizers"], exclude: ["README.md"],
                 swiftSettings: numericSwift),
-        .target(name: "SAM2", dependencies: ["Tensors", "Checkpoints"], exclude: ["README.md"], swiftSettings: numericSwift),
+        .target(name: "SAM2", dependencies: ["Basics", "Tensors", "Checkpoints"], exclude: ["README.md"], swiftSettings: numericSwift),
 
         // MARK: media
         .target(name: "Video", dependencies: ["CFFmpeg"], exclude: ["README.md"], swiftSettings: numericSwift),

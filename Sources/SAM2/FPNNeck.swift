@@ -12,7 +12,7 @@ public struct FPNNeck: Sendable {
     let topDownLevels: [Int]
     let numLevels: Int
 
-    init(_ w: WeightScope, config v: SAM2Config.Vision) throws {
+    init(_ w: SAM2Weights, config v: SAM2Config.Vision) throws {
         let stages = v.backboneChannelList.count
         var lateral = [Linear?](repeating: nil, count: stages)
         for (j, channels) in v.backboneChannelList.enumerated() {

@@ -18,8 +18,10 @@ struct HieraBlock: Sendable {
     let qkv: Linear, attnProj: Linear
     let proj: Linear?
     let mlp: FeedForward
+    let precision: Precision
 
-    init(_ w: WeightScope, config h: SAM2Config.Hiera, stage: Int, indexInStage: Int, index: Int) throws {
+    init(_ w: SAM2Weights, config h: SAM2Config.Hiera, stage: Int, indexInStage: Int, index: Int) throws {
+        precision = w.precision
         let first = stage > 0 && indexInStage == 0
         dim = first ? h.embedDimPerStage[stage - 1] : h.embedDimPerStage[stage]
         dimOut = h.embedDimPerStage[stage]
@@ -52,37 +54,44 @@ struct HieraBlock: Sendable {
         let qkvOut = qkv(windows)  // [nW·wh·ww, 3·dimOut]
         let qh = wh / queryStride, qw = ww / queryStride
         let D = dimOut / heads, n = wh * ww, nq = qh * qw
-        // Queries, pooled inside each window when this block pools.
-        var q = Tensor(shape: [nW * n, dimOut], unsafeUninitialized: { out in
-            qkvOut.withUnsafeBufferPointer { src in
-                for r in 0 ..< nW * n { (out.baseAddress! + r * dimOut).update(from: src.baseAddress! + r * 3 * dimOut, count: dimOut) }
-            }
-        })
+        // Queries: read in place from the qkv rows, or pooled inside each window when this block pools.
+        var pooled: Tensor? = nil
         if queryStride > 1 {
-            var pooled = Tensor(shape: [nW * nq, dimOut])
-            q.withUnsafeBufferPointer { qb in
-                pooled.withUnsafeMutableBufferPointer { pb in
-                    for wi in 0 ..< nW {
-                        Kernels.maxPool2d(UnsafeBufferPointer(rebasing: qb[wi * n * dimOut ..< (wi + 1) * n * dimOut]), height: wh, width: ww,
-                                          channels: dimOut, kernel: queryStride,
-                                          out: UnsafeMutableBufferPointer(rebasing: pb[wi * nq * dimOut ..< (wi + 1) * nq * dimOut]))
+            var p = Tensor(shape: [nW * nq, dimOut])
+            qkvOut.withUnsafeBufferPointer { qb in
+                p.withUnsafeMutableBufferPointer { pb in
+                    parallelFor(nW) { range in
+                        var q = [Float](repeating: 0, count: n * dimOut)
+                        for wi in range {
+                            for r in 0 ..< n { for c in 0 ..< dimOut { q[r * dimOut + c] = qb[(wi * n + r) * 3 * dimOut + c] } }
+                            q.withUnsafeBufferPointer {
+                                Kernels.maxPool2d($0, height: wh, width: ww, channels: dimOut, kernel: queryStride,
+                                                  out: UnsafeMutableBufferPointer(rebasing: pb[wi * nq * dimOut ..< (wi + 1) * nq * dimOut]))
+                            }
+                        }
                     }
                 }
             }
-            q = pooled
+            pooled = p
         }
         var attn = Tensor(shape: [nW * nq, dimOut])
-        let layout = AttentionLayout(qRowStride: dimOut, kRowStride: 3 * dimOut, vRowStride: 3 * dimOut, outRowStride: dimOut)
-        let scale = 1 / Float(D).squareRoot()
-        q.withUnsafeBufferPointer { qb in
+        let qStride = pooled == nil ? 3 * dimOut : dimOut
+        let layout = AttentionLayout(qRowStride: qStride, kRowStride: 3 * dimOut, vRowStride: 3 * dimOut, outRowStride: dimOut)
+        let precision = precision
+        (pooled ?? qkvOut).withUnsafeBufferPointer { qb in
             qkvOut.withUnsafeBufferPointer { kvb in
                 attn.withUnsafeMutableBufferPointer { ob in
                     let qp = qb.baseAddress!, kp = kvb.baseAddress! + dimOut, vp = kvb.baseAddress! + 2 * dimOut, op = ob.baseAddress!
+                    if nW == 1 {
+                        sam2Attention(q: qp, k: kp, v: vp, out: op, layout: layout, queries: nq, keys: n, heads: heads, headDim: D,
+                                      precision: precision)
+                        return
+                    }
                     parallelFor(nW, grain: 1) { range in
                         for wi in range {
-                            Kernels.attention(q: qp + wi * nq * dimOut, k: kp + wi * n * 3 * dimOut, v: vp + wi * n * 3 * dimOut,
-                                              out: op + wi * nq * dimOut, layout: layout, queries: nq, keys: n,
-                                              heads: heads, kvHeads: heads, headDim: D, scale: scale, causalOffset: nil)
+                            sam2Attention(q: qp + wi * nq * qStride, k: kp + wi * n * 3 * dimOut, v: vp + wi * n * 3 * dimOut,
+                                          out: op + wi * nq * dimOut, layout: layout, queries: nq, keys: n,
+                                          heads: heads, headDim: D, precision: precision)
                         }
                     }
                 }
@@ -147,7 +156,8 @@ func maxPool(_ x: Tensor, height H: Int, width W: Int, stride s: Int) -> Tensor 
 
 public struct HieraEncoder: Sendable {
     let config: SAM2Config.Hiera
-    let patchWeight: Tensor, patchBias: Tensor
+    /// The 7×7/4 patch convolution as a GEMM over im2col rows: `[C, 3·K·K]`.
+    let patchEmbed: Linear
     /// Position embedding for the stage-0 grid, channels-last `[G·G, C]` (computed at load).
     let positionEmbedding: Tensor
     let blocks: [HieraBlock]
@@ -155,11 +165,12 @@ public struct HieraEncoder: Sendable {
     let stageEnds: [Int]
     let grid: Int
 
-    init(_ w: WeightScope, config h: SAM2Config.Hiera) throws {
+    init(_ w: SAM2Weights, config h: SAM2Config.Hiera) throws {
         config = h
         let C = h.hiddenSize, K = h.patchKernelSize[0]
-        patchWeight = try w.take("patch_embed.projection.weight", shape: [C, h.numChannels, K, K])
-        patchBias = try w.take("patch_embed.projection.bias", shape: [C])
+        let patchWeight = try w.take("patch_embed.projection.weight", shape: [C, h.numChannels, K, K])
+        let patchBias = try w.take("patch_embed.projection.bias", shape: [C])
+        patchEmbed = Linear(matrix: patchWeight.storage, out: C, in: h.numChannels * K * K, bias: patchBias.storage, precision: w.precision)
         let bg = h.windowPositionalEmbeddingBackgroundSize[0], win = h.windowSizePerStage[0]
         let background = try w.take("pos_embed", shape: [1, C, bg, bg])
         let window = try w.take("pos_embed_window", shape: [1, C, win, win])
@@ -198,17 +209,15 @@ public struct HieraEncoder: Sendable {
     func callAsFunction(_ pixels: Tensor, tap: SAM2Tap? = nil) -> [(features: Tensor, side: Int)] {
         let S = config.imageSize[0], C = config.hiddenSize, K = config.patchKernelSize[0]
         precondition(pixels.shape == [3, S, S], "Hiera: pixel values \(pixels.shape), expected [3, \(S), \(S)]")
-        var x = Tensor(shape: [grid * grid, C])
+        var columns = Tensor(shape: [grid * grid, 3 * K * K])
         pixels.withUnsafeBufferPointer { pb in
-            patchWeight.withUnsafeBufferPointer { wb in
-                patchBias.withUnsafeBufferPointer { bb in
-                    x.withUnsafeMutableBufferPointer {
-                        Kernels.conv2d(image: pb, channels: 3, height: S, width: S, kernel: K, stride: config.patchStride[0],
-                                       padding: config.patchPadding[0], weight: wb, bias: bb, outChannels: C, out: $0)
-                    }
-                }
+            columns.withUnsafeMutableBufferPointer {
+                Kernels.im2col(image: pb, channels: 3, height: S, width: S, kernel: K, stride: config.patchStride[0],
+                               padding: config.patchPadding[0], out: $0)
             }
         }
+        var x = patchEmbed(columns)
+        precondition(x.shape == [grid * grid, C], "Hiera: patch embedding \(x.shape)")
         Ops.addInPlace(&x, positionEmbedding)
         var side = grid
         var stages: [(Tensor, Int)] = []

@@ -13,8 +13,10 @@ import Tensors
 struct DecoderAttention: Sendable {
     let q: Linear, k: Linear, v: Linear, o: Linear
     let heads: Int
+    let precision: Precision
 
-    init(_ w: WeightScope, hidden: Int, downsample: Int, heads: Int) throws {
+    init(_ w: SAM2Weights, hidden: Int, downsample: Int, heads: Int) throws {
+        precision = w.precision
         let inner = hidden / downsample
         q = try Linear(w, "q_proj", in: hidden, out: inner)
         k = try Linear(w, "k_proj", in: hidden, out: inner)
@@ -24,7 +26,7 @@ struct DecoderAttention: Sendable {
     }
 
     func callAsFunction(query: Tensor, key: Tensor, value: Tensor) -> Tensor {
-        o(Ops.attention(q: q(query), k: k(key), v: v(value), heads: heads, kvHeads: heads))
+        o(sam2Attention(q: q(query), k: k(key), v: v(value), heads: heads, precision: precision))
     }
 }
 
@@ -34,7 +36,7 @@ struct TwoWayBlock: Sendable {
     let mlp: FeedForward
     let skipFirstLayerPE: Bool
 
-    init(_ w: WeightScope, config d: SAM2Config.MaskDecoder, skipFirstLayerPE: Bool) throws {
+    init(_ w: SAM2Weights, config d: SAM2Config.MaskDecoder, skipFirstLayerPE: Bool) throws {
         let C = d.hiddenSize
         selfAttn = try DecoderAttention(w.scope("self_attn"), hidden: C, downsample: 1, heads: d.numAttentionHeads)
         crossTokenToImage = try DecoderAttention(w.scope("cross_attn_token_to_image"), hidden: C, downsample: d.attentionDownsampleRate, heads: d.numAttentionHeads)
@@ -72,30 +74,37 @@ struct TwoWayBlock: Sendable {
 }
 
 /// A 2×2 stride-2 `nn.ConvTranspose2d` on a channels-last `E×E` grid → `2E×2E`: each input pixel's
-/// `[Cin]` row times the weight viewed as `[Cin, Cout·2·2]` (one GEMM) gives its four output pixels.
+/// `[Cin]` row times the weight viewed as `[Cin, 2·2·Cout]` (one GEMM through the seam; the
+/// `[Cin, Cout, 2, 2]` weight is reordered at load so the columns of output pixel (a, b) are
+/// contiguous, bias included) gives its four output pixels, copied to their places.
 struct ConvTranspose2x2: Sendable {
-    let weight: Tensor  // [Cin, Cout·4]
-    let bias: Tensor
+    let layer: Linear  // [2·2·Cout, Cin], row (a·2 + b)·Cout + o
     let outChannels: Int
 
-    init(_ w: WeightScope, _ name: String, in cin: Int, out cout: Int) throws {
+    init(_ w: SAM2Weights, _ name: String, in cin: Int, out cout: Int) throws {
         let s = w.scope(name)
-        weight = try s.take("weight", shape: [cin, cout, 2, 2]).reshaped([cin, cout * 4])
-        bias = try s.take("bias", shape: [cout])
+        let weight = try s.take("weight", shape: [cin, cout, 2, 2])
+        let bias = try s.take("bias", shape: [cout])
+        var matrix = [Float](repeating: 0, count: 4 * cout * cin)
+        weight.withUnsafeBufferPointer { wb in
+            for i in 0 ..< cin { for o in 0 ..< cout { for ab in 0 ..< 4 {
+                matrix[(ab * cout + o) * cin + i] = wb[(i * cout + o) * 4 + ab]
+            } } }
+        }
+        let biases = (0 ..< 4).flatMap { _ in bias.storage }
+        layer = Linear(matrix: matrix, out: 4 * cout, in: cin, bias: biases, precision: w.precision)
         outChannels = cout
     }
 
     func callAsFunction(_ x: Tensor, side E: Int) -> Tensor {
-        let y = Ops.matmul(x, weight)  // [E², Cout·4], column o·4 + a·2 + b
+        let y = layer(x)  // [E², 4·Cout], columns (a·2 + b)·Cout + o
         let C = outChannels, side = 2 * E
         return Tensor(shape: [side * side, C], unsafeUninitialized: { out in
             y.withUnsafeBufferPointer { yb in
-                bias.withUnsafeBufferPointer { bb in
-                    for i in 0 ..< E { for j in 0 ..< E { for a in 0 ..< 2 { for b in 0 ..< 2 {
-                        let dst = ((2 * i + a) * side + 2 * j + b) * C, src = (i * E + j) * C * 4 + a * 2 + b
-                        for o in 0 ..< C { out[dst + o] = yb[src + o * 4] + bb[o] }
-                    } } } }
-                }
+                for i in 0 ..< E { for j in 0 ..< E { for a in 0 ..< 2 { for b in 0 ..< 2 {
+                    (out.baseAddress! + ((2 * i + a) * side + 2 * j + b) * C)
+                        .update(from: yb.baseAddress! + ((i * E + j) * 4 + a * 2 + b) * C, count: C)
+                } } } }
             }
         })
     }
@@ -126,7 +135,7 @@ public struct MaskDecoder: Sendable {
 
     var numMaskTokens: Int { config.numMultimaskOutputs + 1 }
 
-    init(_ w: WeightScope, config d: SAM2Config.MaskDecoder) throws {
+    init(_ w: SAM2Weights, config d: SAM2Config.MaskDecoder) throws {
         config = d
         let C = d.hiddenSize, n = d.numMultimaskOutputs + 1
         objScoreToken = try w.take("obj_score_token.weight", shape: [1, C])

@@ -76,7 +76,7 @@ public struct PromptEncoder: Sendable {
     let conv3: Linear
     let norm1: LayerNorm, norm2: LayerNorm
 
-    init(_ w: WeightScope, config p: SAM2Config.PromptEncoder, positional: FourierPositionalEmbedding) throws {
+    init(_ w: SAM2Weights, config p: SAM2Config.PromptEncoder, positional: FourierPositionalEmbedding) throws {
         config = p
         self.positional = positional
         let C = p.hiddenSize, m = p.maskInputChannels

@@ -76,22 +76,40 @@ func roundToBFloat16(_ x: Float) -> Float {
     return Float(bitPattern: rounded)
 }
 
-/// A depthwise `K×K` convolution (`groups = C`) on planar `[C, H, W]` → channels-last `[H·W, C]`.
+/// A depthwise `K×K` convolution (`groups = C`, stride 1, zero padding `P`) on a channels-last
+/// `S×S` grid `[S², C]` → `[S², C]`, direct (vectorised over channels); `weight: [C, 1, K, K]`.
 private func depthwiseConv(_ x: Tensor, channels C: Int, side S: Int, weight: Tensor, bias: Tensor, kernel K: Int, padding P: Int) -> Tensor {
+    // Weights tap-major: [K·K, C].
+    var taps = [Float](repeating: 0, count: K * K * C)
+    weight.withUnsafeBufferPointer { wb in for c in 0 ..< C { for t in 0 ..< K * K { taps[t * C + c] = wb[c * K * K + t] } } }
     var out = Tensor(shape: [S * S, C])
-    var plane = Tensor(shape: [S * S, 1])
-    for c in 0 ..< C {
-        x.withUnsafeBufferPointer { xb in
-            weight.withUnsafeBufferPointer { wb in
-                plane.withUnsafeMutableBufferPointer { pb in
-                    Kernels.conv2d(image: UnsafeBufferPointer(rebasing: xb[c * S * S ..< (c + 1) * S * S]), channels: 1, height: S, width: S,
-                                   kernel: K, stride: 1, padding: P, weight: UnsafeBufferPointer(rebasing: wb[c * K * K ..< (c + 1) * K * K]),
-                                   bias: nil, outChannels: 1, out: pb)
+    x.withUnsafeBufferPointer { xb in
+        bias.withUnsafeBufferPointer { bb in
+            out.withUnsafeMutableBufferPointer { ob in
+                taps.withUnsafeBufferPointer { tb in
+                    parallelFor(S, grain: 4) { rows in
+                        var acc = [Float](repeating: 0, count: C)
+                        for y in rows {
+                            for xx in 0 ..< S {
+                                for c in 0 ..< C { acc[c] = 0 }
+                                for dy in 0 ..< K {
+                                    let sy = y + dy - P
+                                    if sy < 0 || sy >= S { continue }
+                                    for dx in 0 ..< K {
+                                        let sx = xx + dx - P
+                                        if sx < 0 || sx >= S { continue }
+                                        let src = (sy * S + sx) * C, tap = (dy * K + dx) * C
+                                        for c in 0 ..< C { acc[c] += xb[src + c] * tb[tap + c] }
+                                    }
+                                }
+                                let dst = (y * S + xx) * C
+                                for c in 0 ..< C { ob[dst + c] = acc[c] + bb[c] }
+                            }
+                        }
+                    }
                 }
             }
         }
-        let b = bias.storage[c]
-        out.withUnsafeMutableBufferPointer { ob in for p in 0 ..< S * S { ob[p * C + c] = plane.storage[p] + b } }
     }
     return out
 }
@@ -101,7 +119,8 @@ private func depthwiseConv(_ x: Tensor, channels C: Int, side S: Int, weight: Te
 /// projected image features, two ConvNeXt blocks, a 1×1 projection to the memory width; the
 /// occlusion embedding when the object is absent; stored in bfloat16 as the reference does.
 struct MemoryEncoder: Sendable {
-    struct Downsample: Sendable { let weight: Tensor, bias: Tensor, norm: LayerNorm, inChannels: Int, outChannels: Int }
+    /// A `K×K` stride-`s` convolution as a GEMM over im2col rows (`conv: [out, in·K·K]`), LayerNorm, GELU.
+    struct Downsample: Sendable { let conv: Linear, norm: LayerNorm, inChannels: Int, outChannels: Int }
     struct FuserBlock: Sendable { let depthwiseWeight: Tensor, depthwiseBias: Tensor, norm: LayerNorm, pw1: Linear, pw2: Linear, scale: Tensor }
     let config: SAM2VideoConfig
     let downsample: [Downsample]
@@ -111,15 +130,16 @@ struct MemoryEncoder: Sendable {
     let projection: Linear
     let occlusion: Tensor?
 
-    init(_ w: WeightScope, config c: SAM2VideoConfig) throws {
+    init(_ w: SAM2Weights, config c: SAM2VideoConfig) throws {
         config = c
         let e = w.scope("memory_encoder"), K = c.maskDownsamplerKernelSize
         var chans = 1, layers: [Downsample] = []
         for i in 0 ..< c.maskDownsamplerLayers {
             let out = chans * c.maskDownsamplerStride * c.maskDownsamplerStride
             let s = e.scope("mask_downsampler.layers.\(i)")
-            layers.append(Downsample(weight: try s.take("conv.weight", shape: [out, chans, K, K]), bias: try s.take("conv.bias", shape: [out]),
-                                     norm: try LayerNorm(s, "layer_norm", width: out, eps: 1e-6), inChannels: chans, outChannels: out))
+            let conv = Linear(matrix: try s.take("conv.weight", shape: [out, chans, K, K]).storage, out: out, in: chans * K * K,
+                              bias: try s.take("conv.bias", shape: [out]).storage, precision: w.precision)
+            layers.append(Downsample(conv: conv, norm: try LayerNorm(s, "layer_norm", width: out, eps: 1e-6), inChannels: chans, outChannels: out))
             chans = out
         }
         downsample = layers
@@ -148,18 +168,15 @@ struct MemoryEncoder: Sendable {
         var side = S
         for layer in downsample {
             let outSide = Kernels.convOutputSize(side, kernel: c.maskDownsamplerKernelSize, stride: c.maskDownsamplerStride, padding: c.maskDownsamplerPadding)
-            var y = Tensor(shape: [outSide * outSide, layer.outChannels])
+            let K = c.maskDownsamplerKernelSize
+            var columns = Tensor(shape: [outSide * outSide, layer.inChannels * K * K])
             x.withUnsafeBufferPointer { xb in
-                layer.weight.withUnsafeBufferPointer { wb in
-                    layer.bias.withUnsafeBufferPointer { bb in
-                        y.withUnsafeMutableBufferPointer {
-                            Kernels.conv2d(image: xb, channels: layer.inChannels, height: side, width: side, kernel: c.maskDownsamplerKernelSize,
-                                           stride: c.maskDownsamplerStride, padding: c.maskDownsamplerPadding, weight: wb, bias: bb,
-                                           outChannels: layer.outChannels, out: $0)
-                        }
-                    }
+                columns.withUnsafeMutableBufferPointer {
+                    Kernels.im2col(image: xb, channels: layer.inChannels, height: side, width: side, kernel: K,
+                                   stride: c.maskDownsamplerStride, padding: c.maskDownsamplerPadding, out: $0)
                 }
             }
+            let y = layer.conv(columns)
             side = outSide
             x = planar(Ops.gelu(layer.norm(y)), height: side, width: side)
         }
@@ -168,7 +185,7 @@ struct MemoryEncoder: Sendable {
         Ops.addInPlace(&h, finalConv(channelsLast(x, channels: downsample.last?.outChannels ?? 1)))
         for block in fuser {
             let C = h.rowLength
-            let d = depthwiseConv(planar(h, height: E, width: E), channels: C, side: E, weight: block.depthwiseWeight, bias: block.depthwiseBias,
+            let d = depthwiseConv(h, channels: C, side: E, weight: block.depthwiseWeight, bias: block.depthwiseBias,
                                   kernel: c.memoryFuserKernelSize, padding: c.memoryFuserPadding)
             var r = block.pw2(Ops.gelu(block.pw1(block.norm(d))))
             r.withUnsafeMutableBufferPointer { rb in for i in 0 ..< rb.count { rb[i] *= block.scale.storage[i % C] } }
@@ -247,8 +264,10 @@ struct AxialRoPE: Sendable {
 /// `Sam2VideoRoPEAttention`.
 struct RoPEAttention: Sendable {
     let q: Linear, k: Linear, v: Linear, o: Linear, heads: Int
+    let precision: Precision
 
-    init(_ w: WeightScope, hidden: Int, keyWidth: Int, width I: Int, heads: Int) throws {
+    init(_ w: SAM2Weights, hidden: Int, keyWidth: Int, width I: Int, heads: Int) throws {
+        precision = w.precision
         q = try Linear(w, "q_proj", in: hidden, out: I)
         k = try Linear(w, "k_proj", in: keyWidth, out: I)
         v = try Linear(w, "v_proj", in: keyWidth, out: I)
@@ -260,7 +279,7 @@ struct RoPEAttention: Sendable {
         var qp = q(query), kp = k(key)
         rope.apply(&qp, heads: heads, rows: qp.rowCount)
         rope.apply(&kp, heads: heads, rows: kp.rowCount - keysExcludedFromRoPE)
-        return o(Ops.attention(q: qp, k: kp, v: v(value), heads: heads, kvHeads: heads))
+        return o(sam2Attention(q: qp, k: kp, v: v(value), heads: heads, precision: precision))
     }
 }
 
@@ -275,7 +294,7 @@ struct MemoryAttention: Sendable {
     let norm: LayerNorm
     let rope: AxialRoPE
 
-    init(_ w: WeightScope, config c: SAM2VideoConfig) throws {
+    init(_ w: SAM2Weights, config c: SAM2VideoConfig) throws {
         let m = w.scope("memory_attention"), C = c.memoryAttentionHiddenSize, I = C / c.memoryAttentionDownsampleRate
         let heads = c.memoryAttentionNumAttentionHeads
         layers = try (0 ..< c.memoryAttentionNumLayers).map { i in
@@ -318,7 +337,7 @@ struct ObjectPointers: Sendable {
     let memoryTemporalEncoding: Tensor
     let hidden: Int, memoryWidth: Int
 
-    init(_ w: WeightScope, config c: SAM2VideoConfig) throws {
+    init(_ w: SAM2Weights, config c: SAM2VideoConfig) throws {
         let C = c.memoryAttentionHiddenSize, M = c.memoryEncoderOutputChannels
         projection = try FeedForward(w, "object_pointer_proj", input: C, hidden: C, output: C, numLayers: 3, activation: .relu)
         noObjectPointer = try w.take("no_object_pointer", shape: [1, C]).reshaped([C])
@@ -363,7 +382,7 @@ public final class SAM2VideoComponents: Sendable {
     let maskDownsampleWeight: Tensor, maskDownsampleBias: Tensor
     let noMemoryPositionalEncoding: Tensor
 
-    init(config: SAM2VideoConfig, _ w: WeightScope) throws {
+    init(config: SAM2VideoConfig, _ w: SAM2Weights) throws {
         self.config = config
         memoryEncoder = try MemoryEncoder(w, config: config)
         memoryAttention = try MemoryAttention(w, config: config)
@@ -379,11 +398,12 @@ public final class SAM2VideoComponents: Sendable {
     /// Loads from `directory/config.json` and the weights file (default: the directory's
     /// checkpoint), strictly: every video-mode key is used, image-mode keys are left to
     /// `SAM2Model.load`, anything else fails with the loader's full report.
-    public static func load(directory: String, weights: String? = nil) throws -> SAM2VideoComponents {
+    /// Weight matrices are packed for `precision` (f32: the exact path the goldens check).
+    public static func load(directory: String, weights: String? = nil, precision: Precision = .f32) throws -> SAM2VideoComponents {
         let config = try SAM2VideoConfig.load(directory: directory)
         let checkpoint = try weights.map { try Checkpoint(files: [SafeTensorsFile(path: $0)], source: $0) } ?? Checkpoint(directory: directory)
         let loader = WeightLoader(checkpoint)
-        let model = try SAM2VideoComponents(config: config, loader.scope(""))
+        let model = try SAM2VideoComponents(config: config, SAM2Weights(weights: loader.scope(""), precision: precision))
         for name in checkpoint.names where imageModePrefixes.contains(where: { name.hasPrefix($0) }) {
             loader.scope("").ignore(name)
         }

@@ -44,10 +44,11 @@ struct GoldenSet: Sendable, CustomStringConvertible {
     }
 
     private static let models = Mutex<[String: SAM2Model]>([:])
-    func model() throws -> SAM2Model {
-        if let m = GoldenSet.models.withLock({ $0[checkpoint] }) { return m }
-        let m = try SAM2Model.load(directory: checkpoint)
-        GoldenSet.models.withLock { $0[checkpoint] = m }
+    func model(precision: Precision = .f32) throws -> SAM2Model {
+        let key = "\(checkpoint) \(precision)"
+        if let m = GoldenSet.models.withLock({ $0[key] }) { return m }
+        let m = try SAM2Model.load(directory: checkpoint, precision: precision)
+        GoldenSet.models.withLock { $0[key] = m }
         return m
     }
 }
@@ -91,6 +92,43 @@ func expectClose(_ name: String, _ value: [Float], _ golden: SafeTensorsFile, re
     #expect(err <= rel * max(scale, 1e-6), "\(name): max |Δ| \(err) > \(rel) · \(scale)")
 }
 
+/// The prompts of a golden case in model-input coordinates, normalised as the processor does
+/// (checked against the processor's values), with the case's tensors.
+func goldenPrompt(_ set: GoldenSet, _ name: String, imageSize: Int) throws
+    -> (points: [SAM2Point], box: SAM2Box?, maskPrompt: Tensor?, multimask: Bool, width: Int, height: Int, tensors: SafeTensorsFile) {
+    let (manifest, tensors) = try set.golden(name)
+    guard case let .object(inputMembers)? = manifest["inputs"] else { throw SAM2Error.invalidInput("\(name): no inputs") }
+    let inputs = Dictionary(inputMembers, uniquingKeysWith: { a, _ in a })
+    let H = Int(number(inputs["image_height"])!), W = Int(number(inputs["image_width"])!)
+    let S = imageSize
+
+    // Prompts in original pixels, normalised as the processor does (compared with its values).
+    var points: [SAM2Point] = []
+    if case let .array(pts)? = inputs["points"] {
+        let labels = numbers(inputs["labels"])
+        for (i, p) in pts.enumerated() {
+            let xy = numbers(p)
+            let (x, y) = SAM2Processing.normalize(x: Float(xy[0]), y: Float(xy[1]), width: W, height: H, size: S)
+            points.append(SAM2Point(x: x, y: y, label: Int(labels[i])))
+        }
+        let refNorm: [Float]
+        if case let .array(rows)? = inputs["normalized_points"] { refNorm = rows.flatMap { numbers($0).map(Float.init) } } else { refNorm = [] }
+        #expect(points.flatMap { [$0.x, $0.y] } == refNorm, "normalised points")
+    }
+    var box: SAM2Box? = nil
+    let b = numbers(inputs["box"])
+    if b.count == 4 {
+        let (x0, y0) = SAM2Processing.normalize(x: Float(b[0]), y: Float(b[1]), width: W, height: H, size: S)
+        let (x1, y1) = SAM2Processing.normalize(x: Float(b[2]), y: Float(b[3]), width: W, height: H, size: S)
+        box = SAM2Box(x0: x0, y0: y0, x1: x1, y1: y1)
+        #expect([x0, y0, x1, y1] == numbers(inputs["normalized_box"]).map(Float.init), "normalised box")
+    }
+    let maskPrompt = tensors.names.contains("input_masks") ? try tensors.view("input_masks").tensor() : nil
+    var multimask = true
+    if case let .bool(m)? = inputs["multimask_output"] { multimask = m }
+    return (points, box, maskPrompt, multimask, W, H, tensors)
+}
+
 @Suite(.serialized) struct SAM2GoldenTests {
     @Test func loadsStrictly() throws {
         let model = try SAM2Model.load(directory: SAM2Fixtures.checkpoint)
@@ -131,36 +169,7 @@ func expectClose(_ name: String, _ value: [Float], _ golden: SafeTensorsFile, re
     func promptMatches(_ set: GoldenSet, _ name: String) throws {
         let model = try set.model()
         let (_, imageTensors) = try set.golden("image")
-        let (manifest, tensors) = try set.golden(name)
-        guard case let .object(inputMembers)? = manifest["inputs"] else { Issue.record("no inputs"); return }
-        let inputs = Dictionary(inputMembers, uniquingKeysWith: { a, _ in a })
-        let H = Int(number(inputs["image_height"])!), W = Int(number(inputs["image_width"])!)
-        let S = model.config.imageSize
-
-        // Prompts in original pixels, normalised as the processor does (compared with its values).
-        var points: [SAM2Point] = []
-        if case let .array(pts)? = inputs["points"] {
-            let labels = numbers(inputs["labels"])
-            for (i, p) in pts.enumerated() {
-                let xy = numbers(p)
-                let (x, y) = SAM2Processing.normalize(x: Float(xy[0]), y: Float(xy[1]), width: W, height: H, size: S)
-                points.append(SAM2Point(x: x, y: y, label: Int(labels[i])))
-            }
-            let refNorm: [Float]
-            if case let .array(rows)? = inputs["normalized_points"] { refNorm = rows.flatMap { numbers($0).map(Float.init) } } else { refNorm = [] }
-            #expect(points.flatMap { [$0.x, $0.y] } == refNorm, "normalised points")
-        }
-        var box: SAM2Box? = nil
-        let b = numbers(inputs["box"])
-        if b.count == 4 {
-            let (x0, y0) = SAM2Processing.normalize(x: Float(b[0]), y: Float(b[1]), width: W, height: H, size: S)
-            let (x1, y1) = SAM2Processing.normalize(x: Float(b[2]), y: Float(b[3]), width: W, height: H, size: S)
-            box = SAM2Box(x0: x0, y0: y0, x1: x1, y1: y1)
-            #expect([x0, y0, x1, y1] == numbers(inputs["normalized_box"]).map(Float.init), "normalised box")
-        }
-        let maskPrompt = tensors.names.contains("input_masks") ? try tensors.view("input_masks").tensor() : nil
-        var multimask = true
-        if case let .bool(m)? = inputs["multimask_output"] { multimask = m }
+        let (points, box, maskPrompt, multimask, W, H, tensors) = try goldenPrompt(set, name, imageSize: model.config.imageSize)
 
         // Image features from the golden pixel values (the encoder is checked on its own above).
         let features = model.encode(try imageTensors.view("pixel_values").tensor())

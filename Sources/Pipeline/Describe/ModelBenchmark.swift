@@ -189,8 +189,8 @@ public enum ModelBenchmark {
                                     gar: gar, pytorch: pytorch, pytorchRaw: raw, pytorchSkipped: skipped)
     }
 
-    static func findScript() -> String? {
-        let rel = "bench/pytorch/bench_gar.py"
+    /// `rel` (a reference script of the repository) near the working directory or the binary.
+    static func findScript(_ rel: String = "bench/pytorch/bench_gar.py") -> String? {
         var candidates = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(rel)]
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0 ..< 6 {

@@ -16,6 +16,10 @@
 // bf16 (fast path; bf16 inputs, f32 accumulation): weights rounded to bf16 (exact for bf16-stored
 //   ones) and reordered once into oneDNN's preferred layout (`BF16Matrix`); each call narrows the
 //   activations to bf16 and runs oneDNN's matmul.
+//   Faithful (the default, GAR): f32 weights keep a bf16 residue matrix and activations are split
+//   into two bf16 halves (~16 significant bits; twice the arithmetic). Plain (`faithfulBF16:
+//   false`, SAM2): weights and activations rounded once to bf16 — PyTorch's bf16 numerics at the
+//   full bf16 rate, for models whose outputs tolerate it (binary masks).
 //
 // Layout convention: `x [T, C]` row-major, `W [OC, C]` (PyTorch `[out, in]`), `y [T, OC]`.
 import CKernels
@@ -61,11 +65,16 @@ public enum PackedWeights: Sendable {
     /// bf16 path: oneDNN's packed bf16 layout.
     case bf16Packed(BF16Matrix)
 
-    /// Packs `storage [rows, cols]` for `precision`.
-    public init(_ storage: MatrixStorage, rows: Int, cols: Int, precision: Precision) {
+    /// Packs `storage [rows, cols]` for `precision`. `faithfulBF16` (bf16 only): f32 weights keep
+    /// their bf16 rounding residue; without it they are rounded once to bf16.
+    public init(_ storage: MatrixStorage, rows: Int, cols: Int, precision: Precision, faithfulBF16: Bool = true) {
         switch (precision, storage) {
         case let (.f32, .f32(w)): self = .f32(w)
         case let (.f32, .bf16(w)): self = .bf16Stored(w)
+        case let (.bf16, .f32(w)) where !faithfulBF16:
+            var bits = [UInt16](repeating: 0, count: w.count)
+            w.withUnsafeBufferPointer { wb in bits.withUnsafeMutableBufferPointer { Convert.f32ToBF16(wb, $0) } }
+            self = .bf16Packed(bits.withUnsafeBufferPointer { BF16Matrix(bf16: $0, rows: rows, cols: cols) })
         case let (.bf16, .f32(w)): self = .bf16Packed(w.withUnsafeBufferPointer { BF16Matrix.rounding(f32: $0, rows: rows, cols: cols) })
         case let (.bf16, .bf16(w)): self = .bf16Packed(w.withUnsafeBufferPointer { BF16Matrix(bf16: $0, rows: rows, cols: cols) })
         }
@@ -96,6 +105,8 @@ public struct LinearLayer: Sendable {
     public let inFeatures: Int
     public let weight: PackedWeights
     public let bias: [Float]?
+    /// bf16 path: activations split into two bf16 halves (true, GAR) or rounded once (false, SAM2).
+    public let faithfulBF16: Bool
 
     /// Row counts below this use the bf16 GEMV (one pass over the weights per row); above, the
     /// weights are widened once per call and multiplied with sgemm (f32 path, bf16-stored weights).
@@ -104,14 +115,17 @@ public struct LinearLayer: Sendable {
     /// `inFeatures` if larger): 32 MB, so a widened chunk stays a large sgemm operand.
     public static let widenChunkElements = 1 << 23
 
-    /// Packs `weight` for `precision` (done once, at load).
-    public init(outFeatures: Int, inFeatures: Int, weight: MatrixStorage, bias: [Float]? = nil, precision: Precision) {
+    /// Packs `weight` for `precision` (done once, at load). `faithfulBF16: false` selects plain
+    /// bf16 (weights and activations rounded once) on the bf16 path; f32 ignores it.
+    public init(outFeatures: Int, inFeatures: Int, weight: MatrixStorage, bias: [Float]? = nil, precision: Precision,
+                faithfulBF16: Bool = true) {
         precondition(weight.count == outFeatures * inFeatures, "LinearLayer: \(weight.count) weights for [\(outFeatures), \(inFeatures)]")
         precondition(bias == nil || bias!.count == outFeatures, "LinearLayer: bias size")
         self.outFeatures = outFeatures
         self.inFeatures = inFeatures
-        self.weight = PackedWeights(weight, rows: outFeatures, cols: inFeatures, precision: precision)
+        self.weight = PackedWeights(weight, rows: outFeatures, cols: inFeatures, precision: precision, faithfulBF16: faithfulBF16)
         self.bias = bias
+        self.faithfulBF16 = faithfulBF16
     }
 
     /// Bytes of weights and bias held.
@@ -156,7 +170,7 @@ public struct LinearLayer: Sendable {
                 }
             }
         case let .bf16Packed(m):
-            m.multiply(x, rows: T, out: out)
+            m.multiply(x, rows: T, out: out, split: faithfulBF16)
         }
         if let bias {
             bias.withUnsafeBufferPointer { bb in
