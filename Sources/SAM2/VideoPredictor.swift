@@ -54,6 +54,8 @@ public final class SAM2VideoPredictor: @unchecked Sendable {
     public let video: SAM2VideoComponents
     /// `[E², C]` sine position encoding of the embedding grid (the neck's, fed to memory attention).
     let visionPositional: Tensor
+    /// `[E², 64]` the memories' position encoding (the same for every frame: one copy shared by the bank).
+    let memoryPositional: Tensor
 
     public init(model: SAM2Model, video: SAM2VideoComponents) throws {
         let c = model.config, v = video.config
@@ -66,6 +68,7 @@ public final class SAM2VideoPredictor: @unchecked Sendable {
         self.model = model
         self.video = video
         visionPositional = sinePositionalEncoding(side: E, channels: C)
+        memoryPositional = sinePositionalEncoding(side: E, channels: v.memoryEncoderOutputChannels)
     }
 
     /// Loads a video-capable checkpoint (`model_type: sam2_video`): the image-mode keys through
@@ -231,7 +234,7 @@ public final class SAM2VideoPredictor: @unchecked Sendable {
         let pointer = video.pointers.pointer(token: decoded.token, objectScoreLogit: score)
         let memory = video.memoryEncoder(pixelFeatures: encoded.pixelFeatures, highResMasks: highRes, objectScoreLogit: score, maskFromPrompt: fromPrompt)
         return Step(lowRes: lowRes, objectScoreLogit: score,
-                    memory: SAM2FrameMemory(features: memory.features, positional: memory.positional, pointer: pointer))
+                    memory: SAM2FrameMemory(features: memory.features, positional: memoryPositional, pointer: pointer))
     }
 
     /// The mask decoder: the selected low-res mask `[1, L²]`, the object score and the SAM output
@@ -287,7 +290,7 @@ public final class SAM2VideoPredictor: @unchecked Sendable {
         let pointer = video.pointers.pointer(token: decoded.token, objectScoreLogit: score)
         let memory = video.memoryEncoder(pixelFeatures: encoded.pixelFeatures, highResMasks: highRes, objectScoreLogit: score, maskFromPrompt: true)
         return Step(lowRes: lowRes, objectScoreLogit: score,
-                    memory: SAM2FrameMemory(features: memory.features, positional: memory.positional, pointer: pointer))
+                    memory: SAM2FrameMemory(features: memory.features, positional: memoryPositional, pointer: pointer))
     }
 
     /// Low-res logits `[1, L²]` → `[S, S]` (bilinear, no antialias), the memory encoder's input.

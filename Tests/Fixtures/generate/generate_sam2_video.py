@@ -158,7 +158,7 @@ def main():
             sys.exit(f"error: {mod} {have} is not the pinned {want} (Tests/Fixtures/README.md)")
     torch.manual_seed(SEED)
     torch.use_deterministic_algorithms(True)
-    torch.set_num_threads(1 if args.size == "tiny" else 2)
+    torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(SEED + 1)
     rng = np.random.default_rng(SEED + 1)
 
