@@ -47,6 +47,15 @@ public struct SAM2FrameOutput: Sendable {
     public var visible: Bool
     /// `[4E·4E]` low-res mask logits (the reference's `pred_masks`; −1024 where the object is absent).
     public var lowResLogits: Tensor
+
+    public init(frame: Int, object: Int, mask: [UInt8], objectScoreLogit: Float, visible: Bool, lowResLogits: Tensor) {
+        self.frame = frame
+        self.object = object
+        self.mask = mask
+        self.objectScoreLogit = objectScoreLogit
+        self.visible = visible
+        self.lowResLogits = lowResLogits
+    }
 }
 
 public final class SAM2VideoPredictor: @unchecked Sendable {
@@ -74,7 +83,12 @@ public final class SAM2VideoPredictor: @unchecked Sendable {
     /// Loads a video-capable checkpoint (`model_type: sam2_video`): the image-mode keys through
     /// `SAM2Model.load`, the video-mode keys through `SAM2VideoComponents.load`, both strict.
     public static func load(directory: String) throws -> SAM2VideoPredictor {
-        try SAM2VideoPredictor(model: try SAM2Model.load(directory: directory), video: try SAM2VideoComponents.load(directory: directory))
+        let model = try SAM2Model.load(directory: directory)
+        guard model.config.modelType == "sam2_video" else {
+            throw SAM2Error.unsupportedConfig(file: (directory as NSString).appendingPathComponent("config.json"),
+                                              problem: "model_type \(model.config.modelType) has no video mode; tracking needs a sam2_video checkpoint (as facebook/sam2.1-hiera-tiny)")
+        }
+        return try SAM2VideoPredictor(model: model, video: try SAM2VideoComponents.load(directory: directory))
     }
 
     /// Tracks `prompts` through frames 0..<frameCount (all W×H). `frame(t)` returns frame t (RGB ImageU8);

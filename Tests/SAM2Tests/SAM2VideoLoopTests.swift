@@ -192,6 +192,17 @@ private func items(_ v: JSONValue?) -> [JSONValue] {
         }
     }
 
+    @Test func imageOnlyCheckpointIsRefusedInOneLine() {
+        do {
+            _ = try SAM2VideoPredictor.load(directory: SAM2Fixtures.checkpoint)  // sam2-tiny: image mode only
+            Issue.record("an image-only checkpoint was accepted for video")
+        } catch {
+            let text = "\(error)"
+            print("[image-only checkpoint] \(text)")
+            #expect(!text.contains("\n") && text.contains("sam2-tiny/config.json") && text.contains("needs a sam2_video checkpoint"))
+        }
+    }
+
     @Test func antialiasedResizeAveragesAndKeepsConstants() {
         // ×1/4 of a constant plane is the constant; of a 0/1 step it averages the 4-wide (+ tails) window.
         let constant = resizeBilinearAntialias([Float](repeating: 3, count: 64), width: 8, height: 8, toWidth: 2, toHeight: 2)
