@@ -113,7 +113,7 @@ public final class SAM2VideoPredictor: @unchecked Sendable {
         for f in promptFrames {
             let encoded = try encode(try frame(f), frame: f, session: session)
             for p in prompts where p.frame == f {
-                let step = try conditioningStep(p.prompt, encoded: encoded, session: session)
+                let step = conditioningStep(p.prompt, encoded: encoded, session: session)
                 tracks[p.object, default: ObjectTrack()].conditioning.append((f, step.memory))
                 try output(step.output(frame: f, object: p.object, session: session))
             }
@@ -210,7 +210,7 @@ public final class SAM2VideoPredictor: @unchecked Sendable {
     /// `_run_single_frame_inference` on a prompted frame (`is_init_cond_frame`): clicks or a box
     /// (as two points labelled 2 and 3) through the decoder on the features + no-memory
     /// embedding; a mask through `_use_mask_as_output`.
-    private func conditioningStep(_ prompt: SAM2Prompt, encoded: EncodedFrame, session s: Session) throws -> Step {
+    private func conditioningStep(_ prompt: SAM2Prompt, encoded: EncodedFrame, session s: Session) -> Step {
         let S = model.config.imageSize
         func scaled(_ x: Float, _ y: Float, label: Int) -> SAM2Point {
             let (sx, sy) = SAM2Processing.normalize(x: x, y: y, width: s.width, height: s.height, size: S)
