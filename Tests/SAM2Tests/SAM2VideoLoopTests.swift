@@ -118,8 +118,9 @@ private func items(_ v: JSONValue?) -> [JSONValue] {
                 }
             }
         }
-        // The case covers occlusion: some (frame, object) pairs are not visible, others are.
-        #expect(occluded > 0 && occluded < F * objects.count)
+        // The committed cases cover occlusion: some (frame, object) pairs are not visible, others are
+        // (the hiera-tiny-shaped run has one occluded pair, in case b).
+        if set.checkpointName == VideoGoldenSet.tiny.checkpointName { #expect(occluded > 0 && occluded < F * objects.count) }
         report.append("logits: max |Δ| / max |ref| per (frame, object) \(worstLogit); object scores: max |Δ| / max(1, |ref|) \(worstScore); \(occluded) of \(F * objects.count) (frame, object) not visible; \(flipped) mask pixels differ")
         print("[video propagation \(set) case \(name)]\n" + report.joined(separator: "\n"))
     }
