@@ -2,7 +2,7 @@
 // encoder, memory attention with 2-D RoPE, object pointers (projection, no-object mix, temporal
 // positional encoding) and the memory bank's positional encodings. Each matches the reference on
 // the reference's own inputs (Tests/SAM2Tests/SAM2VideoComponentTests.swift); the per-frame
-// propagation loop that chains them is not here yet (README).
+// propagation loop that chains them is in VideoPredictor.swift.
 import Checkpoints
 import Foundation
 import Tensors

@@ -1,7 +1,7 @@
 // SAM 2.1 video-mode components against transformers 4.56.2's `Sam2VideoModel`, each on the
 // reference's own inputs recorded during a real propagation (Tests/Fixtures/goldens/sam2/video,
-// written by Tests/Fixtures/generate/generate_sam2_video.py; weights: the video-mode keys of the
-// tiny checkpoint in Tests/Fixtures/sam2video-tiny, stored as BF16).
+// written by Tests/Fixtures/generate/generate_sam2_video.py, case "a"; weights: the video-mode keys
+// of the tiny checkpoint in Tests/Fixtures/sam2video-tiny, stored as BF16).
 // Recorded calls: memenc0 = frame 4 object 0 (the prompted frame: binarised mask), memenc2 =
 // frame 5 object 0 (first propagated frame: sigmoid of the logits), memattn0 = frame 5 object 0,
 // pointer i = the i-th (frame, object) step in the order 4/0, 4/1, 5/0, 5/1, 6/0, 6/1.
@@ -14,7 +14,7 @@ import Testing
 enum SAM2VideoFixtures {
     static let directory = GoldenSet.tiny.root.appendingPathComponent("sam2video-tiny").path
     static func load() throws -> SAM2VideoComponents {
-        try SAM2VideoComponents.load(directory: directory, weights: directory + "/video_weights.safetensors")
+        try SAM2VideoComponents.load(directory: directory)
     }
 }
 
@@ -32,9 +32,11 @@ enum SAM2VideoFixtures {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.copyItem(atPath: SAM2VideoFixtures.directory + "/config.json", toPath: dir.path + "/config.json")
-        let src = try SafeTensorsFile(path: SAM2VideoFixtures.directory + "/video_weights.safetensors")
+        let src = try SafeTensorsFile(path: SAM2VideoFixtures.directory + "/model.safetensors")
         var writer = SafeTensorsWriter()
-        for name in src.names { writer.entries.append(.init(name: name, tensor: try src.tensor(name))) }
+        for name in src.names where SAM2Model.videoModePrefixes.contains(where: { name.hasPrefix($0) }) {
+            writer.entries.append(.init(name: name, tensor: try src.tensor(name)))
+        }
         writer.entries.append(.init(name: "unexpected.weight", tensor: Tensor(shape: [1], [0])))
         try writer.write(to: dir.appendingPathComponent("w.safetensors"))
         #expect(throws: (any Error).self) { try SAM2VideoComponents.load(directory: dir.path, weights: dir.path + "/w.safetensors") }
