@@ -81,14 +81,15 @@ public final class SAM2VideoPredictor: @unchecked Sendable {
     }
 
     /// Loads a video-capable checkpoint (`model_type: sam2_video`): the image-mode keys through
-    /// `SAM2Model.load`, the video-mode keys through `SAM2VideoComponents.load`, both strict.
-    public static func load(directory: String) throws -> SAM2VideoPredictor {
-        let model = try SAM2Model.load(directory: directory)
+    /// `SAM2Model.load`, the video-mode keys through `SAM2VideoComponents.load`, both strict, packed
+    /// for `precision` (f32: exact against the reference; `SAM2Model.defaultPrecision` is the fast one).
+    public static func load(directory: String, precision: Precision = .f32) throws -> SAM2VideoPredictor {
+        let model = try SAM2Model.load(directory: directory, precision: precision)
         guard model.config.modelType == "sam2_video" else {
             throw SAM2Error.unsupportedConfig(file: (directory as NSString).appendingPathComponent("config.json"),
                                               problem: "model_type \(model.config.modelType) has no video mode; tracking needs a sam2_video checkpoint (as facebook/sam2.1-hiera-tiny)")
         }
-        return try SAM2VideoPredictor(model: model, video: try SAM2VideoComponents.load(directory: directory))
+        return try SAM2VideoPredictor(model: model, video: try SAM2VideoComponents.load(directory: directory, precision: precision))
     }
 
     /// Tracks `prompts` through frames 0..<frameCount (all W×H). `frame(t)` returns frame t (RGB ImageU8);

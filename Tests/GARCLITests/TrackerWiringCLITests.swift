@@ -8,7 +8,7 @@ import Testing
 @Suite(.serialized) struct TrackerWiringCLITests {
     /// The SAM 2.1 checkpoint the wiring runs on (image-mode weights; the stand-in video loop uses
     /// image mode per frame).
-    static let sam2 = "Tests/Fixtures/sam2-tiny"
+    static let sam2 = "Tests/Fixtures/sam2video-tiny"
     static let model = "Tests/Fixtures/gar-tiny"
     static let trackArgs = ["track", "samples/clips/ball.mp4", "--mask", "samples/masks/ball_f0.png", "--count", "5", "--no-overlay", "--quiet"]
 

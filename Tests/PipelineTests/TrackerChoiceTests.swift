@@ -8,7 +8,7 @@ import Video
 @testable import Pipeline
 
 @Suite struct TrackerChoiceTests {
-    static let sam2 = "Tests/Fixtures/sam2-tiny"
+    static let sam2 = "Tests/Fixtures/sam2video-tiny"
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static var sam2Path: String { root.appendingPathComponent(sam2).path }
 

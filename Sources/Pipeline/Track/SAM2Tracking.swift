@@ -47,8 +47,10 @@ public final class SAM2Tracking: Sendable {
             throw PipelineError.io(path: directory, reason: "no such SAM 2.1 checkpoint directory (--sam2 / tracker.sam2_model / \(TrackerChoice.environmentVariable))")
         }
         do {
-            return SAM2Tracking(directory: directory, image: SAM2Predictor(model: try SAM2Model.load(directory: directory)),
-                                video: try SAM2VideoPredictor.load(directory: directory))
+            // One load: the image mode of the video checkpoint segments the prompts. The CPU's fast
+            // precision (bf16 where native, f32 elsewhere: SAM2Model.defaultPrecision).
+            let video = try SAM2VideoPredictor.load(directory: directory, precision: SAM2Model.defaultPrecision)
+            return SAM2Tracking(directory: directory, image: SAM2Predictor(model: video.model), video: video)
         } catch {
             throw PipelineError.io(path: directory, reason: "not a usable SAM 2.1 checkpoint: \(error)")
         }
@@ -124,8 +126,11 @@ public final class SAM2Tracking: Sendable {
             guard frames.indices.contains(out.object), (0 ..< n).contains(out.frame), out.mask.count == W * H else {
                 throw PipelineError.invalidInput(what: "tracker", reason: "SAM 2 returned object \(out.object) on frame \(out.frame) with \(out.mask.count) mask values (expected \(W)×\(H))")
             }
-            let prompted = latest[out.object]?[out.frame] != nil
-            let mask = out.visible ? Mask(width: W, height: H, bits: out.mask.map { $0 != 0 ? 1 : 0 }) : nil
+            // On its prompt frame a region's mask is its prompt (as with the flow tracker); SAM 2's
+            // own output there is the prompt through a 4× down/up-sampling.
+            let given = latest[out.object]?[out.frame]
+            let prompted = given != nil
+            let mask = given ?? (out.visible ? Mask(width: W, height: H, bits: out.mask.map { $0 != 0 ? 1 : 0 }) : nil)
             frames[out.object][out.frame] = TrackedMask(mask: mask.flatMap { $0.isEmpty ? nil : $0 },
                                                         confidence: prompted ? 1 : 1 / (1 + exp(-out.objectScoreLogit)), lost: false)
         })
