@@ -12,9 +12,12 @@
 //                                       across threads;
 //     larger T (prefill):               W is widened to f32 in chunks of output rows into caller
 //                                       scratch, then cblas_sgemm (big M = T).
-// bf16 (fast path; bf16 inputs, f32 accumulation): weights rounded to bf16 (exact for bf16-stored
-//   ones) and reordered once into oneDNN's preferred layout (`BF16Matrix`); each call narrows the
-//   activations to bf16 and runs oneDNN's matmul.
+// bf16 (fast path; bf16 inputs, f32 accumulation): f32 weights rounded to bf16 (with a residue
+//   matrix when inexact) and reordered once into oneDNN's preferred layout (`BF16Matrix`); each call
+//   splits the activations into two bf16 halves and runs oneDNN's matmul. bf16-stored weights (the
+//   decoder and head of every GAR checkpoint) are exact in bf16 and keep their row-major layout,
+//   which oneDNN reads as well: rows T < gemvRowLimit (decoding) then run on the bf16 GEMV of
+//   CKernels (f32 activations, exact products, at memory bandwidth) instead of oneDNN's GEMM.
 //
 // Layout convention: `x [T, C]` row-major, `W [OC, C]` (PyTorch `[out, in]`), `y [T, OC]`.
 import CKernels
@@ -67,7 +70,7 @@ enum PackedWeights: Sendable {
         case let (.f32, .f32(w)): self = .f32(w)
         case let (.f32, .bf16(w)): self = .bf16Stored(w)
         case let (.bf16, .f32(w)): self = .bf16Packed(w.withUnsafeBufferPointer { BF16Matrix.rounding(f32: $0, rows: rows, cols: cols) })
-        case let (.bf16, .bf16(w)): self = .bf16Packed(w.withUnsafeBufferPointer { BF16Matrix(bf16: $0, rows: rows, cols: cols) })
+        case let (.bf16, .bf16(w)): self = .bf16Packed(w.withUnsafeBufferPointer { BF16Matrix(bf16: $0, rows: rows, cols: cols, plain: true) })
         }
     }
 
@@ -85,7 +88,9 @@ enum PackedWeights: Sendable {
         switch self {
         case .f32: return "OpenBLAS sgemm (f32)"
         case .bf16Stored: return "bf16-stored: CKernels GEMV / widen + OpenBLAS sgemm (f32)"
-        case let .bf16Packed(m): return "oneDNN matmul \(m.implementation) (bf16, f32 accumulation)"
+        case let .bf16Packed(m):
+            let gemv = m.isPlain ? "; one-row products: CKernels bf16 GEMV" : ""
+            return "oneDNN matmul \(m.implementation) (bf16, f32 accumulation)\(gemv)"
         }
     }
 }
@@ -154,7 +159,11 @@ struct LinearLayer: Sendable {
                 }
             }
         case let .bf16Packed(m):
-            m.multiply(x, rows: T, out: out)
+            if m.isPlain && T < LinearLayer.gemvRowLimit {
+                for t in 0 ..< T { m.gemv(x + t * C, out: out + t * OC) }
+            } else {
+                m.multiply(x, rows: T, out: out)
+            }
         }
         if let bias {
             bias.withUnsafeBufferPointer { bb in
