@@ -32,8 +32,12 @@ import Testing
     /// `image` names the pixels and masks an ask sees; `imageStart` is its first image token.
     typealias Item = (name: String, ask: Ask, prompt: [Int], image: String, imageStart: Int)
 
+    /// The session has a feature cache and the asks set their feature keys, as the pipeline does:
+    /// the vision features of one image are then the same floats for every question (bit-level
+    /// results of two vision runs may differ when other requests share the CPUs, and the cache
+    /// then reuses less, never wrongly).
     static func check(_ model: GARModel, _ asks: [Item], tolerance: Double = 1e-5) throws {
-        let session = GARSession(model: model)
+        let session = GARSession(model: model, featureCache: FeatureCache())
         let cache = PromptPrefixCache()
         var previous: Item? = nil
         for item in asks {
@@ -55,12 +59,17 @@ import Testing
     }
 
     static func imageAsks(_ model: GARModel) throws -> [Item] {
+        func keyed(_ o: RequestOptions, _ key: String) -> RequestOptions {
+            var o = o
+            o.featureKey = key
+            return o
+        }
         let g = try GoldenCase("d_ask_multi_region")
         let image = try Fixtures.image(g.inputs["image"] as! String)
         let masks = try (g.inputs["masks"] as! [String]).map(Fixtures.mask)
         let other = try Fixtures.image("images/a_rgb_640x320.png"), otherMask = try Fixtures.mask("images/a_mask.png")
         func ask(_ q: String) -> Ask {
-            { s, o, c, t in try s.ask(image: image, masks: masks, question: q, options: o, prefix: c, tap: t) }
+            { s, o, c, t in try s.ask(image: image, masks: masks, question: q, options: keyed(o, "d"), prefix: c, tap: t) }
         }
         func item(_ name: String, _ q: String) throws -> Item {
             let p = try GARSession(model: model).prepareAsk(image: image, masks: masks, question: q).prompt
@@ -69,7 +78,7 @@ import Testing
         let q0 = g.inputs["question"] as! String, q1 = "What is <Prompt1> doing next to <Prompt0>?"
         let q2 = "Is <Prompt0> touching <Prompt2>? Answer briefly."   // shares the golden question's first words
         let q3 = "What is <Prompt0>?"
-        let otherAsk: Ask = { s, o, c, t in try s.ask(image: other, masks: [otherMask], question: q3, options: o, prefix: c, tap: t) }
+        let otherAsk: Ask = { s, o, c, t in try s.ask(image: other, masks: [otherMask], question: q3, options: keyed(o, "a"), prefix: c, tap: t) }
         let otherPrompt = try GARSession(model: model).prepareAsk(image: other, masks: [otherMask], question: q3).prompt
         return [
             try item("golden question", q0),
@@ -101,7 +110,11 @@ import Testing
             try region.map { entry -> ImageU8? in try (entry as? String).map(Fixtures.mask) }
         }
         func ask(_ q: String) -> Ask {
-            { s, o, c, t in try s.askVideo(frames: frames, masks: masks, question: q, options: o, prefix: c, tap: t) }
+            { s, o, c, t in
+                var o = o
+                o.frameKeys = frames.indices.map { "f\($0)" }
+                return try s.askVideo(frames: frames, masks: masks, question: q, options: o, prefix: c, tap: t)
+            }
         }
         let qs = [g.inputs["question"] as! String, "Does <Prompt0> move left of <Prompt1>?", "What colour is <Prompt1>?"]
         try PrefixReuseTests.check(model, try qs.map { q in
@@ -125,7 +138,8 @@ import Testing
         let g = try GoldenCase("d_ask_multi_region")
         let image = try Fixtures.image(g.inputs["image"] as! String)
         let masks = try (g.inputs["masks"] as! [String]).map(Fixtures.mask)
-        let longAsk: Ask = { s, o, c, t in try s.ask(image: image, masks: masks, question: long, options: o, prefix: c, tap: t) }
+        var keyed: (RequestOptions, String) -> RequestOptions { { o, key in var o = o; o.featureKey = key; return o } }
+        let longAsk: Ask = { s, o, c, t in try s.ask(image: image, masks: masks, question: long, options: keyed(o, "d"), prefix: c, tap: t) }
         let longPrompt = try GARSession(model: model).prepareAsk(image: image, masks: masks, question: long).prompt
         #expect(longPrompt.ids.count > short.prompt.count)
         try PrefixReuseTests.check(model, [short, ("longer question", longAsk, longPrompt.ids, "d", longPrompt.imageStart)])
