@@ -98,6 +98,11 @@ size_t gk_attention_lanes(void) {
     }
 }
 
+size_t gk_attention_scratch_floats(size_t rows, size_t D) {
+    // O, m and l for rows rounded up to the row tile (≤ 4), p [4 × 4 lanes ≤ 64], qbuf [4 × D]
+    size_t R = rows + 4;
+    return R * D + 2 * R + 4 * 64 + 4 * D;
+}
 void gk_attention_block(const float *q, size_t qs, size_t rows, const float *kt, const float *v, size_t S, size_t Spad,
                         size_t D, float scale, size_t firstVisible, int causal, float *out, size_t os, float *scratch) {
     GK_DISPATCH(gk_attention_block, q, qs, rows, kt, v, S, Spad, D, scale, firstVisible, causal, out, os, scratch);

@@ -79,6 +79,8 @@ public struct GARResult: Sendable {
     /// Where each replay span sits, in prompt order.
     public var spans: [ReplaySpan]
     public var timings: StageTimings
+    /// Leading prompt tokens whose keys and values came from a `PromptPrefixCache` (not run again).
+    public var reusedPromptTokens = 0
 }
 
 /// A prepared request: model inputs before any neural network runs.
@@ -119,21 +121,23 @@ public final class GARSession: Sendable {
 
     /// Answers `question` about regions `<Prompt0>`, `<Prompt1>`, … given by `masks` in that order
     /// (the reference multi-region prompt, ascending region order).
+    /// `prefix`: see `run`.
     public func ask(image: ImageU8, masks: [ImageU8], question: String, options: RequestOptions = RequestOptions(),
+                    prefix: PromptPrefixCache? = nil,
                     tap: (any ActivationTap)? = nil, onToken: TokenHandler? = nil) throws -> GARResult {
         let t0 = Date()
         let request = try prepareAsk(image: image, masks: masks, question: question, options: options)
-        return try run(request, options: options, preprocessSeconds: Date().timeIntervalSince(t0), tap: tap, onToken: onToken)
+        return try run(request, options: options, preprocessSeconds: Date().timeIntervalSince(t0), prefix: prefix, tap: tap, onToken: onToken)
     }
 
     /// Video protocol v1 (ARCHITECTURE.md §4): `frames` in order; `masks[k][f]` is region k's mask
-    /// on frame f (nil or empty = not visible there). `unions`: see `prepareVideo`.
+    /// on frame f (nil or empty = not visible there). `unions`: see `prepareVideo`; `prefix`: see `run`.
     public func askVideo(frames: [ImageU8], masks: [[ImageU8?]], unions: [[UInt8]]? = nil, question: String,
-                         options: RequestOptions = RequestOptions(),
+                         options: RequestOptions = RequestOptions(), prefix: PromptPrefixCache? = nil,
                          tap: (any ActivationTap)? = nil, onToken: TokenHandler? = nil) throws -> GARResult {
         let t0 = Date()
         let request = try prepareVideo(frames: frames, masks: masks, unions: unions, question: question, options: options)
-        return try run(request, options: options, preprocessSeconds: Date().timeIntervalSince(t0), tap: tap, onToken: onToken)
+        return try run(request, options: options, preprocessSeconds: Date().timeIntervalSince(t0), prefix: prefix, tap: tap, onToken: onToken)
     }
 
     // MARK: preparation (input checks happen here)
@@ -226,8 +230,11 @@ public final class GARSession: Sendable {
 
     // MARK: running
 
-    /// Runs a prepared request.
+    /// Runs a prepared request. `prefix`: the KV cache of the caller's previous request (same
+    /// clip and regions, another question); the leading prompt rows identical to that request's
+    /// are not run again (`GARResult.reusedPromptTokens`), and afterwards it holds this request's.
     public func run(_ request: PreparedRequest, options: RequestOptions = RequestOptions(), preprocessSeconds: Double = 0,
+                    prefix: PromptPrefixCache? = nil,
                     tap: (any ActivationTap)? = nil, onToken: TokenHandler? = nil) throws -> GARResult {
         try options.generation.validate()
         let L = request.prompt.ids.count
@@ -251,7 +258,7 @@ public final class GARSession: Sendable {
 
         let stops = options.generation.stopTokenIDs ?? model.defaultStopTokens
         let out = Generator.run(decoder: model.decoder, embeds: embeds, rows: L, options: options.generation, stopTokens: stops,
-                                tokenizer: model.tokenizer, chunkRows: options.prefillChunk, tap: tap, onToken: onToken)
+                                tokenizer: model.tokenizer, chunkRows: options.prefillChunk, prefix: prefix, tap: tap, onToken: onToken)
         timings.prefill = out.prefillSeconds
         timings.decode = out.decodeSeconds
         // The first token comes out of the prefill; the decode loop produces the others.
@@ -259,7 +266,8 @@ public final class GARSession: Sendable {
         timings.tokensPerSecond = out.decodeSeconds > 0 ? Double(decoded) / out.decodeSeconds : 0
         return GARResult(text: model.tokenizer.garDecode(out.tokenIDs), tokenIDs: out.tokenIDs,
                          stoppedOnStopToken: out.stoppedOnStopToken, promptTokens: L, grid: request.grid,
-                         tiles: request.tiles.count, tilesEncoded: encoded, spans: request.prompt.spans, timings: timings)
+                         tiles: request.tiles.count, tilesEncoded: encoded, spans: request.prompt.spans, timings: timings,
+                         reusedPromptTokens: out.reusedRows)
     }
 
     /// Features of all tiles, from the cache where keys allow.

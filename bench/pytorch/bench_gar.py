@@ -2,8 +2,9 @@
 """PyTorch reference benchmark for a GAR checkpoint directory (the baseline `gar bench model` is compared with).
 
 Runs the reference stack (transformers 4.56.2 PerceptionLM + timm 1.0.19 Eva + GAR's glue from
-Tests/Fixtures/generate/gar_reference.py) in float32 on CPU, weights upcast from the checkpoint's bf16, and
-measures:
+Tests/Fixtures/generate/gar_reference.py) on CPU in `--precision f32` (float32, weights upcast from the
+checkpoint's bf16; the default) or `bf16` (`model.to(torch.bfloat16)`: bf16 weights and activations, what
+PyTorch users run for speed), and measures:
   * vision: the mask embedding + vision tower + projector + 2x2 pooling on a batch of `--tiles` 448x448 tiles
     (one call, as GARModel.generate runs all tiles of an image), reported as ms per tile;
   * prefill: one forward of `--prefill-len` input embeddings through the Llama decoder with a fresh KV cache,
@@ -49,6 +50,8 @@ def main():
     ap.add_argument("--decode-steps", type=int, default=16, help="greedy decode steps after the prefill")
     ap.add_argument("--attn", choices=["sdpa", "eager"], default="sdpa",
                     help="decoder attention kernel (sdpa = PyTorch's fused CPU path; eager = the parity path)")
+    ap.add_argument("--precision", choices=["f32", "bf16"], default="f32",
+                    help="f32: float32 model; bf16: model.to(torch.bfloat16) and bf16 inputs")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
@@ -57,21 +60,23 @@ def main():
     rss_before_load = peak_rss_mb()  # the interpreter + torch/transformers imports
     t0 = time.perf_counter()
     model = ref.GARModel.from_pretrained(args.model, use_flash_attn=False, dtype=torch.float32).eval()
+    dtype = torch.bfloat16 if args.precision == "bf16" else torch.float32
+    model = model.to(dtype)
     load_s = time.perf_counter() - t0
     model.mllm.config.text_config._attn_implementation = args.attn
     assert model.mllm.model.language_model.config is model.mllm.config.text_config
     n_params = sum(p.numel() for p in model.parameters())
     rss_after_load = peak_rss_mb()
     text = model.config.mllm_config.text_config
-    result = dict(model=os.path.abspath(args.model), threads=args.threads, torch=torch.__version__, dtype="float32",
+    result = dict(model=os.path.abspath(args.model), threads=args.threads, torch=torch.__version__, dtype=str(dtype).replace("torch.", ""),
                   attn=args.attn, parameters=n_params, fp32_weight_mb=n_params * 4 / 2**20, load_s=load_s,
                   rss_before_load_mb=rss_before_load, peak_rss_after_load_mb=rss_after_load,
                   rss_after_load_mb=current_rss_mb())
 
     with torch.inference_mode():
         # vision: pixel tiles in [-1, 1], a binary mask covering a quarter of each tile
-        pixels = torch.rand(args.tiles, 3, 448, 448) * 2 - 1
-        mask = torch.zeros(args.tiles, 3, 448, 448)
+        pixels = (torch.rand(args.tiles, 3, 448, 448) * 2 - 1).to(dtype)
+        mask = torch.zeros(args.tiles, 3, 448, 448, dtype=dtype)
         mask[:, :, 100:324, 100:324] = 1
 
         def vision(n):

@@ -53,11 +53,15 @@ void gk_softmax(float *x, size_t n, float scale);
 
 /// Vector lanes L of the active level: the fused attention needs D % L == 0 and key tiles of 4·L.
 size_t gk_attention_lanes(void);
+/// Scratch floats gk_attention_block needs for `rows` query rows of head dim D.
+size_t gk_attention_scratch_floats(size_t rows, size_t D);
 /// Flash-style attention of one head for `rows` query rows (row r at q + r·qs, D floats) over S
 /// keys given packed: kt = Kᵀ as [D, Spad] (key s at column s; Spad = S rounded up to 4·L, padding
 /// zero) and v as [Spad, D]. Row r sees keys 0 ..< min(S, firstVisible + r) when `causal`, else all
 /// S (firstVisible ≥ 1). Scores are multiplied by `scale` before the softmax. Output row r goes to
-/// out + r·os. scratch holds 16·D + 32·L floats. D must be a multiple of L.
+/// out + r·os. Keys are taken in blocks that stay in L2 while every row of the block passes over
+/// them (each row's state kept in scratch). scratch holds gk_attention_scratch_floats(rows, D)
+/// floats. D must be a multiple of L.
 void gk_attention_block(const float *q, size_t qs, size_t rows, const float *kt, const float *v, size_t S, size_t Spad,
                         size_t D, float scale, size_t firstVisible, int causal, float *out, size_t os, float *scratch);
 

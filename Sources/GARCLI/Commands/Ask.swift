@@ -23,7 +23,12 @@ struct Ask: AsyncParsableCommand {
         repeat --choice "(A) ..." and the model is asked to answer with the letter; the JSON then \
         has "choice" (read by VideoRefer's official rule).
 
-        The text streams to stdout; --json prints one JSON object instead.
+        Several --question: each is answered in turn (the image or frames are encoded once, and \
+        each further question runs only its own prompt tokens, the shared prefix's KV cache being \
+        reused).
+
+        The text streams to stdout, one answer per line; --json prints one JSON object instead (an \
+        image: one object per question, one per line).
         """)
 
     @Argument(help: ArgumentHelp("Video file (video mode).", valueName: "video"))
@@ -40,8 +45,8 @@ struct Ask: AsyncParsableCommand {
     @Option(name: .customLong("region"), help: ArgumentHelp("Video: a region to track, repeated: the k-th is <Promptk>.", valueName: "prompt"))
     var regions: [String] = []
 
-    @Option(help: "The question, naming regions as <Prompt0>, <Prompt1>, …")
-    var question: String
+    @Option(name: .customLong("question"), help: "The question, naming regions as <Prompt0>, <Prompt1>, … (repeatable).")
+    var questions: [String]
 
     @Option(name: .customLong("choice"), help: ArgumentHelp("Video: a multiple-choice option, repeated (e.g. \"(A) A ball\").", valueName: "text"))
     var choices: [String] = []
@@ -56,6 +61,7 @@ struct Ask: AsyncParsableCommand {
     var isVideo: Bool { video != nil || run.framesDir != nil }
 
     func validate() throws {
+        if questions.isEmpty { throw ValidationError("give at least one --question") }
         if image != nil && isVideo { throw ValidationError("give --image or a video (VIDEO / --frames-dir), not both") }
         if !isVideo {
             guard image != nil else { throw ValidationError("give --image PATH, or a VIDEO / --frames-dir DIR") }
@@ -93,18 +99,25 @@ struct Ask: AsyncParsableCommand {
     }
 
     func runImage(_ image: String) throws {
-        var request = ImageRegionRequest(modelDirectory: modelOption.model, imagePath: image, maskPaths: masks, question: question,
+        var request = ImageRegionRequest(modelDirectory: modelOption.model, imagePath: image, maskPaths: masks, question: nil,
                                          options: imageOptions, threads: run.generation.threads)
+        request.questions = questions
         request.precision = try modelOption.precision.resolve()
         request.emitLogits = run.logits.emitLogits
-        let onText: ((String) -> Void)? = json ? nil : { streamToStdout($0) }
+        // Streamed text: one answer per line.
+        var streaming = 0
+        let onText: ((Int, String) -> Void)? = json ? nil : { i, text in
+            while streaming < i { print(""); streaming += 1 }
+            streamToStdout(text)
+        }
         if let output = run.output {
             try parsingOptions { try AtomicOutput.refuseInputs([image, modelOption.model] + masks, asFile: output, option: "--output") }
             try AtomicOutput.checkFileDestination(URL(fileURLWithPath: output))
         }
-        let answer = try ImageRegionJob.run(request, onText: onText)
-        if let output = run.output { try AtomicOutput.write(try answer.json() + "\n", to: URL(fileURLWithPath: output)) }
-        if json { print(try answer.json()) } else { print("") }
+        let answers = try ImageRegionJob.runAll(request, onText: onText)
+        let lines = try answers.map { try $0.json() + "\n" }.joined()
+        if let output = run.output { try AtomicOutput.write(lines, to: URL(fileURLWithPath: output)) }
+        if json { print(lines, terminator: "") } else { while streaming < answers.count { print(""); streaming += 1 } }
     }
 
     func runVideo() throws {
@@ -114,7 +127,7 @@ struct Ask: AsyncParsableCommand {
         var request = try run.request(input: video, spec: spec)
         request.modelDirectory = modelOption.model
         request.precision = try modelOption.precision.resolve(spec: spec.precision)
-        request.questions = [VideoQuestion(question, choices: choices)]
+        request.questions = questions.map { VideoQuestion($0, choices: choices) }
         let texts = masks.map { "mask=\($0)" } + regions
         try parsingOptions { try request.setRegions(texts) }
         try run.checkOutputs(request)

@@ -31,7 +31,7 @@ struct BenchModel: AsyncParsableCommand {
     @Option(name: .customLong("decode-steps"), help: "Greedy decode steps after the prefill.")
     var decodeSteps = 16
 
-    @Option(name: .long, help: "Python interpreter with the reference stack (e.g. /work/venv/ref/bin/python); omit to skip PyTorch.")
+    @Option(name: [.long, .customLong("python")], help: "Python interpreter with the reference stack (e.g. /work/venv/ref/bin/python), run in gar's precision; omit to skip PyTorch.")
     var pytorch: String?
 
     @Option(name: .customLong("pytorch-script"), help: "Path of bench_gar.py (default: bench/pytorch/bench_gar.py found near the working directory or the binary).")

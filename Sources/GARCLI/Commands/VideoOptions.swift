@@ -112,7 +112,8 @@ struct VideoRunOptions: ParsableArguments {
         if json {
             print(try answer.json())
         } else {
-            print("")
+            print("")   // ends the streamed first answer; the others follow, one per line
+            for more in answer.answers.dropFirst() { print(more.text) }
             for w in answer.warnings { printErr("warning: \(w)") }
         }
     }

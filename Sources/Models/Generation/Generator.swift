@@ -24,18 +24,38 @@ public struct GenerationOutput: Sendable {
     public var stoppedOnStopToken: Bool
     public var prefillSeconds: Double
     public var decodeSeconds: Double
+    /// Leading prompt rows taken from a prefix cache instead of being run (0 without one).
+    public var reusedRows = 0
 }
 
 enum Generator {
     /// Runs prefill on `embeds [L, D]` and generates.
+    /// With a `prefix` cache, the leading rows it already holds are not run again
+    /// (`GenerationOutput.reusedRows`).
     static func run(decoder: LlamaDecoder, embeds: [Float], rows L: Int, options: GenerationOptions, stopTokens: Set<Int>,
-                    tokenizer: Tokenizer, chunkRows: Int, tap: (any ActivationTap)?, onToken: TokenHandler?) -> GenerationOutput {
+                    tokenizer: Tokenizer, chunkRows: Int, prefix: PromptPrefixCache? = nil,
+                    tap: (any ActivationTap)?, onToken: TokenHandler?) -> GenerationOutput {
+        guard let prefix else {
+            let state = DecoderState(decoder: decoder, capacity: L + options.maxNewTokens, chunkRows: chunkRows)
+            return run(decoder: decoder, embeds: embeds, rows: L, state: state, reused: 0, options: options, stopTokens: stopTokens,
+                       tokenizer: tokenizer, tap: tap, onToken: onToken)
+        }
+        return prefix.withState(decoder: decoder, embeds: embeds, rows: L, capacity: L + options.maxNewTokens, chunkRows: chunkRows) { state, reused in
+            run(decoder: decoder, embeds: embeds, rows: L, state: state, reused: reused, options: options, stopTokens: stopTokens,
+                tokenizer: tokenizer, tap: tap, onToken: onToken)
+        }
+    }
+
+    /// Prefills rows `reused ..< L` into `state` (which holds rows `0 ..< reused`) and generates.
+    private static func run(decoder: LlamaDecoder, embeds: [Float], rows L: Int, state: DecoderState, reused: Int,
+                            options: GenerationOptions, stopTokens: Set<Int>, tokenizer: Tokenizer,
+                            tap: (any ActivationTap)?, onToken: TokenHandler?) -> GenerationOutput {
         let D = decoder.spec.hiddenSize, V = decoder.spec.vocabSize
-        let state = DecoderState(decoder: decoder, capacity: L + options.maxNewTokens, chunkRows: chunkRows)
+        precondition(state.length == reused && reused < L, "Generator: \(state.length) cached rows, \(reused) reused of \(L)")
         var sampler = Sampler(options: options, vocabulary: V)
         var text = StreamingDecoder(tokenizer: tokenizer)   // garDecode, piece by piece
         let t0 = Date()
-        embeds.withUnsafeBufferPointer { decoder.forward($0.baseAddress!, rows: L, state: state, tap: tap) }
+        embeds.withUnsafeBufferPointer { decoder.forward($0.baseAddress! + reused * D, rows: L - reused, state: state, tap: tap) }
         let t1 = Date()
         var ids: [Int] = []
         var stopped = false
@@ -56,6 +76,6 @@ enum Generator {
             if !rest.isEmpty { onToken(GeneratedToken(id: -1, text: rest, step: ids.count)) }
         }
         return GenerationOutput(tokenIDs: ids, stoppedOnStopToken: stopped, prefillSeconds: t1.timeIntervalSince(t0),
-                                decodeSeconds: Date().timeIntervalSince(t1))
+                                decodeSeconds: Date().timeIntervalSince(t1), reusedRows: reused)
     }
 }

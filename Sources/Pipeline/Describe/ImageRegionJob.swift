@@ -5,14 +5,21 @@ import Models
 import Tensors
 import Video
 
-/// One image request: describe (one mask, no question) or ask (one or more masks and a question).
+/// One image request: describe (one mask, no question) or ask (one or more masks and one or more
+/// questions).
 public struct ImageRegionRequest: Sendable {
     public var modelDirectory: String
     public var imagePath: String
     /// Region k = `<Promptk>` = maskPaths[k]. A mask pixel is inside when nonzero.
     public var maskPaths: [String]
-    /// nil → the reference describe prompt (`<Prompt1>`).
-    public var question: String?
+    /// Empty → the reference describe prompt (`<Prompt1>`). Several questions share the image's
+    /// features and the KV cache of their common prompt prefix.
+    public var questions: [String]
+    /// The first question (nil → describe); setting it replaces `questions`.
+    public var question: String? {
+        get { questions.first }
+        set { questions = newValue.map { [$0] } ?? [] }
+    }
     public var options: RequestOptions
     /// nil = all CPUs.
     public var threads: Int?
@@ -26,7 +33,7 @@ public struct ImageRegionRequest: Sendable {
         self.modelDirectory = modelDirectory
         self.imagePath = imagePath
         self.maskPaths = maskPaths
-        self.question = question
+        self.questions = question.map { [$0] } ?? []
         self.options = options
         self.threads = threads
     }
@@ -79,14 +86,26 @@ public enum ImageRegionJob {
         ImageU8(try ImageIO.readMask(path))
     }
 
-    /// Runs the request. `onText` receives the answer's text as it is generated.
+    /// Runs the request with its first question (or describe). `onText` receives the answer's
+    /// text as it is generated.
     public static func run(_ r: ImageRegionRequest, model preloaded: GARModel? = nil,
                            onText: ((String) -> Void)? = nil) throws -> ImageRegionAnswer {
+        var first = r
+        first.question = r.question
+        return try runAll(first, model: preloaded, onText: onText.map { f in { _, text in f(text) } })[0]
+    }
+
+    /// Runs the request: one answer per question (one describe answer without a question), in
+    /// order. The image is encoded once, and each question after the first runs only its prompt
+    /// rows after the prefix it shares with the previous one. `onText(i, text)` receives answer
+    /// i's text as it is generated.
+    public static func runAll(_ r: ImageRegionRequest, model preloaded: GARModel? = nil,
+                              onText: ((Int, String) -> Void)? = nil) throws -> [ImageRegionAnswer] {
         guard !r.maskPaths.isEmpty else { throw PipelineError.invalidInput(what: "--mask", reason: "at least one mask is required") }
         if r.question == nil && r.maskPaths.count != 1 {
             throw PipelineError.invalidInput(what: "--mask", reason: "describe takes exactly one mask (use ask for several regions)")
         }
-        if let q = r.question, q.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        for q in r.questions where q.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             throw PipelineError.invalidInput(what: "--question", reason: "the question is empty")
         }
         if let t = r.threads {
@@ -108,23 +127,34 @@ public enum ImageRegionJob {
         let t0 = Date()
         let model = try preloaded ?? GARModel.load(directory: r.modelDirectory, precision: r.precision)
         let load = preloaded == nil ? Date().timeIntervalSince(t0) : 0
-        let session = GARSession(model: model)
-        let handler: TokenHandler? = onText.map { f in { token in if !token.text.isEmpty { f(token.text) } } }
-        let logits = r.emitLogits ? ActivationRecorder(filter: { $0 == "logits.step0" }) : nil
-        let result: GARResult
-        if let question = r.question {
-            result = try session.ask(image: image, masks: masks, question: question, options: r.options, tap: logits, onToken: handler)
-        } else {
-            result = try session.describe(image: image, mask: masks[0], options: r.options, tap: logits, onToken: handler)
+        // Several questions: one feature-cache entry for the image (same pixels, same union mask).
+        let several = r.questions.count > 1
+        let session = GARSession(model: model, featureCache: several ? FeatureCache() : nil)
+        var options = r.options
+        if several && options.featureKey == nil { options.featureKey = "image" }
+        let prefix = PromptPrefixCache()
+        var answers: [ImageRegionAnswer] = []
+        for (i, question) in (r.questions.isEmpty ? [nil] : r.questions.map { Optional($0) }).enumerated() {
+            let handler: TokenHandler? = onText.map { f in { token in if !token.text.isEmpty { f(i, token.text) } } }
+            let logits = r.emitLogits ? ActivationRecorder(filter: { $0 == "logits.step0" }) : nil
+            let result: GARResult
+            if let question {
+                result = try session.ask(image: image, masks: masks, question: question, options: options, prefix: prefix,
+                                         tap: logits, onToken: handler)
+            } else {
+                result = try session.describe(image: image, mask: masks[0], options: options, tap: logits, onToken: handler)
+            }
+            let t = result.timings
+            var answer = ImageRegionAnswer(text: result.text, tokenIds: result.tokenIDs, promptTokens: result.promptTokens,
+                                           stoppedOnEos: result.stoppedOnStopToken,
+                                           grid: [result.grid?.columns ?? 1, result.grid?.rows ?? 1], tiles: result.tiles,
+                                           image: r.imagePath, masks: r.maskPaths, question: question, model: r.modelDirectory,
+                                           timings: .init(load: i == 0 ? load : 0, preprocess: t.preprocess, vision: t.vision,
+                                                          replay: t.replay, prefill: t.prefill, decode: t.decode,
+                                                          tokensPerSecond: t.tokensPerSecond))
+            answer.firstStepLogits = logits?["logits.step0"]
+            answers.append(answer)
         }
-        let t = result.timings
-        var answer = ImageRegionAnswer(text: result.text, tokenIds: result.tokenIDs, promptTokens: result.promptTokens,
-                                 stoppedOnEos: result.stoppedOnStopToken,
-                                 grid: [result.grid?.columns ?? 1, result.grid?.rows ?? 1], tiles: result.tiles,
-                                 image: r.imagePath, masks: r.maskPaths, question: r.question, model: r.modelDirectory,
-                                 timings: .init(load: load, preprocess: t.preprocess, vision: t.vision, replay: t.replay,
-                                                prefill: t.prefill, decode: t.decode, tokensPerSecond: t.tokensPerSecond))
-        answer.firstStepLogits = logits?["logits.step0"]
-        return answer
+        return answers
     }
 }

@@ -20,7 +20,8 @@ public struct ModelBenchmarkOptions: Sendable {
     public var tiles = 2
     public var prefillLength = 3700
     public var decodeSteps = 16
-    /// Compute precision of gar's side (the PyTorch side runs its own f32 reference).
+    /// Compute precision of gar's side; the PyTorch side runs in the same precision (bf16:
+    /// `model.to(torch.bfloat16)`).
     public var precision: Precision = .f32
     /// Python interpreter with the reference stack; nil = skip the PyTorch side.
     public var python: String?
@@ -87,6 +88,7 @@ public struct ModelBenchmarkResult: Codable, Sendable {
                      "threads \(threads), \(tiles) tiles, prefill \(prefillLength) tokens, \(decodeSteps) decode steps; "
                          + "\(parameters) parameters (\(String(format: "%.0f", fp32WeightMB)) MB in f32)",
                      "gar precision \(precision): \(kernels)",
+                     "pytorch precision \(precision == "bf16" ? "bf16 (model.to(torch.bfloat16))" : "f32")",
                      "env: " + environment.map { "\($0.name)=\($0.value)" }.joined(separator: " ")]
         func f(_ v: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", v) }
         lines.append("")
@@ -204,7 +206,7 @@ public enum ModelBenchmark {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: python)
         p.arguments = [script, "--model", o.modelDirectory, "--threads", "\(o.threads)", "--tiles", "\(o.tiles)",
-                       "--prefill-len", "\(o.prefillLength)", "--decode-steps", "\(o.decodeSteps)"]
+                       "--prefill-len", "\(o.prefillLength)", "--decode-steps", "\(o.decodeSteps)", "--precision", o.precision.rawValue]
         let result = try Subprocess.run(p)
         guard result.status == 0 else {
             throw PipelineError.invalidInput(what: script, reason: "exited with status \(result.status): \(result.lastErrorLine)")

@@ -40,7 +40,8 @@ extension Precision {
         case .bf16:
             let probe = [UInt16](repeating: 0x3f80, count: 256 * 256)
             let impl = probe.withUnsafeBufferPointer { BF16Matrix(bf16: $0, rows: 256, cols: 256).implementation }
-            return "precision bf16 (bf16 inputs, f32 accumulation): oneDNN matmul \(impl), ISA \(CPUFeatures.dnnlISA)"
+            return "precision bf16 (bf16 inputs, f32 accumulation): oneDNN matmul \(impl), ISA \(CPUFeatures.dnnlISA); "
+                + "decoding rows of the bf16-stored decoder weights on the CKernels bf16 GEMV"
                 + (CPUFeatures.hasNativeBF16 ? "" : " (this CPU has no native bf16: emulated, slow)")
         }
     }

@@ -23,7 +23,8 @@
 //   generate        per question: the prompt (video protocol v1, template from the spec), vision
 //                   or cache replay, generation — through a session whose feature cache lets later
 //                   questions on the same clip reuse the vision features (VideoRegionEngine holds
-//                   the model and cache across requests)
+//                   the model and cache across requests), and a PromptPrefixCache so that later
+//                   questions run only the prompt rows after the shared prefix (their own text)
 //   answer          the JSON answer (VideoAnswer); the overlay video is written by the mask stages
 //
 // Memory: besides the model, the N sampled frames at full size and the tracks as RLE; the
@@ -497,12 +498,14 @@ public enum VideoRegionJob {
     static func generate(_ questions: [VideoQuestion], _ inputs: ModelInputs, spec: PipelineSpec, session: GARSession,
                          emitLogits: Bool = false, onText: ((String) -> Void)?) throws -> [VideoAnswer.Answer] {
         var answers: [VideoAnswer.Answer] = []
+        // The questions share the prompt up to their own text: its KV cache is computed once.
+        let prefix = PromptPrefixCache()
         for (qi, q) in questions.enumerated() {
             let asked = q.prompt(multipleChoiceSuffix: spec.prompt.multipleChoiceSuffix)
             let handler: TokenHandler? = (qi == 0 ? onText : nil).map { f in { token in if !token.text.isEmpty { f(token.text) } } }
             let logits = emitLogits ? ActivationRecorder(filter: { $0 == "logits.step0" }) : nil
             let result = try session.askVideo(frames: inputs.images, masks: inputs.masks, unions: inputs.unions, question: asked, options: inputs.options,
-                                              tap: logits, onToken: handler)
+                                              prefix: prefix, tap: logits, onToken: handler)
             let t = result.timings
             answers.append(VideoAnswer.Answer(
                 question: q.text, choices: q.choices.isEmpty ? nil : q.choices, prompt: asked, text: result.text,

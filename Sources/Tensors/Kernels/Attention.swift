@@ -5,7 +5,11 @@
 // * fused (C, CKernels `gk_attention_block`): for blocks of query rows, flash-style — K and V of
 //   each kv head are packed once (Kᵀ [D, S], V [S, D]), scores are computed tile by tile in
 //   registers with an online softmax, and P·V accumulates in place; no score matrix is stored.
-//   Used when there are ≥ 16 query rows and the head dim is a multiple of the vector width.
+//   Causal: a row group stops at its last visible key (the masked half is never computed). Keys
+//   are taken in L2-sized blocks that all rows of a block pass over before the next (cache
+//   blocking: K/V of long prompts are read from memory once per 64 query rows, not once per 4).
+//   Used when there are ≥ 16 query rows and the head dim is a multiple of the vector width: the
+//   vision tower and the decoder's prefill, in every precision (attention is f32 in all modes).
 // * BLAS: per (head, block of query rows): scores = Q·Kᵀ (sgemm), row softmax of scale·scores (masked
 // beyond the causal limit), out = P·V (sgemm). Blocks bound the score scratch to about 1 MB
 // per worker, so 16 × 1025² scores are never materialised at once.
@@ -148,7 +152,7 @@ extension Kernels {
                 let block = 64
                 let blocks = (T + block - 1) / block
                 parallelFor(H * blocks) { tasks in
-                    var scratch = [Float](repeating: 0, count: 16 * D + 32 * lanes)
+                    var scratch = [Float](repeating: 0, count: gk_attention_scratch_floats(block, D))
                     scratch.withUnsafeMutableBufferPointer { sb in
                         for task in tasks {
                             let h = task / blocks, t0 = (task % blocks) * block

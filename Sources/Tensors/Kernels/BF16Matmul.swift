@@ -10,8 +10,14 @@
 // older AVX-512, a reference loop elsewhere), so this runs on any x86-64 or arm64 — fast only on
 // CPUs with native bf16 dot products (`CPUFeatures.hasNativeBF16`).
 //
-// Primitives for small row counts (decoding) are kept by each matrix; larger ones are created per
-// call and found again in oneDNN's own primitive cache (keyed by shapes and layouts).
+// A matrix built with `plain: true` keeps the stored row-major layout instead ("ba" for oneDNN):
+// oneDNN's GEMM reads it as well (its kernels copy panels of B as they go), and one-row products
+// (decoding) then run on the bf16 GEMV of CKernels (`gemv`), which streams the weights once at
+// memory bandwidth with f32 activations — no barrier of an OpenMP team per product, and exact
+// products (more accurate than the split activations).
+//
+// Primitives for small row counts are kept by each matrix; larger ones are created per call and
+// found again in oneDNN's own primitive cache (keyed by shapes and layouts).
 // Threads: oneDNN's OpenMP pool, sized to `Threading.count` before each call (omp_set_num_threads,
 // looked up at run time in the libgomp that libdnnl loads; it applies to the calling thread).
 import CDNNL
@@ -55,25 +61,34 @@ public final class BF16Matrix: @unchecked Sendable {
     /// oneDNN's name of the matmul implementation chosen at packing time (e.g. "brg:avx512_core_bf16").
     public let implementation: String
 
-    /// Packs bf16 bit patterns `w [rows, cols]` (row-major, as stored).
-    public init(bf16 w: UnsafeBufferPointer<UInt16>, rows: Int, cols: Int) {
+    /// True when the weights are held row-major as stored (`init(bf16:rows:cols:plain: true)`).
+    public let isPlain: Bool
+
+    /// Packs bf16 bit patterns `w [rows, cols]` (row-major, as stored). `plain`: keep that layout
+    /// (oneDNN reads it too) so that `gemv` can stream it; else oneDNN's preferred blocked layout.
+    public init(bf16 w: UnsafeBufferPointer<UInt16>, rows: Int, cols: Int, plain: Bool = false) {
         precondition(w.count >= rows * cols && rows > 0 && cols > 0, "BF16Matrix: \(w.count) values for [\(rows), \(cols)]")
         self.rows = rows
         self.cols = cols
+        isPlain = plain
         let engine = DNNL.engine
-        // Ask the matmul for its preferred weight layout at a typical row count.
-        let pd = DNNL.matmulDesc(m: 256, k: cols, n: rows, weights: DNNL.desc([Int64(cols), Int64(rows)], dnnl_bf16, dnnl_format_tag_any))
+        // W stored [rows, cols] row-major is the [K = cols, N = rows] matrix in layout "ba".
+        var plainDesc = DNNL.desc([Int64(cols), Int64(rows)], dnnl_bf16, dnnl_ba)
+        // Ask the matmul for its preferred weight layout at a typical row count (or for the plain one).
+        let pd = DNNL.matmulDesc(m: 256, k: cols, n: rows, weights: isPlain ? plainDesc : DNNL.desc([Int64(cols), Int64(rows)], dnnl_bf16, dnnl_format_tag_any))
         defer { dnnl_primitive_desc_destroy(pd) }
         packedDesc = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0)!.pointee
         implementation = DNNL.implementationName(pd)
         packedBytes = dnnl_memory_desc_get_size(&packedDesc)
         packed = UnsafeMutableRawPointer.allocate(byteCount: max(packedBytes, 64), alignment: 64)
-        // W stored [rows, cols] row-major is the [K = cols, N = rows] matrix in layout "ba".
-        var plain = DNNL.desc([Int64(cols), Int64(rows)], dnnl_bf16, dnnl_ba)
+        if isPlain {
+            packed.copyMemory(from: w.baseAddress!, byteCount: rows * cols * 2)
+            return
+        }
         var reorder: dnnl_primitive_desc_t?
-        DNNL.check(dnnl_reorder_primitive_desc_create(&reorder, &plain, engine, &packedDesc, engine, nil), "reorder descriptor")
+        DNNL.check(dnnl_reorder_primitive_desc_create(&reorder, &plainDesc, engine, &packedDesc, engine, nil), "reorder descriptor")
         defer { dnnl_primitive_desc_destroy(reorder) }
-        let src = DNNL.memory(&plain, UnsafeMutableRawPointer(mutating: w.baseAddress!))
+        let src = DNNL.memory(&plainDesc, UnsafeMutableRawPointer(mutating: w.baseAddress!))
         let dst = DNNL.memory(&packedDesc, packed)
         defer { dnnl_memory_destroy(src); dnnl_memory_destroy(dst) }
         var prim: dnnl_primitive_t?
@@ -131,6 +146,17 @@ public final class BF16Matrix: @unchecked Sendable {
         }
         kept[M] = prim!
         return prim!
+    }
+
+    /// `y[r] = Σ_c W[r, c] · x[c]` for a plain matrix: bf16 weights times f32 activations with
+    /// f32 accumulation (CKernels `gk_gemv_bf16`), rows split across threads.
+    public func gemv(_ x: UnsafePointer<Float>, out y: UnsafeMutablePointer<Float>) {
+        precondition(isPlain, "BF16Matrix.gemv: the matrix is not plain")
+        let w = packed.assumingMemoryBound(to: UInt16.self), cols = cols
+        // ~64 KB of weights per chunk at least, so thread hand-off stays cheap.
+        parallelFor(rows, grain: max(16, (1 << 15) / cols)) { r in
+            gk_gemv_bf16(w + r.lowerBound * cols, cols, r.count, cols, x, y + r.lowerBound)
+        }
     }
 
     /// `out[t, r] = Σ_c x[t, c] · W[r, c]` for `t < T`; `x: [T, cols]`, `out: [T, rows]`, both

@@ -13,13 +13,15 @@
 //                                       across threads;
 //     larger T (prefill):               W is widened to f32 in chunks of output rows into caller
 //                                       scratch, then cblas_sgemm (big M = T).
-// bf16 (fast path; bf16 inputs, f32 accumulation): weights rounded to bf16 (exact for bf16-stored
-//   ones) and reordered once into oneDNN's preferred layout (`BF16Matrix`); each call narrows the
-//   activations to bf16 and runs oneDNN's matmul.
-//   Faithful (the default, GAR): f32 weights keep a bf16 residue matrix and activations are split
-//   into two bf16 halves (~16 significant bits; twice the arithmetic). Plain (`faithfulBF16:
-//   false`, SAM2): weights and activations rounded once to bf16 — PyTorch's bf16 numerics at the
-//   full bf16 rate, for models whose outputs tolerate it (binary masks).
+// bf16 (fast path; bf16 inputs, f32 accumulation): f32 weights rounded to bf16 (with a residue
+//   matrix when inexact) and reordered once into oneDNN's preferred layout (`BF16Matrix`).
+//   Faithful (the default, GAR): activations are split into two bf16 halves (~16 significant bits;
+//   twice the arithmetic). Plain (`faithfulBF16: false`, SAM2): weights and activations rounded once
+//   to bf16 — PyTorch's bf16 numerics at the full bf16 rate, for models whose outputs tolerate it
+//   (binary masks). bf16-stored weights (the decoder and head of every GAR checkpoint) are exact in
+//   bf16 and keep their row-major layout, which oneDNN reads as well: rows T < gemvRowLimit
+//   (decoding) then run on the bf16 GEMV of CKernels (f32 activations, exact products, at memory
+//   bandwidth) instead of oneDNN's GEMM.
 //
 // Layout convention: `x [T, C]` row-major, `W [OC, C]` (PyTorch `[out, in]`), `y [T, OC]`.
 import CKernels
@@ -76,7 +78,7 @@ public enum PackedWeights: Sendable {
             w.withUnsafeBufferPointer { wb in bits.withUnsafeMutableBufferPointer { Convert.f32ToBF16(wb, $0) } }
             self = .bf16Packed(bits.withUnsafeBufferPointer { BF16Matrix(bf16: $0, rows: rows, cols: cols) })
         case let (.bf16, .f32(w)): self = .bf16Packed(w.withUnsafeBufferPointer { BF16Matrix.rounding(f32: $0, rows: rows, cols: cols) })
-        case let (.bf16, .bf16(w)): self = .bf16Packed(w.withUnsafeBufferPointer { BF16Matrix(bf16: $0, rows: rows, cols: cols) })
+        case let (.bf16, .bf16(w)): self = .bf16Packed(w.withUnsafeBufferPointer { BF16Matrix(bf16: $0, rows: rows, cols: cols, plain: true) })
         }
     }
 
@@ -94,7 +96,9 @@ public enum PackedWeights: Sendable {
         switch self {
         case .f32: return "OpenBLAS sgemm (f32)"
         case .bf16Stored: return "bf16-stored: CKernels GEMV / widen + OpenBLAS sgemm (f32)"
-        case let .bf16Packed(m): return "oneDNN matmul \(m.implementation) (bf16, f32 accumulation)"
+        case let .bf16Packed(m):
+            let gemv = m.isPlain ? "; one-row products: CKernels bf16 GEMV" : ""
+            return "oneDNN matmul \(m.implementation) (bf16, f32 accumulation)\(gemv)"
         }
     }
 }
@@ -170,7 +174,11 @@ public struct LinearLayer: Sendable {
                 }
             }
         case let .bf16Packed(m):
-            m.multiply(x, rows: T, out: out, split: faithfulBF16)
+            if m.isPlain && T < LinearLayer.gemvRowLimit {
+                for t in 0 ..< T { m.gemv(x + t * C, out: out + t * OC) }
+            } else {
+                m.multiply(x, rows: T, out: out, split: faithfulBF16)
+            }
         }
         if let bias {
             bias.withUnsafeBufferPointer { bb in
