@@ -83,7 +83,7 @@ struct Ask: AsyncParsableCommand {
         }
         // The regions given on the command line (an annotation's are known once it is read).
         if run.annotation == nil {
-            do { try GARSession.checkRegionNames(question, regions: masks.count + regions.count) } catch {
+            do { for question in questions { try GARSession.checkRegionNames(question, regions: masks.count + regions.count) } } catch {
                 throw ValidationError("--question: \(error)")
             }
         }
