@@ -42,10 +42,13 @@ import Testing
         #expect(try Self.forwardLayerOutput(bench, state: bench.state) == out)
     }
 
-    /// The precision asked for is the one the layer runs in: bf16 differs from f32, a little.
+    /// The precision asked for is the one the layer runs in: bf16 differs from f32, a little. (A
+    /// prefill block: below `LinearLayer.gemvRowLimit` rows both precisions run the same exact
+    /// bf16 GEMV on the bf16-stored weights.)
     @Test func precisionIsApplied() {
-        let f32 = DecoderLayerBench(spec: Self.tinySpec, precision: .f32, rows: 3, past: 0)
-        let bf16 = DecoderLayerBench(spec: Self.tinySpec, precision: .bf16, rows: 3, past: 0)
+        let rows = LinearLayer.gemvRowLimit + 4
+        let f32 = DecoderLayerBench(spec: Self.tinySpec, precision: .f32, rows: rows, past: 0)
+        let bf16 = DecoderLayerBench(spec: Self.tinySpec, precision: .bf16, rows: rows, past: 0)
         f32.run(); bf16.run()
         let a = f32.output, b = bf16.output
         #expect(a != b)
