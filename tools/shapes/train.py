@@ -21,6 +21,7 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
 import time
 
@@ -261,11 +262,13 @@ def main():
 
     opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=0.01, betas=(0.9, 0.98))
     budget = a.minutes * 60
+    stop = []   # SIGUSR1 ends training early (the checkpoint is still measured and written)
+    signal.signal(signal.SIGUSR1, lambda *_: stop.append(True))
     t0 = time.time()
     step, log, order = 0, [], []
     g = np.random.default_rng(a.seed + 3)
     model.train()
-    while time.time() - t0 < budget:
+    while time.time() - t0 < budget and not stop:
         if not order:
             order = list(g.permutation(len(train)))
         ex = train[order.pop()]
