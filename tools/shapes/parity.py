@@ -75,7 +75,7 @@ def main():
             fr.save(os.path.join(out_dir, name, "frames", f"{i:05d}.png"), optimize=True)
         with open(os.path.join(out_dir, name, "annotation.json"), "w") as f:
             json.dump([{str(i): {"segmentation": rle(m)} for i, m in enumerate(masks)}], f)
-        qs = world.questions(rng, clip["objects"][0])
+        qs = world.questions(clip["objects"][0])
         answers = []
         for q in (qs[0], qs[1], qs[3]):   # caption, colour, direction
             vin = ref.video_inputs(vproc, frames, [masks], q["question"])

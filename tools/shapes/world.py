@@ -146,17 +146,15 @@ def caption(o):
     return f"A {o['colour']} {o['shape']} moving {o['direction']} {o['speed']}."
 
 
-def multiple_choice(rng, question, answer, choices):
+def multiple_choice(question, answer, choices):
     """(the prompt: question, options and suffix as gar's VideoQuestion.prompt joins them; the options
-    ["(A) red", ...]; the answer letter): the right answer among up to 3 other choices."""
-    others = [c for c in choices if c != answer]
-    opts = [answer] + list(rng.permutation(others)[:3])
-    opts = [opts[i] for i in rng.permutation(len(opts))]
-    options = [f"({LETTERS[i]}) {c}" for i, c in enumerate(opts)]
-    return question + " " + " ".join(options) + MC_SUFFIX, options, LETTERS[opts.index(answer)]
+    ["(A) red", ...]; the answer letter). The options are every value of the attribute in a FIXED order (the demo
+    model learns the attribute, not to match shuffled option texts)."""
+    options = [f"({LETTERS[i]}) {c}" for i, c in enumerate(choices)]
+    return question + " " + " ".join(options) + MC_SUFFIX, options, LETTERS[choices.index(answer)]
 
 
-def questions(rng, o):
+def questions(o):
     """The questions about one region (always <Prompt0>): a caption and multiple choice on colour, shape,
     direction (4 options) and speed (2 options). `question` is the full prompt the model reads; `text` and
     `choices` are its parts as gar takes them (VideoQuestion)."""
@@ -165,7 +163,7 @@ def questions(rng, o):
                              ("shape", "What shape is <Prompt0>?", SHAPES),
                              ("direction", "Which way does <Prompt0> move?", list(DIRECTIONS)),
                              ("speed", "How fast does <Prompt0> move?", list(SPEEDS))):
-        prompt, options, letter = multiple_choice(rng, q, o[kind], choices)
+        prompt, options, letter = multiple_choice(q, o[kind], choices)
         out.append(dict(kind=kind, question=prompt, text=q, choices=options, answer=letter))
     return out
 
@@ -190,7 +188,7 @@ def write_set(out, clips, seed):
         objs = [dict(colour=o["colour"], shape=o["shape"], direction=o["direction"], speed=o["speed"],
                      box=box_of(o["masks"][0]), boxes_sampled=[box_of(o["masks"][t]) for t in sampled_frames()])
                 for o in c["objects"]]
-        entries.append(dict(file=name, objects=objs, questions=[questions(rng, o) for o in c["objects"]]))
+        entries.append(dict(file=name, objects=objs, questions=[questions(o) for o in c["objects"]]))
     doc = dict(schema_version=1, seed=seed, size=[SIZE, SIZE], frames=FRAMES, fps=FPS, sampled_frames=sampled_frames(),
                clips=entries)
     with open(os.path.join(out, "set.json"), "w") as f:
