@@ -41,6 +41,23 @@ import world  # noqa: E402
 from transformers import AutoTokenizer, DynamicCache  # noqa: E402
 from transformers.models.perception_lm.video_processing_perception_lm import PerceptionLMVideoProcessor  # noqa: E402
 
+# Replay with the corrected box scaling (gar's `replay.corrected_box_scaling: true`, GAR-SPEC 6.3): the RoI is the
+# region's box on the 16x16 map. The reference's double 1/28 scaling samples the map's top-left corner whatever
+# the box, so the replayed tokens carry nothing about the region (the released GAR weights live with that; a
+# tiny model trained from scratch does not learn the task through it: a first run stayed at chance). Recorded in
+# config.json as "replay": {"corrected_box_scaling": true}; gar needs --set replay.corrected_box_scaling=true.
+CORRECTED_BOX_SCALING = True
+_reference_roi_box = ref.roi_box
+
+
+def roi_box_corrected(bbox, feat_h, feat_w):
+    roi, _ = _reference_roi_box(bbox, feat_h, feat_w)
+    return roi, 1.0
+
+
+if CORRECTED_BOX_SCALING:
+    ref.roi_box = roi_box_corrected   # used by embeds_for below and by ref.GARModel.generate_video (parity.py)
+
 SPEC = dict(form="1b", vision_args=dict(embed_dim=32, depth=2, num_heads=2),
             text=dict(hidden_size=128, intermediate_size=384, num_attention_heads=4, num_key_value_heads=2,
                       num_hidden_layers=2, rope_scaling=gen.LLAMA3_ROPE_1B, max_position_embeddings=11520),
@@ -284,6 +301,7 @@ def main():
     ap.add_argument("--minutes", type=float, default=40.0, help="training wall-time budget")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--init", help="continue from this checkpoint's weights (a previous run's output)")
     ap.add_argument("--eval-every", type=int, default=300)
     a = ap.parse_args()
     gen.check_versions()
@@ -292,6 +310,10 @@ def main():
     tokenizer = AutoTokenizer.from_pretrained(os.path.join(gen.FIXTURES, "tokenizer"))
     processor = video_processor(tokenizer)
     model = build(a.seed, tokenizer)
+    if a.init:
+        loaded = ref.GARModel.from_pretrained(a.init, use_flash_attn=False, dtype=torch.float32)
+        model.load_state_dict(loaded.state_dict())
+        print("continuing from", a.init, flush=True)
     model._shapes_tokenizer = tokenizer
     model.mllm.model.language_model.config._attn_implementation = "sdpa"   # eager is ~20x slower here
     n_all = sum(p.numel() for p in model.parameters())
@@ -343,7 +365,11 @@ def main():
     print(f"final ({step} steps, {time.time() - t0:.0f} s) held-out {len(val)} examples: {final}", flush=True)
     del model._shapes_tokenizer
     gen.write_checkpoint(a.out, model, tokenizer, SPEC)
-    json.dump(dict(seed=a.seed, train_examples=seen, steps=step,
+    cfg_path = os.path.join(a.out, "config.json")
+    cfg = json.load(open(cfg_path))
+    cfg["replay"] = {"corrected_box_scaling": CORRECTED_BOX_SCALING}
+    json.dump(cfg, open(cfg_path, "w"), indent=2, sort_keys=True)
+    json.dump(dict(seed=a.seed, init=a.init, train_examples=seen, steps=step,
                    seconds=round(time.time() - t0), lr=a.lr, threads=a.threads, parameters=n_all,
                    held_out_pytorch=final, held_out_examples=len(val), log=log),
               open(os.path.join(a.out, "training_log.json"), "w"), indent=1)

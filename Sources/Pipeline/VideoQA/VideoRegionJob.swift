@@ -156,9 +156,10 @@ public enum VideoRegionJob {
 
     /// Runs a request. `engine`: a loaded model to reuse (else one is loaded). `onText` receives
     /// the first answer's text as it is generated.
-    public static func run(_ r: RegionRequest, engine given: VideoRegionEngine? = nil,
+    public static func run(_ request: RegionRequest, engine given: VideoRegionEngine? = nil,
                            onText: ((String) -> Void)? = nil) throws -> VideoAnswer {
         let start = Date()
+        var r = request
         var warnings: [String] = []
         if let t = r.threads {
             guard t >= 1 else { throw PipelineError.invalidInput(what: "--threads", reason: "must be at least 1, got \(t)") }
@@ -169,6 +170,7 @@ public enum VideoRegionJob {
         let regions = try readRegions(r, input)
         let engine = try given ?? VideoRegionEngine(modelDirectory: try modelDirectory(r), precision: r.precision)
         let load = engine.takeLoadSeconds()
+        if CheckpointReplay.correctedBoxScaling(modelDirectory: engine.directory) { r.spec.correctedBoxScaling = true }
         let (sampled, requested) = try pickFrames(r, input, regions: regions, questions: questions, model: engine.model,
                                                   warnings: &warnings)
         let masks: RegionMasks
