@@ -2,7 +2,8 @@
 shapes world (world.py), with the video protocol gar implements (ARCHITECTURE.md 4) — the inputs are built by
 `gar_reference.video_inputs`, so training sees what `gar caption/ask --frames 4` feeds at inference: the same
 4 frames (PerceptionLM's uniform rule over the 32 frames of a clip), the same prompt text and the same per-frame
-RoI replay with the region's own box (no replay option is changed: the default protocol).
+RoI replay with the region's own box — with the corrected box scaling (CORRECTED_BOX_SCALING below; recorded in
+config.json and honoured by gar's video commands).
 
 Design for a 2-core CPU in well under an hour:
 * the Perception Encoder tower (with the mask embedding) keeps its seeded random weights (rounded to bf16, as
@@ -10,9 +11,11 @@ Design for a 2-core CPU in well under an hour:
   (loss on the answer tokens and the closing <|eot_id|> only);
 * the clips are rendered, encoded to mp4 and decoded again (ffmpeg), as gar reads them;
 * every (clip, region) example carries 5 questions (caption; colour, shape, direction, speed multiple choice)
-  that share its frames: one batch.
+  that share its frames: their shared prefix runs once, the questions as one batch on its KV cache;
+* every step renders fresh clips (FastExamples); the held-out examples go through mp4 and the processor.
 
-    /work/venv/ref/bin/python tools/shapes/train.py --out models/gar-shapes-demo          # ~40 min, 1 thread
+    /work/venv/ref/bin/python tools/shapes/train.py --out models/gar-shapes-demo --minutes 24 --lr 2e-3
+    (the shipped checkpoint's two runs: models/gar-shapes-demo/MODEL_CARD.md)
 
 Needs the pinned reference stack (Tests/Fixtures/README.md) and ffmpeg. Seeded; the printed log ends with the
 held-out accuracy of the PyTorch model (bf16 weights, greedy), written to OUT/training_log.json.

@@ -6,7 +6,7 @@ data, rendered in memory and passed through a real mp4 encode/decode) and to wri
 that `gar eval shapes` runs through the full Swift pipeline:
 
     python tools/shapes/world.py --out Tests/Fixtures/shapes-heldout --clips 6 --seed 7001
-    python tools/shapes/world.py --out /tmp/shapes-eval --clips 60 --seed 9001      # the model card's set
+    python tools/shapes/world.py --out /tmp/shapes-eval --clips 10 --seed 9001      # the model card's set
 
 A held-out set folder holds `clipNNN.mp4` and `set.json` (schema below, `write_set`). Only numpy, pillow and the
 ffmpeg command-line tool are needed.
@@ -174,7 +174,7 @@ def box_of(mask):
 
 
 def write_set(out, clips, seed):
-    """A held-out set: clipNNN.mp4 + set.json {schema_version, seed, size, frames, fps, sampled_frames,
+    """A held-out set: clipNNN.mp4 + set.json {schema_version, seed, size [width, height], frames, fps, sampled_frames,
     clips: [{file, objects: [{colour, shape, direction, speed, box (x1,y1,x2,y2 inclusive on frame 0),
     boxes_sampled: its box on each sampled frame}], questions: [per object: [{kind, question, text, choices,
     answer}]]}]}. In the questions the object is <Prompt0>."""
