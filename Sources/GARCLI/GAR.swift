@@ -15,7 +15,7 @@ struct GAR: AsyncParsableCommand {
             Probe.self, Frames.self,
             Inspect.self, Tokenize.self,
             Describe.self, Ask.self, Caption.self,
-            Track.self, EvalTrack.self,
+            Track.self, EvalTrack.self, Eval.self,
             Run.self, Batch.self,
             Bench.self,
         ]

@@ -165,9 +165,10 @@ public enum VideoRegionJob {
     /// Runs a request. `engine`: a loaded model to reuse (else one is loaded); `sam2`: SAM 2.1
     /// loaded from `r.tracker`'s checkpoint to reuse (else it is loaded when the request tracks with
     /// it). `onText` receives the first answer's text as it is generated.
-    public static func run(_ r: RegionRequest, engine given: VideoRegionEngine? = nil, sam2 loaded: SAM2Tracking? = nil,
+    public static func run(_ request: RegionRequest, engine given: VideoRegionEngine? = nil, sam2 loaded: SAM2Tracking? = nil,
                            onText: ((String) -> Void)? = nil) throws -> VideoAnswer {
         let start = Date()
+        var r = request
         var warnings: [String] = []
         if let t = r.threads {
             guard t >= 1 else { throw PipelineError.invalidInput(what: "--threads", reason: "must be at least 1, got \(t)") }
@@ -179,6 +180,7 @@ public enum VideoRegionJob {
         let sam2 = try loadTracker(r, regions: regions, loaded: loaded)
         let engine = try given ?? VideoRegionEngine(modelDirectory: try modelDirectory(r), precision: r.precision)
         let load = engine.takeLoadSeconds()
+        if CheckpointReplay.correctedBoxScaling(modelDirectory: engine.directory) { r.spec.correctedBoxScaling = true }
         let (sampled, requested) = try pickFrames(r, input, regions: regions, questions: questions, model: engine.model,
                                                   warnings: &warnings)
         let masks: RegionMasks

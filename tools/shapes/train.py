@@ -1,0 +1,383 @@
+"""Trains the shapes demo model (issue 15): GAR's exact architecture and checkpoint layout, tiny, on the synthetic
+shapes world (world.py), with the video protocol gar implements (ARCHITECTURE.md 4) — the inputs are built by
+`gar_reference.video_inputs`, so training sees what `gar caption/ask --frames 4` feeds at inference: the same
+4 frames (PerceptionLM's uniform rule over the 32 frames of a clip), the same prompt text and the same per-frame
+RoI replay with the region's own box — with the corrected box scaling (CORRECTED_BOX_SCALING below; recorded in
+config.json and honoured by gar's video commands).
+
+Design for a 2-core CPU in well under an hour:
+* the Perception Encoder tower (with the mask embedding) keeps its seeded random weights (rounded to bf16, as
+  shipped) and is run once per example to cache its output; the projector and the Llama decoder are trained
+  (loss on the answer tokens and the closing <|eot_id|> only);
+* the clips are rendered, encoded to mp4 and decoded again (ffmpeg), as gar reads them;
+* every (clip, region) example carries 5 questions (caption; colour, shape, direction, speed multiple choice)
+  that share its frames: their shared prefix runs once, the questions as one batch on its KV cache;
+* every step renders fresh clips (FastExamples); the held-out examples go through mp4 and the processor.
+
+    /work/venv/ref/bin/python tools/shapes/train.py --out models/gar-shapes-demo --minutes 24 --lr 2e-3
+    (the shipped checkpoint's two runs: models/gar-shapes-demo/MODEL_CARD.md)
+
+Needs the pinned reference stack (Tests/Fixtures/README.md) and ffmpeg. Seeded; the printed log ends with the
+held-out accuracy of the PyTorch model (bf16 weights, greedy), written to OUT/training_log.json.
+"""
+import argparse
+import json
+import math
+import os
+import signal
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torchvision
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "Tests", "Fixtures", "generate"))
+sys.path.insert(0, HERE)
+import generate as gen  # noqa: E402
+import gar_reference as ref  # noqa: E402
+import world  # noqa: E402
+from transformers import AutoTokenizer, DynamicCache  # noqa: E402
+from transformers.models.perception_lm.video_processing_perception_lm import PerceptionLMVideoProcessor  # noqa: E402
+
+# Replay with the corrected box scaling (gar's `replay.corrected_box_scaling: true`, GAR-SPEC 6.3): the RoI is the
+# region's box on the 16x16 map. The reference's double 1/28 scaling samples the map's top-left corner whatever
+# the box, so the replayed tokens carry nothing about the region (the released GAR weights live with that; a
+# tiny model trained from scratch does not learn the task through it: a first run stayed at chance). Recorded in
+# config.json as "replay": {"corrected_box_scaling": true}; gar needs --set replay.corrected_box_scaling=true.
+CORRECTED_BOX_SCALING = True
+_reference_roi_box = ref.roi_box
+
+
+def roi_box_corrected(bbox, feat_h, feat_w):
+    roi, _ = _reference_roi_box(bbox, feat_h, feat_w)
+    return roi, 1.0
+
+
+if CORRECTED_BOX_SCALING:
+    ref.roi_box = roi_box_corrected   # used by embeds_for below and by ref.GARModel.generate_video (parity.py)
+
+SPEC = dict(form="1b", vision_args=dict(embed_dim=32, depth=2, num_heads=2),
+            text=dict(hidden_size=128, intermediate_size=384, num_attention_heads=4, num_key_value_heads=2,
+                      num_hidden_layers=2, rope_scaling=gen.LLAMA3_ROPE_1B, max_position_embeddings=11520),
+            tie=True, max_num_tiles=4)
+
+
+def video_processor(tokenizer):
+    """The reference processors in "vanilla" mode: one squashed 448 tile per frame (video protocol v1)."""
+    ip = ref.GARImageProcessorFast(vision_input_type="vanilla", tile_size=448, max_num_tiles=1, resample=3,
+                                   image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5],
+                                   size={"height": 448, "width": 448})
+    chat = open(os.path.join(gen.FIXTURES, "tokenizer", "chat_template.jinja")).read()
+    return ref.GARProcessor(ip, PerceptionLMVideoProcessor(), tokenizer, patch_size=14, pooling_ratio=2,
+                            chat_template=chat)
+
+
+def build(seed, tokenizer):
+    """GARModel with generate.py's config and tiny init; every weight rounded to bf16 (what the checkpoint holds);
+    the trained parts (projector, decoder) re-initialised for training."""
+    model = gen.build_model(gen.build_config(SPEC, tokenizer), seed, tiny=True, dtype=torch.float32)
+    g = torch.Generator().manual_seed(seed + 1)
+    for name, p in model.named_parameters():
+        with torch.no_grad():
+            if name.startswith("mllm.model.language_model") or name.startswith("mllm.model.multi_modal_projector"):
+                if name.endswith("norm.weight") or "layernorm" in name:
+                    p.fill_(1.0)
+                elif name.endswith(".bias"):
+                    p.zero_()
+                else:
+                    std = 0.02 if "embed_tokens" in name else 1.0 / math.sqrt(p.shape[-1])
+                    p.copy_(torch.randn(p.shape, generator=g) * std)
+            p.copy_(p.to(torch.bfloat16).to(torch.float32))
+    return model
+
+
+def trainable(name):
+    return name.startswith("mllm.model.language_model") or name.startswith("mllm.model.multi_modal_projector")
+
+
+def tower_features(model, inputs):
+    """Vision tower output (CLS dropped) for the example's frames and mask tiles: [F, 1024, width]."""
+    with torch.no_grad():
+        mask_embeds = model.mask_embeddings(inputs["global_mask_values"])
+        hidden = model.mllm.model.vision_tower(inputs["pixel_values"], mask_embeds=mask_embeds).last_hidden_state
+        return hidden[:, 1:, :].contiguous()
+
+
+def prompt_ids(tokenizer, raw_prompt):
+    """input ids of a raw chat prompt as PerceptionLMProcessor makes them (<|image|> x 256 per frame, BOS added
+    by the tokenizer in front of the template's: the double BOS of the eval path)."""
+    text = raw_prompt.replace("<|image|>", "<|image|>" * ref.TILE_TOKENS)
+    return tokenizer(text, add_special_tokens=True)["input_ids"]
+
+
+def examples_of_clip(rng, clip, model, processor, tokenizer, check=False):
+    """One example per object (it is <Prompt0>): cached tower features, the replay spans and 5 (ids, labels)."""
+    frames_idx = world.sampled_frames()
+    pil = [Image.fromarray(clip["frames"][t]) for t in frames_idx]
+    out = []
+    for o in clip["objects"]:
+        masks = [[o["masks"][t] for t in frames_idx]]
+        qs = world.questions(o)
+        vin = ref.video_inputs(processor, pil, masks, qs[0]["question"])
+        head = vin["raw_prompt"]
+        feats = tower_features(model, vin)
+        seqs = []
+        for q in qs:
+            raw = head.replace(qs[0]["question"], q["question"])
+            ids = prompt_ids(tokenizer, raw)
+            if check and q is qs[0]:
+                assert ids == vin["input_ids"][0].tolist(), "prompt ids differ from the processor's"
+            ans = tokenizer(q["answer"], add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+            seqs.append((ids, ans))
+        spans = [(s["frame"], s["start"], s["bbox"]) for s in vin["spans"]]
+        out.append(dict(feats=feats.to(torch.bfloat16), spans=spans, seqs=seqs, object=o, questions=qs))
+    return out
+
+
+class FastExamples:
+    """Fresh training examples without the mp4 round trip and the processor's per-call overhead: frames are
+    squashed to 448 by torch's bicubic+antialias resize (the processor's resize), masks by nearest; the prompt ids
+    and span positions are those of the processor's (every object is visible on every sampled frame, so they do
+    not change; checked against `video_inputs` on the first example). Only the boxes and the features change."""
+
+    def __init__(self, model, processor, tokenizer, rng):
+        self.model, self.tokenizer, self.rng = model, tokenizer, rng
+        clip = world.make_clip(rng)
+        self.template = examples_of_clip(rng, clip, model, processor, tokenizer, check=True)[0]
+        ex = self.template
+        self.starts = [(f, start) for f, start, _ in ex["spans"]]
+        self.head = ex["seqs"][0][0][:common_prefix(ex["seqs"])]
+        self.processor = processor
+
+    def tiles(self, frames):
+        x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float()
+        x = F.interpolate(x, size=(448, 448), mode="bicubic", antialias=True, align_corners=False)
+        return (x.round().clamp(0, 255) / 255.0 - 0.5) / 0.5
+
+    def next(self):
+        clip = world.make_clip(self.rng)
+        idx = world.sampled_frames()
+        pixels = self.tiles(clip["frames"][idx])
+        out = []
+        for o in clip["objects"]:
+            m = torch.from_numpy(o["masks"][idx].astype(np.float32)).unsqueeze(1)
+            binary = F.interpolate(m, size=(448, 448), mode="nearest").expand(-1, 3, -1, -1)
+            with torch.no_grad():
+                emb = self.model.mask_patch_embedding(binary)
+                hidden = self.model.mllm.model.vision_tower(pixels, mask_embeds=emb).last_hidden_state[:, 1:, :]
+            spans = [(f, start, ref._bbox(o["masks"][idx[f]].astype(np.uint8), world.SIZE, world.SIZE))
+                     for f, start in self.starts]
+            seqs = []
+            for q in world.questions(o):
+                ids = self.head + self.tokenizer(q["question"] + TAIL, add_special_tokens=False)["input_ids"]
+                ans = self.tokenizer(q["answer"], add_special_tokens=False)["input_ids"] + [self.tokenizer.eos_token_id]
+                seqs.append((ids, ans))
+            out.append(dict(feats=hidden, spans=spans, seqs=seqs, object=o))
+        return out
+
+
+TAIL = "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
+
+
+def frame_maps(model, feats):
+    """Projector output per frame as [F, C, 16, 16] maps."""
+    x = model.mllm.model.multi_modal_projector(feats.to(torch.float32))
+    return x.view(x.shape[0], 16, 16, -1).permute(0, 3, 1, 2)
+
+
+def embeds_for(model, ex, maps, ids):
+    """Token embeddings with <|image|> rows replaced by the frames' features and the crop spans by the replay."""
+    lm = model.mllm.model.language_model
+    t = torch.tensor(ids)
+    emb = lm.embed_tokens(t)
+    img = maps.permute(0, 2, 3, 1).reshape(-1, maps.shape[1])
+    pos = (t == model.mllm.config.image_token_id).nonzero().flatten()
+    emb = emb.index_put((pos,), img)
+    for f, start, bbox in ex["spans"]:
+        roi, scale = ref.roi_box(bbox, 16, 16)
+        r = torchvision.ops.roi_align(maps[f:f + 1], roi.unsqueeze(0), output_size=(16, 16), spatial_scale=scale,
+                                      sampling_ratio=2, aligned=True)
+        feats = r.permute(0, 2, 3, 1).reshape(256, -1)
+        emb = torch.cat([emb[:start], feats, emb[start + 256:]])
+    return emb
+
+
+def common_prefix(seqs):
+    """Length of the token prefix every question of an example shares (the frames, crops and template head)."""
+    first = seqs[0][0]
+    n = min(len(ids) for ids, _ in seqs)
+    for ids, _ in seqs:
+        n = next((i for i in range(n) if ids[i] != first[i]), n)
+    return n
+
+
+def loss_of(model, ex):
+    """Mean over the example's questions of the mean answer-token cross-entropy. The shared prefix (frames and
+    replay, ~2.1k tokens) runs once; the questions run as one right-padded batch on its KV cache."""
+    maps = frame_maps(model, ex["feats"])
+    n = common_prefix(ex["seqs"])
+    lm = model.mllm.model.language_model
+    prefix = embeds_for(model, ex, maps, ex["seqs"][0][0][:n])
+    cache = lm(inputs_embeds=prefix.unsqueeze(0), use_cache=True).past_key_values
+    batch = len(ex["seqs"])
+    shared = DynamicCache()
+    for i, layer in enumerate(cache.layers):
+        shared.update(layer.keys.expand(batch, -1, -1, -1), layer.values.expand(batch, -1, -1, -1), i)
+    tails = [ids[n:] + ans for ids, ans in ex["seqs"]]
+    length = max(len(t) for t in tails)
+    pad = model.config.mllm_config.text_config.eos_token_id[0]
+    x = lm.embed_tokens(torch.tensor([t + [pad] * (length - len(t)) for t in tails]))
+    labels = []
+    for ids, ans in ex["seqs"]:
+        q = len(ids) - n
+        labels.append(([-100] * (q - 1) + ans + [-100] * length)[:length])
+    h = lm(inputs_embeds=x, past_key_values=shared, use_cache=True).last_hidden_state
+    lab = torch.tensor(labels)
+    keep = lab != -100
+    per_tok = F.cross_entropy(model.mllm.lm_head(h[keep]), lab[keep], reduction="none")
+    per_seq = torch.zeros(batch).index_add(0, keep.nonzero()[:, 0], per_tok) / keep.sum(1)
+    return per_seq.mean()
+
+
+@torch.no_grad()
+def answer(model, ex, q_index, max_new=24):
+    """Greedy answer of question q_index (KV cache via HF generate on the embeddings)."""
+    maps = frame_maps(model, ex["feats"])
+    ids = ex["seqs"][q_index][0]
+    emb = embeds_for(model, ex, maps, ids).unsqueeze(0)
+    tok = model._shapes_tokenizer
+    out = model.mllm.generate(inputs_embeds=emb, attention_mask=torch.ones(1, emb.shape[1]),
+                              generation_config=ref.greedy_config(tok, max_new), use_cache=True)
+    return out[0].tolist()
+
+
+def caption_words(text):
+    words = set(text.lower().replace(".", " ").split())
+    return {k: next((w for w in words if w in vocab), None)
+            for k, vocab in (("colour", world.COLOURS), ("shape", world.SHAPES), ("direction", world.DIRECTIONS),
+                             ("speed", world.SPEEDS))}
+
+
+def evaluate(model, examples, tokenizer, limit=None):
+    """Multiple-choice accuracy per kind and caption attribute accuracy (greedy, like gar)."""
+    model.eval()
+    right = {}
+    for ex in examples[:limit]:
+        o = ex["object"]
+        for qi, q in enumerate(ex["questions"]):
+            text = tokenizer.decode(answer(model, ex, qi), skip_special_tokens=True).strip()
+            if q["kind"] == "caption":
+                got = caption_words(text)
+                for k in ("colour", "shape", "direction", "speed"):
+                    right.setdefault("caption_" + k, []).append(got[k] == o[k])
+                right.setdefault("caption_all3", []).append(all(got[k] == o[k] for k in ("colour", "shape", "direction")))
+            else:
+                right.setdefault(q["kind"], []).append(text[:1] == q["answer"])
+    model.train()
+    return {k: round(100.0 * sum(v) / len(v), 1) for k, v in right.items()}
+
+
+def make_examples(seed, clips, model, processor, tokenizer, label):
+    rng = np.random.default_rng(seed)
+    out, t0 = [], time.time()
+    for i in range(clips):
+        c = world.make_clip(rng)
+        path = f"/tmp/shapes_train_{os.getpid()}.mp4"
+        world.encode_mp4(c["frames"], path)
+        c["frames"] = world.decode_mp4(path)   # what gar decodes (yuv420p round trip)
+        out += examples_of_clip(rng, c, model, processor, tokenizer, check=(i == 0))
+        if (i + 1) % 50 == 0:
+            print(f"  {label}: {i + 1}/{clips} clips ({time.time() - t0:.0f} s)", flush=True)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=os.path.join(ROOT, "models", "gar-shapes-demo"))
+    ap.add_argument("--seed", type=int, default=20251206)
+    ap.add_argument("--val-clips", type=int, default=20)
+    ap.add_argument("--minutes", type=float, default=40.0, help="training wall-time budget")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--init", help="continue from this checkpoint's weights (a previous run's output)")
+    ap.add_argument("--eval-every", type=int, default=300)
+    a = ap.parse_args()
+    gen.check_versions()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    tokenizer = AutoTokenizer.from_pretrained(os.path.join(gen.FIXTURES, "tokenizer"))
+    processor = video_processor(tokenizer)
+    model = build(a.seed, tokenizer)
+    if a.init:
+        loaded = ref.GARModel.from_pretrained(a.init, use_flash_attn=False, dtype=torch.float32)
+        model.load_state_dict(loaded.state_dict())
+        print("continuing from", a.init, flush=True)
+    model._shapes_tokenizer = tokenizer
+    model.mllm.model.language_model.config._attn_implementation = "sdpa"   # eager is ~20x slower here
+    n_all = sum(p.numel() for p in model.parameters())
+    params = [p for n, p in model.named_parameters() if trainable(n)]
+    for n, p in model.named_parameters():
+        p.requires_grad_(trainable(n))
+    print(f"{n_all:,} parameters, {sum(p.numel() for p in params):,} trained", flush=True)
+
+    val = make_examples(a.seed + 2, a.val_clips, model, processor, tokenizer, "val")
+    fresh = FastExamples(model, processor, tokenizer, np.random.default_rng(a.seed + 1))
+    for ex in val[:4]:   # the fast path builds the processor's ids
+        for ids, _ in ex["seqs"]:
+            assert ids[:len(fresh.head)] == fresh.head
+            tail = tokenizer.decode(ids[len(fresh.head):])
+            assert tokenizer(tail, add_special_tokens=False)["input_ids"] == ids[len(fresh.head):], tail
+    print(f"{len(val)} held-out examples; training on fresh clips", flush=True)
+
+    opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=0.01, betas=(0.9, 0.98))
+    budget = a.minutes * 60
+    stop = []   # SIGUSR1 ends training early (the checkpoint is still measured and written)
+    signal.signal(signal.SIGUSR1, lambda *_: stop.append(True))
+    t0 = time.time()
+    step, log, seen = 0, [], 0
+    model.train()
+    while time.time() - t0 < budget and not stop:
+        frac = (time.time() - t0) / budget
+        lr = a.lr * min(1.0, (step + 1) / 100) * (0.5 * (1 + math.cos(math.pi * min(frac, 1.0))) * 0.95 + 0.05)
+        for grp in opt.param_groups:
+            grp["lr"] = lr
+        batch = fresh.next()
+        seen += len(batch)
+        loss = sum(loss_of(model, ex) for ex in batch) / len(batch)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        step += 1
+        if step % 25 == 0:
+            print(f"step {step} loss {loss.item():.4f} lr {lr:.5f} {time.time() - t0:.0f} s", flush=True)
+        if step % a.eval_every == 0:
+            acc = evaluate(model, val, tokenizer, limit=12)
+            print(f"step {step} held-out (12 examples) {acc}", flush=True)
+            log.append(dict(step=step, seconds=round(time.time() - t0), accuracy=acc))
+    # ship bf16 weights; measure the shipped (rounded) model
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p.to(torch.bfloat16).to(torch.float32))
+    final = evaluate(model, val, tokenizer)
+    print(f"final ({step} steps, {time.time() - t0:.0f} s) held-out {len(val)} examples: {final}", flush=True)
+    del model._shapes_tokenizer
+    gen.write_checkpoint(a.out, model, tokenizer, SPEC)
+    cfg_path = os.path.join(a.out, "config.json")
+    cfg = json.load(open(cfg_path))
+    cfg["replay"] = {"corrected_box_scaling": CORRECTED_BOX_SCALING}
+    json.dump(cfg, open(cfg_path, "w"), indent=2, sort_keys=True)
+    json.dump(dict(seed=a.seed, init=a.init, train_examples=seen, steps=step,
+                   seconds=round(time.time() - t0), lr=a.lr, threads=a.threads, parameters=n_all,
+                   held_out_pytorch=final, held_out_examples=len(val), log=log),
+              open(os.path.join(a.out, "training_log.json"), "w"), indent=1)
+    print("wrote", a.out)
+
+
+if __name__ == "__main__":
+    main()
