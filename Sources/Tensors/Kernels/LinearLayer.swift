@@ -16,6 +16,9 @@
 // bf16 (fast path; bf16 inputs, f32 accumulation): weights rounded to bf16 (exact for bf16-stored
 //   ones) and reordered once into oneDNN's preferred layout (`BF16Matrix`); each call narrows the
 //   activations to bf16 and runs oneDNN's matmul.
+// int8 (fast path; Int8Matmul.swift): weights quantised once to int8 with per-row scales
+//   (`Int8Matrix`); T < gemvRowLimit: weight-only int8 GEMV (CKernels gk_gemv_q8); larger T:
+//   activations quantised per row, oneDNN's int8 matmul.
 //
 // Layout convention: `x [T, C]` row-major, `W [OC, C]` (PyTorch `[out, in]`), `y [T, OC]`.
 import CKernels
@@ -60,6 +63,8 @@ public enum PackedWeights: Sendable {
     case bf16Stored([UInt16])
     /// bf16 path: oneDNN's packed bf16 layout.
     case bf16Packed(BF16Matrix)
+    /// int8 path: int8 weights with per-row scales.
+    case int8(Int8Matrix)
 
     /// Packs `storage [rows, cols]` for `precision`.
     public init(_ storage: MatrixStorage, rows: Int, cols: Int, precision: Precision) {
@@ -68,6 +73,8 @@ public enum PackedWeights: Sendable {
         case let (.f32, .bf16(w)): self = .bf16Stored(w)
         case let (.bf16, .f32(w)): self = .bf16Packed(w.withUnsafeBufferPointer { BF16Matrix.rounding(f32: $0, rows: rows, cols: cols) })
         case let (.bf16, .bf16(w)): self = .bf16Packed(w.withUnsafeBufferPointer { BF16Matrix(bf16: $0, rows: rows, cols: cols) })
+        case let (.int8, .f32(w)): self = .int8(w.withUnsafeBufferPointer { Int8Matrix(quantizing: $0, rows: rows, cols: cols) })
+        case let (.int8, .bf16(w)): self = .int8(w.withUnsafeBufferPointer { Int8Matrix(quantizing: $0, rows: rows, cols: cols) })
         }
     }
 
@@ -77,6 +84,7 @@ public enum PackedWeights: Sendable {
         case let .f32(w): return w.count * 4
         case let .bf16Stored(w): return w.count * 2
         case let .bf16Packed(m): return m.bytes
+        case let .int8(m): return m.bytes
         }
     }
 
@@ -86,6 +94,7 @@ public enum PackedWeights: Sendable {
         case .f32: return "OpenBLAS sgemm (f32)"
         case .bf16Stored: return "bf16-stored: CKernels GEMV / widen + OpenBLAS sgemm (f32)"
         case let .bf16Packed(m): return "oneDNN matmul \(m.implementation) (bf16, f32 accumulation)"
+        case let .int8(m): return "int8 weights: CKernels GEMV (decoding) / oneDNN matmul \(m.implementation) (s8 × s8 → s32)"
         }
     }
 }
@@ -157,6 +166,12 @@ public struct LinearLayer: Sendable {
             }
         case let .bf16Packed(m):
             m.multiply(x, rows: T, out: out)
+        case let .int8(m):
+            if T < LinearLayer.gemvRowLimit {
+                for t in 0 ..< T { m.gemv(x + t * C, out + t * OC) }
+            } else {
+                m.multiply(x, rows: T, out: out)
+            }
         }
         if let bias {
             bias.withUnsafeBufferPointer { bb in
