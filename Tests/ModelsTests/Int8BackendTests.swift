@@ -192,10 +192,17 @@ import Testing
     }
 }
 
-/// int8 faithfulness on the golden cases (issue 12 item 6), measured and bounded honestly:
-/// the numbers are printed (README "Precision faithfulness").
+/// int8 faithfulness on the golden cases (issue 12 item 6), measured and bounded honestly; the
+/// numbers are printed (README "Precision faithfulness").
+///
+/// Measured (tiny checkpoints, oneDNN brg:avx512_core_vnni, 2026-12-06): max |Δ logit| / max |logit|
+/// = 4.7e-2 … 1.03e-1; identical greedy prefix 0, 14, 7, 4, 7, 0 of 32 (cases a–f): the first token
+/// is lost on cases a and f, so int8 is NOT faithful on these cases and is never the default.
+/// The error is the weights' quantisation: the same weights quantised per channel and multiplied in
+/// f32 (no activation quantisation) gave the same numbers to 3 digits; per block of 32 (Q8_0-like)
+/// was not better (4.7e-2 → 1.4e-1 on case e; prefixes 0, 2, 1, 4, 7, 0). Bound: 0.2 (2× the worst).
 @Suite(.serialized) struct Int8FaithfulnessTests {
-    static let logitBound = 1.0
+    static let logitBound = 0.2
 
     @Test(arguments: GoldenParityTests.cases)
     func firstTokenAndLogits(_ caseName: String) throws {
@@ -214,5 +221,6 @@ import Testing
         print("int8 faithfulness \(caseName): max rel first-step logit error \(String(format: "%.2e", d / s)), "
               + "identical greedy prefix \(prefix)/\(expectedIDs.count)")
         #expect(d <= Self.logitBound * s, "\(caseName): max |Δ logit| \(d) > \(Self.logitBound) · \(s)")
+        #expect(d > 1e-3 * s, "\(caseName): int8 as close as the f32 path — not quantised?")
     }
 }
