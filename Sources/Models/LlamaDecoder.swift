@@ -92,10 +92,13 @@ public final class LlamaDecoder: Sendable {
     }
 
     /// Bytes of weights held (bf16 matrices count 2 bytes per value). A tied head shares the
-    /// embedding's storage on the f32 path; the bf16 path packs its own copy.
+    /// embedding's storage on the f32 path; the bf16 and int8 paths pack their own copy.
     var weightBytes: Int {
         var n = embedTokens.bytes + finalNorm.count * 4
-        if case .bf16Packed = head.weight { n += head.weight.bytes } else if !spec.tieWordEmbeddings { n += head.weight.bytes }
+        switch head.weight {
+        case .bf16Packed, .int8: n += head.weight.bytes
+        case .f32, .bf16Stored: if !spec.tieWordEmbeddings { n += head.weight.bytes }
+        }
         for l in layers { n += l.qkv.bytes + l.o.bytes + l.gateUp.bytes + l.down.bytes + (l.inputNorm.count + l.postNorm.count) * 4 }
         return n
     }

@@ -1,6 +1,6 @@
 // --precision / GAR_PRECISION / model.precision through the binary (issue 12 items 1 and 6): bf16
 // keeps the golden greedy ids, --verbose names the precision and kernels, the flag beats the spec
-// and the environment, and unknown or planned (int8) precisions are usage errors.
+// and the environment, and unknown precisions are usage errors (int8: Int8CLITests).
 import Foundation
 import Testing
 
@@ -47,16 +47,13 @@ import Testing
         #expect(flag.status == 0 && flag.stderr.contains("precision f32"), "\(flag.stderr)")
     }
 
-    @Test func int8AndUnknownPrecisionsAreUsageErrors() throws {
-        let int8 = try E2E.run(Self.describeArgs + ["--precision", "int8"])
-        #expect(int8.status == 64, "\(int8.status): \(int8.stderr)")
-        #expect(int8.stderr.contains("int8 is not implemented yet"), "\(int8.stderr)")
-        #expect(int8.stdout.isEmpty)
+    @Test func unknownPrecisionsAreUsageErrors() throws {
         let bogus = try E2E.run(Self.describeArgs + ["--precision", "fp8"])
         #expect(bogus.status == 64 && bogus.stderr.contains("unknown precision 'fp8'"), "\(bogus.stderr)")
-        let env = try E2E.run(Self.describeArgs, environment: ["GAR_PRECISION": "int8"])
+        #expect(bogus.stdout.isEmpty)
+        let env = try E2E.run(Self.describeArgs, environment: ["GAR_PRECISION": "int4"])
         #expect(env.status == 64, "\(env.status): \(env.stderr)")
-        #expect(env.stderr.contains("GAR_PRECISION") && env.stderr.contains("int8 is not implemented yet"), "\(env.stderr)")
+        #expect(env.stderr.contains("GAR_PRECISION") && env.stderr.contains("unknown precision 'int4'"), "\(env.stderr)")
     }
 
     /// --emit-logits: first_step_logits holds the vocabulary's logits, its argmax is the first

@@ -16,8 +16,8 @@ import Testing
     }
 
     @Test func badNames() {
-        for (name, message) in [("int8", "precision int8 is not implemented yet (available: f32, bf16)"),
-                                ("BF16", "unknown precision 'BF16' (expected one of: f32, bf16)")] {
+        for (name, message) in [("INT8", "unknown precision 'INT8' (expected one of: f32, bf16, int8)"),
+                                ("BF16", "unknown precision 'BF16' (expected one of: f32, bf16, int8)")] {
             do {
                 _ = try Precision.parse(name)
                 Issue.record("\(name) accepted")
@@ -25,7 +25,7 @@ import Testing
                 #expect(error.description == message)
             }
         }
-        #expect(throws: PipelineError.invalidInput(what: "GAR_PRECISION", reason: "unknown precision 'fast' (expected one of: f32, bf16)")) {
+        #expect(throws: PipelineError.invalidInput(what: "GAR_PRECISION", reason: "unknown precision 'fast' (expected one of: f32, bf16, int8)")) {
             try Precision.resolve(flag: nil, environment: ["GAR_PRECISION": "fast"])
         }
     }
@@ -39,11 +39,14 @@ import Testing
         #expect(onlyPrecision.model == nil && onlyPrecision.precision == .f32)
         let viaSet = try PipelineSpec.parse("", source: "d.yaml", overrides: ["model.precision=bf16"])
         #expect(viaSet.precision == .bf16)
-        #expect(throws: SpecError.self) { try PipelineSpec.parse("model:\n  precision: int8\n", source: "e.yaml") }
+        #expect(try PipelineSpec.parse("model:\n  precision: int8\n", source: "e.yaml").precision == .int8)
+        #expect(try Precision.resolve(flag: nil, spec: nil, environment: ["GAR_PRECISION": "int8"]) == .int8)
+        #expect(throws: SpecError.self) { try PipelineSpec.parse("model:\n  precision: int4\n", source: "e.yaml") }
         do {
-            _ = try PipelineSpec.parse("model:\n  path: x\n  precision: int8\n", source: "e.yaml")
+            _ = try PipelineSpec.parse("model:\n  path: x\n  precision: int4\n", source: "e.yaml")
+            Issue.record("int4 accepted")
         } catch {
-            #expect("\(error)".contains("e.yaml:3") && "\(error)".contains("model.precision") && "\(error)".contains("int8 is not implemented yet"), "\(error)")
+            #expect("\(error)".contains("e.yaml:3") && "\(error)".contains("model.precision") && "\(error)".contains("unknown precision 'int4'"), "\(error)")
         }
         do {
             _ = try PipelineSpec.parse("model:\n  dir: x\n", source: "f.yaml")

@@ -51,6 +51,7 @@ struct BenchOps: AsyncParsableCommand {
             return
         }
         let baseline = BlockBenchmarks.gemmBaseline(reps: reps)
+        let gemv = BlockBenchmarks.decodeGEMV(precision: precision, reps: max(reps, 20))
         let results = [
             baseline,
             BlockBenchmarks.visionBlock(reps: reps),
@@ -63,6 +64,7 @@ struct BenchOps: AsyncParsableCommand {
                                       name: "llama causal attention \(prefill) tokens, GQA 32/8"),
             DecoderLayerBench(spec: .gar1B, precision: precision, rows: 1, past: context - 1)
                 .time(reps: max(reps, 20), name: "llama layer decode step @\(context), \(precision.rawValue)"),
+            gemv.result,
             BlockBenchmarks.resize(path: .torchvisionV1Float, reps: reps),
             BlockBenchmarks.resize(path: .torchvisionV2UInt8, reps: reps),
         ]
@@ -80,6 +82,10 @@ struct BenchOps: AsyncParsableCommand {
                 print(String(format: "| %@ | %.2f ± %.2f | %.1f | %.2f |", r.name, r.meanMs, r.sdMs, r.gflops, r.gflops / baseline.gflops))
             }
         }
+        let bandwidth = BlockBenchmarks.readBandwidth()
+        let rate = Double(gemv.bytes) / (gemv.result.meanMs * 1e6)
+        print(String(format: "decode GEMV (%@): %.1f GB/s of weights read; machine read bandwidth (integer sum of 512 MiB, %d threads): %.1f GB/s (%.0f %%)",
+                     precision.rawValue, rate, Threading.count, bandwidth, 100 * rate / bandwidth))
     }
 }
 

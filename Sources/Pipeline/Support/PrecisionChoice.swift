@@ -13,10 +13,9 @@ extension Precision {
     /// The environment variable read when neither the flag nor the spec sets a precision.
     public static let environmentVariable = "GAR_PRECISION"
 
-    /// Parses a precision name ("f32", "bf16"; "int8" is planned and refused as not implemented).
+    /// Parses a precision name ("f32", "bf16", "int8").
     public static func parse(_ text: String) throws(PrecisionNameError) -> Precision {
         if let p = Precision(rawValue: text) { return p }
-        if text == "int8" { throw PrecisionNameError(description: "precision int8 is not implemented yet (available: \(choices))") }
         throw PrecisionNameError(description: "unknown precision '\(text)' (expected one of: \(choices))")
     }
 
@@ -43,6 +42,11 @@ extension Precision {
             return "precision bf16 (bf16 inputs, f32 accumulation): oneDNN matmul \(impl), ISA \(CPUFeatures.dnnlISA); "
                 + "decoding rows of the bf16-stored decoder weights on the CKernels bf16 GEMV"
                 + (CPUFeatures.hasNativeBF16 ? "" : " (this CPU has no native bf16: emulated, slow)")
+        case .int8:
+            let probe = [Float](repeating: 1, count: 256 * 256)
+            let impl = probe.withUnsafeBufferPointer { Int8Matrix(quantizing: $0, rows: 256, cols: 256).implementation }
+            return "precision int8 (int8 weights per output channel): CKernels int8 GEMV for decoding (f32 activations), "
+                + "oneDNN int8 matmul \(impl) (activations quantised per row), ISA \(CPUFeatures.dnnlISA)"
         }
     }
 }

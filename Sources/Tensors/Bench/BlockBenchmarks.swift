@@ -97,6 +97,51 @@ public enum BlockBenchmarks {
         }
     }
 
+    /// One decode-step weight product of GAR-1B's MLP (`[1, 2048] · [8192, 2048]ᵀ`) through the
+    /// seam in `precision` — memory bound: `bytes` (the weights held) over the time is the read rate.
+    public static func decodeGEMV(precision: Precision, outFeatures n: Int = 8192, inFeatures k: Int = 2048,
+                                  reps: Int = 20) -> (result: Result, bytes: Int) {
+        let w = values(n * k, seed: 61, scale: 0.05), x = values(k, seed: 62, scale: 1)
+        let bits = w.map { UInt16($0.bitPattern >> 16) }   // the decoder's weights are stored as bf16
+        let layer = LinearLayer(outFeatures: n, inFeatures: k, weight: .bf16(bits), precision: precision)
+        var y = [Float](repeating: 0, count: n)
+        let none = UnsafeMutableBufferPointer<Float>(start: nil, count: 0)
+        let r = time("decode GEMV 1×\(k) · \(n)×\(k)ᵀ, \(precision.rawValue) (\(layer.bytes >> 20) MiB of weights)", reps: reps,
+                     flops: 2.0 * Double(n * k)) {
+            x.withUnsafeBufferPointer { xb in y.withUnsafeMutableBufferPointer { layer.apply(xb.baseAddress!, rows: 1, out: $0.baseAddress!, scratch: none) } }
+        }
+        return (r, layer.bytes)
+    }
+
+    /// The machine's read bandwidth: an integer sum over `bytes` (512 MiB, far above the caches)
+    /// split across `Threading.count` threads; returns GB/s (best of `reps`).
+    public static func readBandwidth(bytes: Int = 512 << 20, reps: Int = 5) -> Double {
+        let n = bytes / 8
+        let buffer = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: n)
+        defer { buffer.deallocate() }
+        for i in 0 ..< n { buffer[i] = UInt64(truncatingIfNeeded: i &* 2_654_435_761) }
+        var best = Double.infinity
+        let sink = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+        defer { sink.deallocate() }
+        sink.pointee = 0
+        for _ in 0 ..< reps {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let parts = Threading.count
+            let sums = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: parts)
+            parallelFor(parts) { r in
+                for p in r {
+                    var s: UInt64 = 0
+                    for i in stride(from: p * n / parts, to: (p + 1) * n / parts, by: 1) { s &+= buffer[i] }
+                    sums[p] = s
+                }
+            }
+            sink.pointee &+= sums.reduce(0, &+)
+            sums.deallocate()
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        return Double(n * 8) / best / 1e9
+    }
+
     /// The baseline: one OpenBLAS sgemm of the ViT MLP's shape, `[T, K] · [N, K]ᵀ`. Block
     /// throughputs are reported relative to it, which cancels most of the machine's load.
     public static func gemmBaseline(m: Int = 1025, k: Int = 1024, n: Int = 4096, reps: Int = 5) -> Result {

@@ -22,6 +22,9 @@
 //   bf16 and keep their row-major layout, which oneDNN reads as well: rows T < gemvRowLimit
 //   (decoding) then run on the bf16 GEMV of CKernels (f32 activations, exact products, at memory
 //   bandwidth) instead of oneDNN's GEMM.
+// int8 (fast path; Int8Matmul.swift): weights quantised once to int8 with per-row scales
+//   (`Int8Matrix`); T < gemvRowLimit: weight-only int8 GEMV (CKernels gk_gemv_q8); larger T:
+//   activations quantised per row, oneDNN's int8 matmul.
 //
 // Layout convention: `x [T, C]` row-major, `W [OC, C]` (PyTorch `[out, in]`), `y [T, OC]`.
 import CKernels
@@ -66,6 +69,8 @@ public enum PackedWeights: Sendable {
     case bf16Stored([UInt16])
     /// bf16 path: oneDNN's packed bf16 layout.
     case bf16Packed(BF16Matrix)
+    /// int8 path: int8 weights with per-row scales.
+    case int8(Int8Matrix)
 
     /// Packs `storage [rows, cols]` for `precision`. `faithfulBF16` (bf16 only): f32 weights keep
     /// their bf16 rounding residue; without it they are rounded once to bf16.
@@ -79,6 +84,8 @@ public enum PackedWeights: Sendable {
             self = .bf16Packed(bits.withUnsafeBufferPointer { BF16Matrix(bf16: $0, rows: rows, cols: cols) })
         case let (.bf16, .f32(w)): self = .bf16Packed(w.withUnsafeBufferPointer { BF16Matrix.rounding(f32: $0, rows: rows, cols: cols) })
         case let (.bf16, .bf16(w)): self = .bf16Packed(w.withUnsafeBufferPointer { BF16Matrix(bf16: $0, rows: rows, cols: cols, plain: true) })
+        case let (.int8, .f32(w)): self = .int8(w.withUnsafeBufferPointer { Int8Matrix(quantizing: $0, rows: rows, cols: cols) })
+        case let (.int8, .bf16(w)): self = .int8(w.withUnsafeBufferPointer { Int8Matrix(quantizing: $0, rows: rows, cols: cols) })
         }
     }
 
@@ -88,6 +95,7 @@ public enum PackedWeights: Sendable {
         case let .f32(w): return w.count * 4
         case let .bf16Stored(w): return w.count * 2
         case let .bf16Packed(m): return m.bytes
+        case let .int8(m): return m.bytes
         }
     }
 
@@ -99,6 +107,7 @@ public enum PackedWeights: Sendable {
         case let .bf16Packed(m):
             let gemv = m.isPlain ? "; one-row products: CKernels bf16 GEMV" : ""
             return "oneDNN matmul \(m.implementation) (bf16, f32 accumulation)\(gemv)"
+        case let .int8(m): return "int8 weights: CKernels GEMV (decoding) / oneDNN matmul \(m.implementation) (s8 × s8 → s32)"
         }
     }
 }
@@ -178,6 +187,12 @@ public struct LinearLayer: Sendable {
                 for t in 0 ..< T { m.gemv(x + t * C, out: out + t * OC) }
             } else {
                 m.multiply(x, rows: T, out: out, split: faithfulBF16)
+            }
+        case let .int8(m):
+            if T < LinearLayer.gemvRowLimit {
+                for t in 0 ..< T { m.gemv(x + t * C, out + t * OC) }
+            } else {
+                m.multiply(x, rows: T, out: out)
             }
         }
         if let bias {
