@@ -29,7 +29,8 @@ public struct GenerationOutput: Sendable {
 enum Generator {
     /// Runs prefill on `embeds [L, D]` and generates.
     static func run(decoder: LlamaDecoder, embeds: [Float], rows L: Int, options: GenerationOptions, stopTokens: Set<Int>,
-                    tokenizer: Tokenizer, chunkRows: Int, tap: (any ActivationTap)?, onToken: TokenHandler?) -> GenerationOutput {
+                    tokenizer: Tokenizer, chunkRows: Int, tap: (any ActivationTap)?, onToken: TokenHandler?,
+                    shouldStop: (@Sendable () -> Bool)? = nil) -> GenerationOutput {
         let D = decoder.spec.hiddenSize, V = decoder.spec.vocabSize
         let state = DecoderState(decoder: decoder, capacity: L + options.maxNewTokens, chunkRows: chunkRows)
         var sampler = Sampler(options: options, vocabulary: V)
@@ -48,6 +49,7 @@ enum Generator {
             if let onToken { onToken(GeneratedToken(id: id, text: text.push(id), step: step)) }
             if stopTokens.contains(id) { stopped = true; break }
             if step + 1 == options.maxNewTokens { break }
+            if let shouldStop, shouldStop() { break }
             decoder.embedTokens.copyRow(id, cols: D, into: row.pointer)
             decoder.forward(row.pointer, rows: 1, state: state, tap: tap)
         }
