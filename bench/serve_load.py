@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 
 TOKEN = "load-token"
-BOX = [250, 120, 390, 260]
+BOX = [36, 136, 127, 227]   # the ball on frame 0 of ball.mp4
 
 
 def call(base, method, path, body=None):

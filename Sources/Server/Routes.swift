@@ -166,7 +166,8 @@ struct Routes: Sendable {
     // POST /v1/videos
     func addVideo(_ req: Request) async throws -> Response {
         let type = req.headers[.contentType]?.lowercased() ?? ""
-        if type.hasPrefix("application/json") || type.isEmpty {
+        let isUpload = ["multipart/form-data", "video/", "application/octet-stream"].contains { type.hasPrefix($0) }
+        if !isUpload {   // JSON (also as curl -d sends it: form-urlencoded)
             let b = try await body(req, as: AddVideoBody.self)
             let path = try service.root.resolve(b.path)
             let entry = try await service.media.submit { [service] in try service.addVideo(path: path, name: b.path, uploaded: false) }

@@ -191,7 +191,7 @@ window.addEventListener("mouseup", ev => {
   const box = [Math.max(0, Math.min(d.x, x)), Math.max(0, Math.min(d.y, y)), Math.min(video.width - 1, Math.max(d.x, x)), Math.min(video.height - 1, Math.max(d.y, y))];
   if (box[2] - box[0] < 3 || box[3] - box[1] < 3) { draw(); return; }
   regions.push({frame, prompt: {box}, color: COLORS[regions.length % COLORS.length]}); selected = regions.length - 1;
-  chips(); segment(selected);
+  chips(); draw(); segment(selected);
 });
 $("newregion").onclick = () => { selected = -1; chips(); };
 $("scrub").oninput = ev => showFrame(+ev.target.value).catch(e => status(e.message));

@@ -15,7 +15,8 @@ import Testing
                               (["--media-root", "/no/such/folder"], "not a directory"),
                               (["--token", ""], "--token is empty"),
                               (["--max-upload-mb", "0"], "--max-upload-mb")] {
-            let r = try E2E.run(["serve", "--model", "Tests/Fixtures/gar-tiny", "--port", "0"] + args)
+            let port = args.contains("--port") ? [] : ["--port", "0"]
+            let r = try E2E.run(["serve", "--model", "Tests/Fixtures/gar-tiny"] + port + args)
             #expect(r.status == 64, "\(args): \(r.stderr)")
             #expect(r.lastErrorLine.contains(words), "\(args): \(r.stderr)")
         }
