@@ -67,10 +67,15 @@ def main():
                                "--port", "0", "--token", TOKEN], stderr=subprocess.PIPE, text=True)
     failed = False
     try:
-        line = server.stderr.readline()
-        m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        m, seen = None, []
+        while m is None and len(seen) < 50:   # Hummingbird's own log lines come first
+            line = server.stderr.readline()
+            if not line:
+                break
+            seen.append(line)
+            m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
         if not m:
-            sys.exit(f"gar serve did not start: {line}{server.stderr.read()}")
+            sys.exit("gar serve did not start: " + "".join(seen))
         threading.Thread(target=lambda: [None for _ in server.stderr], daemon=True).start()
         base = f"http://127.0.0.1:{m.group(1)}"
         status, _, payload, _ = call(base, "POST", "/v1/videos", {"path": "ball.mp4"})

@@ -250,7 +250,7 @@ $("ask").onclick = async () => {
   if (!video || !regions.length) { status("draw a region first"); return; }
   const body = {question: $("question").value, max_new_tokens: +$("maxtok").value, stream: true};
   if (job && job.result) body.track = job.id; else body.regions = regions.map(r => ({frame: r.frame, prompt: r.prompt}));
-  $("answer").textContent = ""; $("done").hidden = true; $("download").disabled = true; status("");
+  $("answer").textContent = ""; $("answer").dataset.pieces = 0; $("done").hidden = true; $("download").disabled = true; status("");
   try {
     const r = await fetch(`/v1/videos/${video.id}/ask`, {method: "POST", headers: headers(true), body: JSON.stringify(body)});
     if (!r.ok) throw new Error((await r.json().catch(() => ({}))).error || "HTTP " + r.status);
@@ -264,7 +264,7 @@ $("ask").onclick = async () => {
         const ev = (block.match(/^event: (.*)$/m) || [])[1], data = (block.match(/^data: (.*)$/m) || [])[1];
         if (!data) continue;
         const j = JSON.parse(data);
-        if (ev === "token") $("answer").textContent += j.text;
+        if (ev === "token") { $("answer").textContent += j.text; $("answer").dataset.pieces = +($("answer").dataset.pieces || 0) + 1; }
         else if (ev === "answer") { lastAnswer = j; $("answer").textContent = j.text; $("done").hidden = false; $("done").textContent = "done"; $("download").disabled = false; }
         else if (ev === "error") status(j.error);
       }
