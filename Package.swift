@@ -16,7 +16,9 @@
 //   Tracking      ← Basics, Video                           masks, prompt -> mask, propagation, J&F
 //   Pipeline      ← Basics, Models, SAM2, Video, Tracking, Tensors, Checkpoints, Tokenizers, Yams
 //                                                           jobs (caption, QA, batch, bench), YAML specs
-//   gar (GARCLI)  ← Pipeline, Models, Video, Tensors, Checkpoints, ArgumentParser
+//   Server        ← Pipeline, Models, Video, Tracking, Basics, Hummingbird, NIOCore
+//                                                           `gar serve`: HTTP API, web page, bounded work queues
+//   gar (GARCLI)  ← Pipeline, Server, Models, Video, Tensors, Checkpoints, ArgumentParser
 //                                                           thin command-line shell
 //
 // Build flags. Numeric targets are compiled with -O even in debug builds (`swift test` is a
@@ -47,6 +49,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.0.0"),
     ],
     targets: [
         // MARK: C layer
@@ -78,8 +82,14 @@ let package = Package(
                                .product(name: "Yams", package: "Yams")],
                 exclude: ["README.md"],
                 swiftSettings: plainSwift),
+        .target(name: "Server",
+                dependencies: ["Pipeline", "Models", "Video", "Tracking", "Basics",
+                               .product(name: "Hummingbird", package: "hummingbird"),
+                               .product(name: "NIOCore", package: "swift-nio")],
+                exclude: ["README.md"],
+                swiftSettings: plainSwift),
         .executableTarget(name: "GARCLI",
-                          dependencies: ["Pipeline", "Models", "Video", "Tensors", "Checkpoints",
+                          dependencies: ["Pipeline", "Server", "Models", "Video", "Tensors", "Checkpoints",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: plainSwift),
 
@@ -94,6 +104,9 @@ let package = Package(
         .testTarget(name: "VideoTests", dependencies: ["Video", "TestSupport"], swiftSettings: numericSwift),
         .testTarget(name: "TrackingTests", dependencies: ["Basics", "Tracking", "Video"], swiftSettings: numericSwift),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "Video", "Tracking", "Tensors", "Checkpoints", "Basics", "TestSupport"], swiftSettings: plainSwift),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Pipeline", "Models", "Video", "Tracking", "JSONCore", "TestSupport",
+                                                        .product(name: "Hummingbird", package: "hummingbird")],
+                    swiftSettings: plainSwift),
         .testTarget(name: "GARCLITests", dependencies: ["GARCLI", "TestSupport", "JSONCore", "Video"], swiftSettings: plainSwift),
     ]
 )

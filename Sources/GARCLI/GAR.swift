@@ -18,6 +18,7 @@ struct GAR: AsyncParsableCommand {
             Track.self, EvalTrack.self, Eval.self,
             Run.self, Batch.self,
             Bench.self,
+            Serve.self,
         ]
     )
 

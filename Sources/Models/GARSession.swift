@@ -40,6 +40,9 @@ public struct RequestOptions: Sendable {
     public var frameKeys: [String]?
     /// Video mode: the user-text template (default: video protocol v1).
     public var videoTemplate: VideoPromptTemplate = .v1
+    /// Asked before each generated token after the first; true ends generation there (a server
+    /// client that went away). nil = never.
+    public var shouldStop: (@Sendable () -> Bool)?
 
     public init(generation: GenerationOptions = GenerationOptions(), replay: ReplayOptions = ReplayOptions()) {
         self.generation = generation
@@ -258,7 +261,8 @@ public final class GARSession: Sendable {
 
         let stops = options.generation.stopTokenIDs ?? model.defaultStopTokens
         let out = Generator.run(decoder: model.decoder, embeds: embeds, rows: L, options: options.generation, stopTokens: stops,
-                                tokenizer: model.tokenizer, chunkRows: options.prefillChunk, prefix: prefix, tap: tap, onToken: onToken)
+                                tokenizer: model.tokenizer, chunkRows: options.prefillChunk, prefix: prefix, tap: tap, onToken: onToken,
+                                shouldStop: options.shouldStop)
         timings.prefill = out.prefillSeconds
         timings.decode = out.decodeSeconds
         // The first token comes out of the prefill; the decode loop produces the others.

@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct CommandSurfaceTests {
     static let commands = ["probe", "frames", "inspect", "tokenize", "describe", "ask", "caption",
-                           "track", "eval-track", "run", "batch", "bench"]
+                           "track", "eval-track", "run", "batch", "bench", "serve"]
     static let benches = ["decode", "model", "ops", "tokenizer", "track", "videorefer"]
 
     @Test func rootHelpListsEveryCommand() throws {

@@ -34,22 +34,24 @@ enum Generator {
     /// (`GenerationOutput.reusedRows`).
     static func run(decoder: LlamaDecoder, embeds: [Float], rows L: Int, options: GenerationOptions, stopTokens: Set<Int>,
                     tokenizer: Tokenizer, chunkRows: Int, prefix: PromptPrefixCache? = nil,
-                    tap: (any ActivationTap)?, onToken: TokenHandler?) -> GenerationOutput {
+                    tap: (any ActivationTap)?, onToken: TokenHandler?,
+                    shouldStop: (@Sendable () -> Bool)? = nil) -> GenerationOutput {
         guard let prefix else {
             let state = DecoderState(decoder: decoder, capacity: L + options.maxNewTokens, chunkRows: chunkRows)
             return run(decoder: decoder, embeds: embeds, rows: L, state: state, reused: 0, options: options, stopTokens: stopTokens,
-                       tokenizer: tokenizer, tap: tap, onToken: onToken)
+                       tokenizer: tokenizer, tap: tap, onToken: onToken, shouldStop: shouldStop)
         }
         return prefix.withState(decoder: decoder, embeds: embeds, rows: L, capacity: L + options.maxNewTokens, chunkRows: chunkRows) { state, reused in
             run(decoder: decoder, embeds: embeds, rows: L, state: state, reused: reused, options: options, stopTokens: stopTokens,
-                tokenizer: tokenizer, tap: tap, onToken: onToken)
+                tokenizer: tokenizer, tap: tap, onToken: onToken, shouldStop: shouldStop)
         }
     }
 
     /// Prefills rows `reused ..< L` into `state` (which holds rows `0 ..< reused`) and generates.
     private static func run(decoder: LlamaDecoder, embeds: [Float], rows L: Int, state: DecoderState, reused: Int,
                             options: GenerationOptions, stopTokens: Set<Int>, tokenizer: Tokenizer,
-                            tap: (any ActivationTap)?, onToken: TokenHandler?) -> GenerationOutput {
+                            tap: (any ActivationTap)?, onToken: TokenHandler?,
+                            shouldStop: (@Sendable () -> Bool)?) -> GenerationOutput {
         let D = decoder.spec.hiddenSize, V = decoder.spec.vocabSize
         precondition(state.length == reused && reused < L, "Generator: \(state.length) cached rows, \(reused) reused of \(L)")
         var sampler = Sampler(options: options, vocabulary: V)
@@ -68,6 +70,7 @@ enum Generator {
             if let onToken { onToken(GeneratedToken(id: id, text: text.push(id), step: step)) }
             if stopTokens.contains(id) { stopped = true; break }
             if step + 1 == options.maxNewTokens { break }
+            if let shouldStop, shouldStop() { break }
             decoder.embedTokens.copyRow(id, cols: D, into: row.pointer)
             decoder.forward(row.pointer, rows: 1, state: state, tap: tap)
         }

@@ -16,15 +16,29 @@ import Tracking
 public struct PromptSpec: Sendable, Equatable {
     public var frame = 0
     public var maskPath: String?
+    /// A mask given in memory (the server's RLE prompts) instead of a file.
+    public var mask: Mask?
     public var box: PixelBox?
     public var points: [PromptPoint] = []
     public var scribblePath: String?
-    public var isEmpty: Bool { maskPath == nil && box == nil && points.isEmpty && scribblePath == nil }
+    public var isEmpty: Bool { maskPath == nil && mask == nil && box == nil && points.isEmpty && scribblePath == nil }
+}
+
+extension PromptSpec {
+    /// A prompt built in code (the server): no files.
+    public init(frame: Int, mask: Mask? = nil, box: PixelBox? = nil, points: [PromptPoint] = []) {
+        self.init(frame: frame, maskPath: nil, mask: mask, box: box, points: points, scribblePath: nil)
+    }
 }
 
 public struct ObjectSpec: Sendable, Equatable {
     public var name: String
     public var prompts: [PromptSpec]
+
+    public init(name: String, prompts: [PromptSpec]) {
+        self.name = name
+        self.prompts = prompts
+    }
 }
 
 public enum TrackArguments {

@@ -63,7 +63,7 @@ public enum RegionInputs {
     public static func text(of o: ObjectSpec) -> String {
         o.prompts.map { p in
             var items = ["frame=\(p.frame)"]
-            if let m = p.maskPath { items.append("mask=\(m)") }
+            if let m = p.maskPath { items.append("mask=\(m)") } else if p.mask != nil { items.append("mask=(given)") }
             if let b = p.box { items.append("box=\(b.x),\(b.y),\(b.x2),\(b.y2)") }
             for q in p.points { items.append("point=\(q.x),\(q.y)\(q.positive ? "" : ",neg")") }
             if let s = p.scribblePath { items.append("scribble=\(s)") }
@@ -89,7 +89,7 @@ public enum RegionInputs {
     static func loadPrompts(_ object: ObjectSpec, width: Int, height: Int) throws -> [(frame: Int, prompt: CheckedPrompt)] {
         var out: [(Int, CheckedPrompt)] = []
         for p in object.prompts {
-            var rp = RegionPrompt(box: p.box, points: p.points)
+            var rp = RegionPrompt(mask: p.mask, box: p.box, points: p.points)
             if let path = p.maskPath {
                 let bits = try ImageIO.readMask(path)
                 guard bits.width == width, bits.height == height else {

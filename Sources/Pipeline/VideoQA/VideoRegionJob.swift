@@ -99,6 +99,8 @@ public struct RegionRequest: Sendable {
     public var emitLogits = false
     /// No progress lines on stderr.
     public var quiet = true
+    /// Asked between generated tokens; true stops the generation (`gar serve`: the client left).
+    public var shouldStop: (@Sendable () -> Bool)?
 
     public init(input: String, spec: PipelineSpec) {
         self.input = input
@@ -486,6 +488,7 @@ public enum VideoRegionJob {
         }
         let identity = inputIdentity(r.input)
         var options = r.spec.requestOptions
+        options.shouldStop = r.shouldStop
         let unions: [[UInt8]] = m.frames.indices.map { f in
             var union = Mask(width: W, height: H)
             for row in m.masks { if let mask = row[f] { union = union.union(mask) } }
