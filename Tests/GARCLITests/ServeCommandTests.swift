@@ -22,3 +22,16 @@ import Testing
         }
     }
 }
+
+/// `gar serve` takes the tracker choice of every tracking command: `--tracker sam2` without a
+/// checkpoint is a usage error, a missing checkpoint folder a runtime error naming it.
+@Suite struct ServeTrackerTests {
+    @Test func trackerMistakes() throws {
+        let usage = try E2E.run(["serve", "--model", "Tests/Fixtures/gar-tiny", "--port", "0", "--tracker", "sam2"])
+        #expect(usage.status == 64, "\(usage.stderr)")
+        #expect(usage.lastErrorLine.contains("--tracker"), "\(usage.stderr)")
+        let missing = try E2E.run(["serve", "--model", "Tests/Fixtures/gar-tiny", "--port", "0", "--sam2", "/no/such/sam2"])
+        #expect(missing.status == 1, "\(missing.stderr)")
+        #expect(missing.lastErrorLine.hasPrefix("error: /no/such/sam2"), "\(missing.stderr)")
+    }
+}

@@ -17,6 +17,7 @@ struct Serve: AsyncParsableCommand {
         """)
 
     @OptionGroup var modelOption: ModelDirectoryOption
+    @OptionGroup var trackerOptions: TrackerOptions
 
     @Option(help: "Address to bind (a non-loopback address needs --token).")
     var host = "127.0.0.1"
@@ -61,11 +62,18 @@ struct Serve: AsyncParsableCommand {
         do { root = try MediaRoot(mediaRoot) } catch { throw ValidationError("\(error)") }
         if let threads { Threading.set(threads) }
         let precision = try modelOption.precision.resolve()
+        // The tracker of segment, track and ask: SAM 2.1 when a checkpoint is given (--sam2, $GAR_SAM2), loaded once.
+        let sam2: SAM2Tracking?
+        switch try trackerOptions.resolve() {
+        case .flow: sam2 = nil
+        case let .sam2(model): sam2 = try SAM2Tracking.load(model)
+        }
         let engine = try VideoRegionEngine(modelDirectory: modelOption.model, precision: precision)
         var limits = ServerLimits()
         limits.maxUploadBytes = maxUploadMB << 20
         limits.modelQueue = queue
-        let service = try GARService(engine: engine, modelName: URL(fileURLWithPath: modelOption.model).lastPathComponent, root: root, limits: limits)
+        let service = try GARService(engine: engine, modelName: URL(fileURLWithPath: modelOption.model).lastPathComponent, root: root, limits: limits,
+                                     sam2: sam2)
         defer { service.close() }
         var options = ServerOptions()
         options.host = host
