@@ -4,6 +4,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import Pipeline
 @testable import Server
 import Testing
 
@@ -174,7 +175,7 @@ import Testing
                                                           "question": "What is <Prompt0> doing?", "max_new_tokens": 5])
         #expect(r.status == 200, "\(r.text)")
         let j = try r.json()
-        #expect(j["schema_version"] as? Int == 1 && j["text"] is String && (j["token_ids"] as? [Int])?.count ?? 0 <= 5)
+        #expect(j["schema_version"] as? Int == VideoAnswer.schemaVersion && j["text"] is String && (j["token_ids"] as? [Int])?.count ?? 0 <= 5)
         #expect((j["regions"] as? [[String: Any]])?.count == 1)
         let empty = try await s.post("/v1/videos/\(id)/ask", ["regions": [["frame": 0, "prompt": ["box": Self.ballBox]]], "question": "  "])
         #expect(empty.status == 400 && empty.error.contains("question"))
