@@ -1,6 +1,6 @@
 // Choosing the compute precision of a model command: the command-line flag, else the pipeline
 // spec's `model.precision`, else the environment variable GAR_PRECISION, else the CPU default
-// (`Precision.cpuDefault`: f32 until bf16 is measured faster end to end; see Precision.swift).
+// (`Precision.cpuDefault`: bf16 on CPUs with native bf16, else f32; see Precision.swift).
 import Foundation
 import Tensors
 
