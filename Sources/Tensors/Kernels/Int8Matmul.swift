@@ -34,26 +34,8 @@ public final class Int8Matrix: @unchecked Sendable {
 
     /// Quantises f32 weights `w [rows, cols]` (row-major) with one scale per `block` columns
     /// (default: per output channel).
-    public convenience init(quantizing w: UnsafeBufferPointer<Float>, rows: Int, cols: Int, block: Int? = nil) {
+    public init(quantizing w: UnsafeBufferPointer<Float>, rows: Int, cols: Int, block: Int? = nil) {
         precondition(w.count >= rows * cols && rows > 0 && cols > 0, "Int8Matrix: \(w.count) values for [\(rows), \(cols)]")
-        self.init(rows: rows, cols: cols, block: block) { r, quantize in quantize(w.baseAddress! + r.lowerBound * cols) }
-    }
-
-    /// Quantises bf16-stored weights (bit patterns, row-major), widening them in row chunks.
-    public convenience init(quantizing w: UnsafeBufferPointer<UInt16>, rows: Int, cols: Int, block: Int? = nil) {
-        precondition(w.count >= rows * cols && rows > 0 && cols > 0, "Int8Matrix: \(w.count) values for [\(rows), \(cols)]")
-        self.init(rows: rows, cols: cols, block: block) { r, quantize in
-            let wide = UnsafeMutablePointer<Float>.allocate(capacity: r.count * cols)
-            defer { wide.deallocate() }
-            gk_bf16_to_f32(w.baseAddress! + r.lowerBound * cols, wide, r.count * cols)
-            quantize(wide)
-        }
-    }
-
-    /// Allocates and fills the matrix in row chunks across threads: `chunk(rows, quantize)` hands
-    /// `quantize` those rows as f32 (`[rows.count, cols]`).
-    private init(rows: Int, cols: Int, block: Int?,
-                 chunk: (Range<Int>, (UnsafePointer<Float>) -> Void) -> Void) {
         self.rows = rows
         self.cols = cols
         self.block = min(block ?? cols, cols)
@@ -61,7 +43,24 @@ public final class Int8Matrix: @unchecked Sendable {
         scales = .allocate(capacity: rows * ((cols + self.block - 1) / self.block))
         let (q, s, nb, blk) = (values, scales, blocksPerRow, self.block)
         parallelFor(rows, grain: max(1, (1 << 16) / cols)) { r in
-            chunk(r) { f32 in gk_quantize_q8(f32, r.count, cols, blk, q + r.lowerBound * cols, s + r.lowerBound * nb) }
+            gk_quantize_q8(w.baseAddress! + r.lowerBound * cols, r.count, cols, blk, q + r.lowerBound * cols, s + r.lowerBound * nb)
+        }
+    }
+
+    /// Quantises bf16-stored weights (bit patterns, row-major), widening them in row chunks.
+    public init(quantizing w: UnsafeBufferPointer<UInt16>, rows: Int, cols: Int, block: Int? = nil) {
+        precondition(w.count >= rows * cols && rows > 0 && cols > 0, "Int8Matrix: \(w.count) values for [\(rows), \(cols)]")
+        self.rows = rows
+        self.cols = cols
+        self.block = min(block ?? cols, cols)
+        values = .allocate(capacity: rows * cols)
+        scales = .allocate(capacity: rows * ((cols + self.block - 1) / self.block))
+        let (q, s, nb, blk) = (values, scales, blocksPerRow, self.block)
+        parallelFor(rows, grain: max(1, (1 << 16) / cols)) { r in
+            let wide = UnsafeMutablePointer<Float>.allocate(capacity: r.count * cols)
+            defer { wide.deallocate() }
+            gk_bf16_to_f32(w.baseAddress! + r.lowerBound * cols, wide, r.count * cols)
+            gk_quantize_q8(wide, r.count, cols, blk, q + r.lowerBound * cols, s + r.lowerBound * nb)
         }
     }
 
