@@ -7,7 +7,7 @@ import Testing
 import Video
 
 @Suite(.serialized) struct SAM2StatusScoreCLITests {
-    /// 8 frames of 120×72: a bright rectangle sliding left out of the view (gone from frame 5 on)
+    /// 8 frames of 120×72: a bright rectangle sliding left out of the view (gone from frame 6 on)
     /// and a still disc.
     static func writeFrames(to dir: URL) throws {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -86,6 +86,9 @@ import Video
         let sam2 = try #require(results["sam2"])
         #expect(sam2.allSatisfy { !$0.contains("lost") }, "\(sam2)")
         #expect(sam2[0][0] == "visible" && sam2[1][2] == "visible", "the prompt frames show the prompt masks")
+        // The rectangle has left the view on frames 6 and 7: both trackers say not visible, not lost.
+        let flow = try #require(results["flow"])
+        #expect(sam2[0][6...].allSatisfy { $0 == "not_visible" } && flow[0][6...].allSatisfy { $0 == "not_visible" }, "\(sam2[0]) \(flow[0])")
         print("[status] sam2 \(sam2)\n[status] flow \(results["flow"] ?? [])")
     }
 }

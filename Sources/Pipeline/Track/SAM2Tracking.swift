@@ -20,6 +20,15 @@
 //                never gives up on an object: `lost` is always false; an object out of view is
 //                `visible: false`.
 //
+// Streaming (`track(stream:…)`): the decode pass that counts the frames segments each prompt when
+// its frame arrives and keeps only the prompted frames; SAM 2's loop then gets its frames from a
+// `FrameFeed` that decodes them again on demand (forward: one stream read on; backward: chunks of 16
+// re-decoded). Held: the prompted frames, ≤ 16 frames, SAM 2's bounded memory bank and the masks as
+// RLE (`TrackedMask`) — not the clip. The price: the tracking frames are decoded twice.
+//
+// Scores: a prompt mask SAM 2.1's image mode made carries its predicted IoU and object score
+// (`SegmenterScore`, `MaskTracks.promptScores`); a mask prompt or a fallback has none.
+//
 // Frames and masks are at the tracking size (the caller's frames); SAM 2 resizes to its own input.
 import Foundation
 import SAM2
