@@ -244,23 +244,29 @@ struct Routes: Sendable {
         let b = try await body(req, as: SegmentBody.self)
         try service.checkFrame(b.frame, of: v)
         _ = try service.objectPrompts([RegionJSON(frame: b.frame, prompt: b.prompt)], v)   // 400 before queueing
-        let (mask, warnings) = try await service.media.submit { [service] in try service.segment(v, b) }
-        return try Response.json(SegmentAnswer(frame: b.frame, mask: mask, score: nil, area: mask.area, warnings: warnings))
+        let (mask, warnings, score) = try await service.media.submit { [service] in try service.segment(v, b) }
+        return try Response.json(SegmentAnswer(frame: b.frame, mask: mask, score: score.map { Double($0.iou) },
+                                               objectScore: score.map { Double($0.objectScore) }, area: mask.area, warnings: warnings))
     }
 
     struct SegmentAnswer: Encodable {
         var frame: Int
         var mask: RLE
-        /// The segmenter's confidence: null for the weight-free segmenter (GrabCut has none).
+        /// The segmenter's confidence in the mask: SAM 2.1's predicted IoU of the chosen mask; null
+        /// for the weight-free segmenter (GrabCut has none), a mask prompt, or a fallback (the
+        /// prompt's own area, with a warning).
         var score: Double?
+        /// SAM 2.1's object score logit (> 0: it sees an object); null when `score` is.
+        var objectScore: Double?
         var area: Int
         var warnings: [String]
         func encode(to encoder: Encoder) throws {
-            enum K: String, CodingKey { case frame, mask, score, area, warnings }
+            enum K: String, CodingKey { case frame, mask, score, objectScore = "object_score", area, warnings }
             var c = encoder.container(keyedBy: K.self)
             try c.encode(frame, forKey: .frame)
             try c.encode(mask, forKey: .mask)
             try c.encode(score, forKey: .score)   // null, not left out
+            try c.encode(objectScore, forKey: .objectScore)
             try c.encode(area, forKey: .area)
             try c.encode(warnings, forKey: .warnings)
         }

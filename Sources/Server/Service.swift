@@ -154,17 +154,27 @@ public final class GARService: @unchecked Sendable {
     }
 
     /// The prompt's mask on its frame: the CLI's prompt → mask step (`Tracker.promptMasks`, at the
-    /// tracking size, long side 854), back at the frame's size.
-    func segment(_ v: VideoEntry, _ body: SegmentBody) throws -> (mask: RLE, warnings: [String]) {
+    /// tracking size, long side 854), back at the frame's size; with SAM 2.1 also its scores (the
+    /// predicted IoU of the chosen mask and the object score) when its mask is the one returned
+    /// (nil for a mask prompt, a fallback, or the weight-free segmenter).
+    func segment(_ v: VideoEntry, _ body: SegmentBody) throws -> (mask: RLE, warnings: [String], score: SegmenterScore?) {
         try checkFrame(body.frame, of: v)
         let prompt = try body.prompt.regionPrompt(width: v.width, height: v.height)
         let source = try FrameSources.open(v.path, threads: 1)
         let frame = try source.frame(body.frame, size: .maxSide(Tracker.Options().maxSide))
+        var score: SegmenterScore?
+        let segmenter: PromptMaskSegmenter? = sam2.map { sam2 in
+            { prompt, frame in
+                let r = try sam2.scoredMask(prompt, on: frame)
+                score = r.score
+                return r.mask
+            }
+        }
         let masks = try Tracker.promptMasks(frames: [frame.image], sourceWidth: v.width, sourceHeight: v.height,
-                                            prompts: [ObjectPrompt(name: "prompt", frame: 0, prompt: prompt)],
-                                            segmenter: sam2?.segmenter)
+                                            prompts: [ObjectPrompt(name: "prompt", frame: 0, prompt: prompt)], segmenter: segmenter)
         let mask = masks.masks[0].mask.resized(width: v.width, height: v.height)
-        return (RLE(mask), masks.warnings.map { $0.replacingOccurrences(of: "on frame 0", with: "on frame \(body.frame)") })
+        return (RLE(mask), masks.warnings.map { $0.replacingOccurrences(of: "on frame 0", with: "on frame \(body.frame)") },
+                masks.warnings.isEmpty ? score : nil)
     }
 
     /// Registers a track job (queued) after checking its prompts; `runTrack` does the work.

@@ -22,7 +22,7 @@ public struct ObjectPrompt: Sendable {
     public var prompt: RegionPrompt
     public init(name: String, frame: Int, prompt: RegionPrompt) { self.name = name; self.frame = frame; self.prompt = prompt }
     /// How errors and warnings name it.
-    var what: String { "object '\(name)' on frame \(frame)" }
+    public var what: String { "object '\(name)' on frame \(frame)" }
 }
 
 /// An object prompt whose prompt is checked (`Tracker.checkPrompts`, or `PromptSegmenter.validate`
@@ -32,7 +32,22 @@ public struct CheckedObjectPrompt: Sendable {
     public var frame: Int
     public var prompt: CheckedPrompt
     public init(name: String, frame: Int, prompt: CheckedPrompt) { self.name = name; self.frame = frame; self.prompt = prompt }
-    var what: String { ObjectPrompt(name: name, frame: frame, prompt: prompt.prompt).what }
+    public var what: String { ObjectPrompt(name: name, frame: frame, prompt: prompt.prompt).what }
+}
+
+/// A segmenter's own confidence in a prompt's mask: SAM 2.1's predicted IoU of the chosen mask and
+/// its object score logit (> 0: SAM sees an object). The weight-free segmenter (GrabCut) has none.
+public struct SegmenterScore: Sendable, Equatable {
+    public var iou: Float
+    public var objectScore: Float
+    public init(iou: Float, objectScore: Float) { self.iou = iou; self.objectScore = objectScore }
+}
+
+/// The score of object `object`'s prompt mask on frame `frame` (`MaskTracks.promptScores`).
+public struct PromptScore: Sendable, Equatable {
+    public var object: Int, frame: Int
+    public var score: SegmenterScore
+    public init(object: Int, frame: Int, score: SegmenterScore) { self.object = object; self.frame = frame; self.score = score }
 }
 
 /// One object on one frame. The mask is kept as COCO RLE (a few KB instead of one byte per
@@ -69,9 +84,16 @@ public struct MaskTracks: Sendable {
     /// One line per prompt the segmenter could not separate, whose box / click disc / strokes
     /// became the mask instead (`PromptSegmenter.maskOrFallback`); empty otherwise.
     public var warnings: [String] = []
+    /// The segmenter's scores of the prompt masks it made (SAM 2.1; empty with GrabCut).
+    public var promptScores: [PromptScore] = []
     public var frameCount: Int { objects.first?.frames.count ?? 0 }
-    public init(width: Int, height: Int, objects: [MaskTrack], warnings: [String] = []) {
-        self.width = width; self.height = height; self.objects = objects; self.warnings = warnings
+    public init(width: Int, height: Int, objects: [MaskTrack], warnings: [String] = [], promptScores: [PromptScore] = []) {
+        self.width = width; self.height = height; self.objects = objects; self.warnings = warnings; self.promptScores = promptScores
+    }
+
+    /// The score of object `object`'s prompt mask on frame `frame` (nil: none, e.g. GrabCut or a mask prompt).
+    public func promptScore(object: Int, frame: Int) -> SegmenterScore? {
+        promptScores.last { $0.object == object && $0.frame == frame }?.score
     }
 
     /// The label map of frame t (label k + 1 = object k; where objects overlap, the earlier
@@ -84,10 +106,14 @@ public struct MaskTracks: Sendable {
 /// The prompts of a tracking request as masks on their frames (`Tracker.promptMasks`), what
 /// `Tracker.propagate` starts from.
 public struct PromptMasks: Sendable {
-    /// One prompt's mask: object index (into `names`), frame index, mask at the frames' size.
+    /// One prompt's mask: object index (into `names`), frame index, mask at the frames' size, and
+    /// the segmenter's score when it made the mask (SAM 2.1; nil for GrabCut, a mask prompt, a fallback).
     public struct Entry: Sendable {
         public var object: Int, frame: Int, mask: Mask
-        public init(object: Int, frame: Int, mask: Mask) { self.object = object; self.frame = frame; self.mask = mask }
+        public var score: SegmenterScore?
+        public init(object: Int, frame: Int, mask: Mask, score: SegmenterScore? = nil) {
+            self.object = object; self.frame = frame; self.mask = mask; self.score = score
+        }
     }
     /// The frames' size.
     public var width: Int, height: Int

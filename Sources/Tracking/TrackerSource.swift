@@ -143,7 +143,7 @@ extension Tracker {
     /// A checked prompt moved to the w×h frames (`scaled`). Scaling keeps boxes, clicks and strokes
     /// inside the frame; the one thing it can break is a mask: a thin one can vanish when shrunk,
     /// and that is an error (the same as an empty mask).
-    static func scaledToFrames(_ p: CheckedObjectPrompt, width w: Int, height h: Int) throws -> CheckedObjectPrompt {
+    public static func scaledToFrames(_ p: CheckedObjectPrompt, width w: Int, height h: Int) throws -> CheckedObjectPrompt {
         let W = p.prompt.width, H = p.prompt.height
         let q = scaled(p.prompt.prompt, sx: Double(w) / Double(W), sy: Double(h) / Double(H), width: w, height: h)
         if let m = q.mask, m.isEmpty { throw TrackingError.emptyMask(what: "\(p.what) mask") }

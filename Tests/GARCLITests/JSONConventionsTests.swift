@@ -95,14 +95,14 @@ import Video
         let r = try E2E.run(["track", "samples/clips/ball.mp4", "--mask", "samples/masks/ball_f0.png", "--count", "6",
                              "--out", out, "--no-overlay", "--json", "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
-        let j = try Self.check(r.stdout, version: 3, "track --json")
+        let j = try Self.check(r.stdout, version: 4, "track --json")
         #expect(j["frames"] == .integer(6) && j["ms_per_frame"] != nil)
         guard case let .array(objects)? = j["objects"] else { Issue.record("no objects list"); return }
         #expect(objects.count == 1 && objects[0]["name"] == .string("object1") && objects[0]["lost_frames"] != nil)
         guard case let .integer(visible)? = objects[0]["visible_frames"] else { Issue.record("no visible_frames"); return }
         #expect(visible >= 1, "visible at least on its prompt frame")
         #expect(Self.strings(j["warnings"]) == [])
-        let masks = try Self.check(try Self.read(out + "/masks.json"), version: 3, "masks.json")
+        let masks = try Self.check(try Self.read(out + "/masks.json"), version: 4, "masks.json")
         #expect(masks["format"] == .string("gar-masks-2"))
         // Truncated: the frames past the damage are not there, and the JSON says why.
         let t = dir.appendingPathComponent("tt").path

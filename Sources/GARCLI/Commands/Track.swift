@@ -25,7 +25,8 @@ struct Track: AsyncParsableCommand {
             By default every frame of a folder or video is tracked; --count N tracks N evenly spaced frames
             and --fps R samples R frames per second (tracking works best on dense frames, <= 15 fps apart).
             Writes OUT/masks/<index>.png (palette PNG, value k = object k), OUT/masks.json (COCO RLE per
-            object per frame, index, pts, confidence, lost, status), OUT/overlay.mp4 and OUT/contact_sheet.png.
+            object per frame, index, pts, confidence, lost, status; each prompt with SAM 2.1's score),
+            OUT/overlay.mp4 and OUT/contact_sheet.png.
             Tracker: --tracker auto (default: SAM 2.1 when --sam2 DIR or $GAR_SAM2 gives a checkpoint, else
             the weight-free tracker), flow, or sam2 (needs --sam2 DIR or $GAR_SAM2).
             """)

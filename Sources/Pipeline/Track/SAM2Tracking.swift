@@ -20,6 +20,15 @@
 //                never gives up on an object: `lost` is always false; an object out of view is
 //                `visible: false`.
 //
+// Streaming (`track(stream:…)`): the decode pass that counts the frames segments each prompt when
+// its frame arrives and keeps only the prompted frames; SAM 2's loop then gets its frames from a
+// `FrameFeed` that decodes them again on demand (forward: one stream read on; backward: chunks of 16
+// re-decoded). Held: the prompted frames, ≤ 16 frames, SAM 2's bounded memory bank and the masks as
+// RLE (`TrackedMask`) — not the clip. The price: the tracking frames are decoded twice.
+//
+// Scores: a prompt mask SAM 2.1's image mode made carries its predicted IoU and object score
+// (`SegmenterScore`, `MaskTracks.promptScores`); a mask prompt or a fallback has none.
+//
 // Frames and masks are at the tracking size (the caller's frames); SAM 2 resizes to its own input.
 import Foundation
 import SAM2
@@ -58,17 +67,36 @@ public final class SAM2Tracking: Sendable {
 
     /// SAM 2.1 image mode as the prompt segmenter (see the top of this file).
     public var segmenter: PromptMaskSegmenter {
-        { [image] prompt, frame in
-            let W = frame.width, H = frame.height
-            let features = try image.encode(ImageU8(frame))
-            let points = SAM2Tracking.points(of: prompt)
-            let box = prompt.box.map { (Float($0.x), Float($0.y), Float($0.x2), Float($0.y2)) }
-            let single = box == nil && points.count == 1
-            let r = try image.segment(features, width: W, height: H, points: points, box: box, multimaskOutput: single)
-            guard r.objectScoreLogit > 0 else { return Mask(width: W, height: H) }
-            let best = r.iouScores.indices.max { r.iouScores[$0] < r.iouScores[$1] } ?? 0
-            return Mask(width: W, height: H, bits: r.masks[single ? best : 0].map { $0 != 0 ? 1 : 0 })
+        { [self] prompt, frame in try scoredMask(prompt, on: frame).mask }
+    }
+
+    /// SAM 2.1's mask for a box / click / scribble prompt on `frame`, with its scores: the predicted
+    /// IoU of the chosen mask and the object score logit. SAM sees no object (score ≤ 0): an empty
+    /// mask (the caller falls back to the prompt's own area) and no score.
+    public func scoredMask(_ prompt: RegionPrompt, on frame: RGBImage) throws -> (mask: Mask, score: SegmenterScore?) {
+        let W = frame.width, H = frame.height
+        let features = try image.encode(ImageU8(frame))
+        let points = SAM2Tracking.points(of: prompt)
+        let box = prompt.box.map { (Float($0.x), Float($0.y), Float($0.x2), Float($0.y2)) }
+        let single = box == nil && points.count == 1
+        let r = try image.segment(features, width: W, height: H, points: points, box: box, multimaskOutput: single)
+        guard r.objectScoreLogit > 0 else { return (Mask(width: W, height: H), nil) }
+        let chosen = single ? r.iouScores.indices.max { r.iouScores[$0] < r.iouScores[$1] } ?? 0 : 0
+        return (Mask(width: W, height: H, bits: r.masks[chosen].map { $0 != 0 ? 1 : 0 }),
+                SegmenterScore(iou: r.iouScores[chosen], objectScore: r.objectScoreLogit))
+    }
+
+    /// `PromptSegmenter.maskOrFallback` with SAM 2.1 (a prompt checked for `frame`'s size): the mask,
+    /// the fallback warning, and SAM's scores when its mask is the one used (nil for a mask prompt
+    /// or a fallback).
+    public func promptMask(_ p: CheckedPrompt, on frame: RGBImage, what: String) throws -> (mask: Mask, warning: String?, score: SegmenterScore?) {
+        var score: SegmenterScore?
+        let (mask, warning) = try PromptSegmenter.maskOrFallback(for: p, on: frame, what: what) { prompt, frame in
+            let r = try scoredMask(prompt, on: frame)
+            score = r.score
+            return r.mask
         }
+        return (mask, warning, warning == nil ? score : nil)
     }
 
     /// The click and scribble prompts as SAM point prompts (clicks first, then each stroke's samples).
@@ -103,7 +131,7 @@ public final class SAM2Tracking: Sendable {
 
     /// The prompt masks propagated through `frameCount` frames by SAM 2.1's video mode. `frame(t)`
     /// gives frame t at the prompt masks' size (called in SAM 2's order: prompted frames, forward,
-    /// backward).
+    /// backward; `FrameFeed` serves that order from the decoder without keeping the frames).
     public func propagate(_ prompted: PromptMasks, frameCount n: Int, frame: (Int) throws -> RGBImage,
                           progress: ((Int, Int) -> Void)? = nil) throws -> MaskTracks {
         let W = prompted.width, H = prompted.height
@@ -114,6 +142,7 @@ public final class SAM2Tracking: Sendable {
         let prompts = latest.keys.sorted().flatMap { o in
             latest[o]!.keys.sorted().map { t in SAM2ObjectPrompt(object: o, frame: t, prompt: .mask(latest[o]![t]!.bits)) }
         }
+        // Per frame only the result is kept, as RLE (`TrackedMask`): a few KB per object and frame.
         var frames = [[TrackedMask]](repeating: [TrackedMask](repeating: TrackedMask(mask: nil, confidence: 0, lost: false), count: n),
                                      count: prompted.names.count)
         try video.track(frameCount: n, width: W, height: H, prompts: prompts, frame: { t in
@@ -134,23 +163,148 @@ public final class SAM2Tracking: Sendable {
             frames[out.object][out.frame] = TrackedMask(mask: mask.flatMap { $0.isEmpty ? nil : $0 },
                                                         confidence: prompted ? 1 : 1 / (1 + exp(-out.objectScoreLogit)), lost: false)
         })
+        let scores = prompted.masks.compactMap { e in e.score.map { PromptScore(object: e.object, frame: e.frame, score: $0) } }
         return MaskTracks(width: W, height: H, objects: zip(prompted.names, frames).map { MaskTrack(name: $0.0, frames: $0.1) },
-                          warnings: prompted.warnings)
+                          warnings: prompted.warnings, promptScores: scores)
     }
 
     /// `gar track` with SAM 2.1: the frames `sampling` selects decoded at the tracking size, the
-    /// prompts (source pixels) checked, scaled and segmented in image mode, then propagated. The
-    /// frames are collected (the video loop asks for them in its own order; not streaming yet).
+    /// prompts (source pixels, `frame` = position among the sampled frames) checked, then
+    /// `track(stream:…)`: streaming.
     public func track(source: any FrameSource, sampling: SamplingPolicy, prompts: [ObjectPrompt], maxSide: Int,
                       decodeProgress: ((Int, Int?) -> Void)? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> SourceTracks {
         let (W, H) = source.frameSize
+        let checked = try prompts.map { p in
+            CheckedObjectPrompt(name: p.name, frame: p.frame, prompt: try PromptSegmenter.validate(p.prompt, width: W, height: H, what: p.what))
+        }
         let stream = try source.frames(sampling, window: nil, size: .maxSide(maxSide), progress: decodeProgress)
-        let decoded = try stream.collect()
-        guard !decoded.isEmpty else { throw TrackingError.invalidInput("\(source.path): no frames for this sampling") }
-        let images = decoded.map(\.image)
-        let prompted = try Tracker.promptMasks(frames: images, sourceWidth: W, sourceHeight: H, prompts: prompts, segmenter: segmenter)
-        let tracks = try propagate(prompted, frameCount: images.count, frame: { images[$0] }, progress: progress)
-        return SourceTracks(frames: decoded.map { ($0.index, $0.pts) }, width: W, height: H, tracks: tracks,
+        let (frames, tracks) = try track(stream: stream, source: source, checked: checked, maxSide: maxSide, progress: progress)
+        return SourceTracks(frames: frames, width: W, height: H, tracks: tracks,
                             warnings: source.warnings + (stream.damageNote.map { [$0] } ?? []) + tracks.warnings)
+    }
+
+    /// SAM 2.1 on an open stream of `source`'s frames at the tracking size (long side ≤ `maxSide`),
+    /// streaming (see the top of this file): the stream is the first pass — it counts the frames,
+    /// each prompt (checked at the source size, pointing at frames by position or source index as
+    /// in `Tracker.track(stream:…)`) is segmented by SAM 2.1's image mode when its frame arrives,
+    /// only the prompted frames are kept, each frame is handed to `onFrame`. Then SAM 2's loop reads
+    /// the frames again from `source` through a `FrameFeed` (the same indices and size: forward in
+    /// decode order, backward in re-decoded chunks). Memory: the prompted frames, `FrameFeed.chunk`
+    /// frames (16), SAM 2's bounded memory bank and the masks as RLE — not the clip.
+    public func track(stream: FrameStream, source: any FrameSource, checked: [CheckedObjectPrompt],
+                      promptFrame: Tracker.PromptFrame = .position, maxSide: Int, progress: ((Int, Int) -> Void)? = nil,
+                      onFrame: ((Frame) throws -> Void)? = nil) throws -> (frames: [(index: Int, pts: Double)], tracks: MaskTracks) {
+        guard !checked.isEmpty else { throw TrackingError.invalidInput("no object prompt given") }
+        var names: [String] = []
+        for p in checked where !names.contains(p.name) { names.append(p.name) }
+        var frames: [(index: Int, pts: Double)] = []
+        var scaled: [CheckedObjectPrompt] = []
+        var entries = [PromptMasks.Entry?](repeating: nil, count: checked.count)
+        var warnings = [String?](repeating: nil, count: checked.count)
+        var promptedFrames: [Int: RGBImage] = [:]
+        var size = (width: 0, height: 0)
+        while let f = try stream.next() {
+            let position = frames.count, key = promptFrame == .position ? position : f.index
+            if position == 0 {   // the first frame gives the tracking size
+                size = (f.image.width, f.image.height)
+                scaled = try checked.map { try Tracker.scaledToFrames($0, width: size.width, height: size.height) }
+            }
+            for (i, p) in scaled.enumerated() where p.frame == key {
+                let r = try promptMask(p.prompt, on: f.image, what: p.what)
+                entries[i] = PromptMasks.Entry(object: names.firstIndex(of: p.name)!, frame: position, mask: r.mask, score: r.score)
+                warnings[i] = r.warning
+                promptedFrames[position] = f.image
+            }
+            frames.append((f.index, f.pts))
+            try onFrame?(f)
+        }
+        guard !frames.isEmpty else { throw TrackingError.invalidInput("\(source.path): no frames for this sampling") }
+        for (i, p) in checked.enumerated() where entries[i] == nil {
+            switch promptFrame {
+            case .position: throw TrackingError.frameOutOfRange(frame: p.frame, count: frames.count)
+            case .sourceIndex: throw TrackingError.invalidInput("\(source.path): the prompted frame \(p.frame) could not be decoded")
+            }
+        }
+        var prompted = PromptMasks(width: size.width, height: size.height)
+        prompted.names = names
+        prompted.masks = entries.compactMap { $0 }
+        prompted.warnings = warnings.compactMap { $0 }
+        // Then SAM 2's loop, the frames decoded again on demand (same indices, same size).
+        let feed = FrameFeed(count: frames.count, kept: promptedFrames) { positions in
+            let again = try source.frames(.indices(positions.map { frames[$0].index }), window: nil, size: .maxSide(maxSide), progress: nil)
+            var k = 0
+            return {
+                guard k < positions.count else { return nil }
+                let wanted = frames[positions[k]].index
+                guard let f = try again.next(), f.index == wanted else {
+                    throw PipelineError.invalidInput(what: source.path, reason: "frame \(wanted) could not be decoded again for tracking")
+                }
+                k += 1
+                return f.image
+            }
+        }
+        return (frames, try propagate(prompted, frameCount: frames.count, frame: feed.frame, progress: progress))
+    }
+}
+
+/// SAM 2's frames by position, read from the decoder when the loop asks for them (prompted frames,
+/// the forward pass ascending, the backward pass descending; any order works, these are cheap):
+///   - a prompted frame: from `kept` (the first pass keeps them: one per prompted frame);
+///   - ascending: one decode stream, opened at the first frame asked for and read on (frames the
+///     loop skips are decoded and dropped);
+///   - descending: the `chunk` frames ending at the one asked for, decoded again as one `.indices`
+///     request (the decoder seeks to the keyframe before them) and kept until the loop leaves them.
+/// So at most `kept` + `chunk` frames are held, whatever the clip's length; the price is a second
+/// decode of the tracked frames (a third for those before the first prompt, plus up to a GOP per
+/// chunk) — small next to SAM 2's seconds per frame.
+final class FrameFeed {
+    typealias Reader = () throws -> RGBImage?
+    let count: Int
+    let kept: [Int: RGBImage]
+    /// Frames decoded again per backward step (16 by default: ≈ 20 MB at 854×480).
+    let chunk: Int
+    /// Decodes the frames at these positions (ascending), one per call, nil after the last.
+    let open: ([Int]) throws -> Reader
+    private var forward: (read: Reader, next: Int)?
+    private var buffer: (start: Int, images: [RGBImage]) = (0, [])
+    /// The last position read from the decoder (the direction of the loop).
+    private var last = -1
+
+    init(count: Int, kept: [Int: RGBImage], chunk: Int = 16, open: @escaping ([Int]) throws -> Reader) {
+        self.count = count; self.kept = kept; self.chunk = chunk; self.open = open
+    }
+
+    func frame(_ t: Int) throws -> RGBImage {
+        precondition((0 ..< count).contains(t), "frame \(t) of \(count)")
+        if let image = kept[t] { return image }
+        defer { last = t }
+        if t >= buffer.start && t < buffer.start + buffer.images.count { return buffer.images[t - buffer.start] }
+        if let f = forward, t >= f.next { return try readOn(to: t) }
+        if t > last {
+            // Ascending (the forward pass): one stream from t to the end.
+            buffer = (0, [])
+            forward = (try open(Array(t ..< count)), t)
+            return try readOn(to: t)
+        }
+        // Descending (the backward pass): the chunk ending at t.
+        forward = nil
+        buffer = (0, [])
+        let start = max(0, t - chunk + 1), read = try open(Array(start ... t))
+        var images: [RGBImage] = []
+        while let image = try read() { images.append(image) }
+        guard images.count == t - start + 1 else { throw TrackingError.invalidInput("frames \(start)–\(t) could not be read again") }
+        buffer = (start, images)
+        return images[t - start]
+    }
+
+    /// Reads the forward stream on to position t (dropping the frames before it).
+    private func readOn(to t: Int) throws -> RGBImage {
+        while var f = forward {
+            guard let image = try f.read() else { break }
+            f.next += 1
+            forward = f
+            if f.next - 1 == t { return image }
+        }
+        throw TrackingError.invalidInput("frame \(t) could not be read again")
     }
 }

@@ -1,7 +1,8 @@
 // `gar track`: prompts on some frames of a video or frame folder → a mask per object per frame.
 // Decodes the frames at the tracking size (long side ≤ 854), converts the prompts (given in the
 // frames' own pixel coordinates) to that size, runs `Tracker.track` (streaming: the weight-free
-// tracker keeps no frames; SAM 2.1 with --sam2 collects them), decodes the frames a second time for
+// tracker keeps no frames; SAM 2.1 with --sam2 keeps its prompted frames and decodes the frames
+// again for its loop), decodes the frames a second time for
 // the overlay and contact sheet, and writes into OUT
 // (AtomicOutput.directory: created when missing, files replaced only when all are complete,
 // nothing else in OUT touched):
@@ -10,7 +11,7 @@
 //                           object k (1-based, in the order the objects were given), 0 background;
 //                           where objects overlap, the pixel has the earlier object's value
 //   OUT/masks.json          COCO RLE of each object's whole mask per frame (overlaps kept), with frame index, pts, confidence,
-//                           lost flag and box (schema in Sources/Tracking/README.md)
+//                           lost flag, status and box; the prompts with SAM 2.1's scores (schema in Sources/Tracking/README.md)
 //   OUT/overlay.mp4         the tracked frames with the masks blended in
 //   OUT/contact_sheet.png   up to 12 evenly spaced overlay frames in a grid
 import Foundation
@@ -39,9 +40,31 @@ public struct TrackJobSummary: Sendable, Codable {
         public var visibleFrames: Int
         public var lostFrames: Int
     }
+    /// One prompt and the segmenter's scores of its mask (SAM 2.1 made it: its predicted IoU and
+    /// object score; null for the weight-free segmenter, a mask prompt, or a fallback).
+    public struct Prompt: Sendable, Codable, Equatable {
+        public var name: String
+        /// The prompted frame's index in the input.
+        public var frame: Int
+        public var score: Double?
+        public var objectScore: Double?
+
+        public func encode(to encoder: Encoder) throws {   // nil written as null: a fixed schema
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(name, forKey: .name)
+            try c.encode(frame, forKey: .frame)
+            try c.encode(score, forKey: .score)
+            try c.encode(objectScore, forKey: .objectScore)
+        }
+
+        /// masks.json's entry (object `id` is 1-based, as in its frames).
+        var json: [String: Any] { ["name": name, "frame": frame, "score": score ?? NSNull(), "object_score": objectScore ?? NSNull()] }
+    }
     public var frames: Int
     /// In the order given (names are values, never keys: they are the user's text).
     public var objects: [Object]
+    /// In the order given.
+    public var prompts: [Prompt]
     /// Wall time per tracked frame, decoding included (decoding and tracking interleave).
     public var msPerFrame: Double
     public var out: String
@@ -50,13 +73,14 @@ public struct TrackJobSummary: Sendable, Codable {
     /// The tracker used: "flow" or "sam2", and the SAM 2.1 checkpoint (nil for flow).
     public var tracker: String
     public var sam2Model: String?
-    /// 3 (issue 13): `tracker`, `sam2_model`.
-    public var schemaVersion = 3
+    /// 3 (issue 13): `tracker`, `sam2_model`; 4: `prompts` (with SAM 2.1's scores).
+    public var schemaVersion = 4
 
     public func encode(to encoder: Encoder) throws {   // nil written as null: a fixed schema
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(frames, forKey: .frames)
         try c.encode(objects, forKey: .objects)
+        try c.encode(prompts, forKey: .prompts)
         try c.encode(msPerFrame, forKey: .msPerFrame)
         try c.encode(out, forKey: .out)
         try c.encode(warnings, forKey: .warnings)
@@ -98,6 +122,11 @@ public enum TrackJob {
         trackProgress.finish(note: String(format: "%.1f ms/frame (decode + track)", ms))
         let decoded = result.frames
         let w = tracks.width, h = tracks.height
+        let promptScores = prompts.map { p in
+            let score = tracks.objects.firstIndex { $0.name == p.name }.flatMap { tracks.promptScore(object: $0, frame: p.frame) }
+            return TrackJobSummary.Prompt(name: p.name, frame: decoded[p.frame].index, score: score.map { Double($0.iou) },
+                                          objectScore: score.map { Double($0.objectScore) })
+        }
         // The overlay and contact sheet come from a second decode of the same frames (the tracker
         // kept none).
         let images = o.overlay || o.contactSheet ? try source.frames(o.sampling, window: nil, size: .maxSide(o.maxSide), progress: nil) : nil
@@ -148,11 +177,12 @@ public enum TrackJob {
             }
             try writer?.finish()
             let doc: [String: Any] = [
-                "format": "gar-masks-2", "schema_version": 3, "warnings": result.warnings,
+                "format": "gar-masks-2", "schema_version": 4, "warnings": result.warnings,
                 "tracker": o.tracker.name, "sam2_model": o.tracker.sam2Model ?? NSNull(),
                 "input": o.input, "width": W, "height": H,
                 "tracking_size": [w, h], "sampling": "\(o.sampling)",
                 "objects": tracks.objects.enumerated().map { ["id": $0.offset + 1, "name": $0.element.name] },
+                "prompts": promptScores.map(\.json),
                 "frames": frameEntries,
             ]
             try Data(JSONOutput.string(object: doc, pretty: true).utf8).write(to: dir.appendingPathComponent("masks.json"))
@@ -166,7 +196,7 @@ public enum TrackJob {
             TrackJobSummary.Object(name: t.name, visibleFrames: t.frames.filter(\.hasMask).count,
                                    lostFrames: t.frames.filter(\.lost).count)
         }
-        return TrackJobSummary(frames: decoded.count, objects: objects, msPerFrame: ms, out: o.out.path, warnings: result.warnings,
+        return TrackJobSummary(frames: decoded.count, objects: objects, prompts: promptScores, msPerFrame: ms, out: o.out.path, warnings: result.warnings,
                                tracker: o.tracker.name, sam2Model: o.tracker.sam2Model)
     }
 

@@ -12,7 +12,8 @@
 //                   prompted frames
 //   trackedMasks    track on those at the tracking size (long side ≤ 854): the weight-free tracker
 //                   streams them (decoded, segmented, propagated, dropped: streamedTracking); SAM 2.1
-//                   decodes them all, then the two stages (collectedTracking)
+//                   streams too (sam2Tracking: a pass to segment the prompts, then its loop
+//                   decodes the frames again on demand)
 //     promptMasks     prompts (source coordinates, checked by readRegions) scaled and segmented
 //     propagate       the prompt masks propagated through the tracking frames
 //                   and the model's frames at their original size (kept from the tracking pass
@@ -29,7 +30,8 @@
 //
 // Memory: besides the model, the N sampled frames at full size and the tracks as RLE; the
 // weight-free tracker streams (only the frames before the last region's first prompt are kept for
-// its backward pass), SAM 2.1's path keeps the tracking frames (≈1.2 MB each at 854×480). The model
+// its backward pass), SAM 2.1's path too (its prompted frames and 16 frames of its backward pass;
+// SAM2Tracking.swift's FrameFeed). The model
 // holds only the N frames' tiles and features.
 import Foundation
 import Models
@@ -354,7 +356,7 @@ public enum VideoRegionJob {
             list.map { CheckedObjectPrompt(name: "<Prompt\(k)>", frame: $0.frame, prompt: $0.prompt) }
         }
         let t0 = Date()
-        let pass = try sam2.map { try collectedTracking(r, input, trackedIndices, objectPrompts, sam2: $0, keep: Set(sampled), warnings: &warnings) }
+        let pass = try sam2.map { try sam2Tracking(r, input, trackedIndices, objectPrompts, sam2: $0, keep: Set(sampled), warnings: &warnings) }
             ?? streamedTracking(r, input, trackedIndices, objectPrompts, keep: Set(sampled), warnings: &warnings)
         out.trackSeconds = Date().timeIntervalSince(t0)
         let tracks = pass.tracks
@@ -425,25 +427,23 @@ public enum VideoRegionJob {
         return TrackingPass(frames: frames, tracks: tracks, kept: kept)
     }
 
-    /// SAM 2.1: the tracking frames decoded and kept (its video loop asks for them in its own
-    /// order), then the two stages `promptMasks` and `propagate`.
-    static func collectedTracking(_ r: RegionRequest, _ input: Source, _ indices: [Int], _ prompts: [CheckedObjectPrompt], sam2: SAM2Tracking,
-                                  keep: Set<Int>, warnings: inout [String]) throws -> TrackingPass {
-        let trackFrames = try decode(input.source, indices, size: .maxSide(r.spec.tracker.maxSide), label: "decode", quiet: r.quiet,
-                                     warnings: &warnings)
-        var position: [Int: Int] = [:]
-        for (i, f) in trackFrames.enumerated() { position[f.index] = i }
-        let atPositions = try prompts.map { p in
-            guard let pos = position[p.frame] else {
-                throw PipelineError.invalidInput(what: r.input, reason: "the prompted frame \(p.frame) could not be decoded")
-            }
-            return CheckedObjectPrompt(name: p.name, frame: pos, prompt: p.prompt)
-        }
-        let images = trackFrames.map(\.image)
-        let tracks = try propagate(r, promptMasks(images, atPositions, sam2: sam2), through: images, sam2: sam2)
+    /// SAM 2.1, streaming as well (`SAM2Tracking.track(stream:…)`): this decode pass counts the
+    /// tracking frames, segments the prompts and keeps the `keep` frames already at their original
+    /// size; SAM 2's loop then decodes the tracking frames again on demand.
+    static func sam2Tracking(_ r: RegionRequest, _ input: Source, _ indices: [Int], _ prompts: [CheckedObjectPrompt], sam2: SAM2Tracking,
+                             keep: Set<Int>, warnings: inout [String]) throws -> TrackingPass {
+        let progress = Progress("track", quiet: r.quiet)
+        let stream = try input.source.frames(.indices(indices), window: nil, size: .maxSide(r.spec.tracker.maxSide), progress: nil)
         var kept: [Int: Frame] = [:]
-        for f in trackFrames where keep.contains(f.index) && f.image.width == input.width && f.image.height == input.height { kept[f.index] = f }
-        return TrackingPass(frames: trackFrames.map { ($0.index, $0.pts) }, tracks: tracks, kept: kept)
+        let (frames, tracks) = try sam2.track(stream: stream, source: input.source, checked: prompts, promptFrame: .sourceIndex,
+                                              maxSide: r.spec.tracker.maxSide,
+                                              progress: { done, total in progress.advance(note: "\(done)/\(total) frame steps") },
+                                              onFrame: { f in
+                                                  if keep.contains(f.index) && f.image.width == input.width && f.image.height == input.height { kept[f.index] = f }
+                                              })
+        progress.finish(note: "\(frames.count) frames (decoded and tracked)")
+        noteDamage(stream, of: input.source, quiet: r.quiet, warnings: &warnings)
+        return TrackingPass(frames: frames, tracks: tracks, kept: kept)
     }
 
     /// Prompts to masks: the region prompts (checked by `readRegions` in the source's pixels,
