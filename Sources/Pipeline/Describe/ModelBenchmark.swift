@@ -172,7 +172,7 @@ public struct ModelBenchmarkResult: Codable, Sendable {
             row("prefill \(p.tokens) tokens/s", p.tokensPerSecond, llama.map { l in l.prefill.first { $0.tokens == p.tokens }?.tokensPerSecond })
         }
         row("decode tokens/s", gar.decodeTokensPerSecond, llama.map(\.decodeTokensPerSecond), digits: 2)
-        var check = pad("first-step logits, max rel. Δ", 28) + pad("(\(llamaCppCheckIds?.count ?? 0) ids)", 11)
+        var check = pad("logits max rel. Δ vs gar", 28) + pad("(\(llamaCppCheckIds?.count ?? 0) ids)", 11)
         for l in llama { check += pad(l.firstStepLogitsMaxRelativeDifference.map { String(format: "%.2e", $0) } ?? "-", 14) }
         lines.append(check)
         lines.append("(max |llama.cpp − gar| / max |gar| of the logits after gar's warm-up ids, gar in \(precision); run --precision f32 for the exact reference)")
@@ -224,7 +224,7 @@ public enum ModelBenchmark {
                 do {
                     llama = try runLlamaCpp(python: python, script: script, o, checkIds: checkIds)
                 } catch {
-                    llamaSkipped = "\(error)"
+                    llamaSkipped = "\(python): \(error)"
                 }
             } else {
                 llamaSkipped = "bench/llamacpp/bench_llamacpp.py not found; pass --llama-cpp-script"

@@ -216,6 +216,10 @@ public enum E2EBenchmark {
         request.precision = o.precision
         request.quiet = false
 
+        // Bad inputs (clip, region) fail here, before the model loads, as in `gar caption`.
+        var ignored: [String] = []
+        _ = try VideoRegionJob.readRegions(request, try VideoRegionJob.openSource(request, warnings: &ignored))
+
         log("bench: loading \(o.modelDirectory)…")
         Threading.set(o.threads)
         let engine = try VideoRegionEngine(modelDirectory: o.modelDirectory, precision: o.precision)
