@@ -6,7 +6,7 @@ import Testing
 @Suite struct CommandSurfaceTests {
     static let commands = ["probe", "frames", "inspect", "tokenize", "describe", "ask", "caption",
                            "track", "eval-track", "run", "batch", "bench", "serve"]
-    static let benches = ["decode", "model", "ops", "tokenizer", "track", "videorefer"]
+    static let benches = ["decode", "e2e", "model", "ops", "tokenizer", "track", "videorefer"]
 
     @Test func rootHelpListsEveryCommand() throws {
         let r = try E2E.run(["--help"])

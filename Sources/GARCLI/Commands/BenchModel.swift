@@ -13,7 +13,11 @@ struct BenchModel: AsyncParsableCommand {
         the same thread count and workload: vision on --tiles 448² tiles, prefill of --prefill-len \
         tokens, --decode-steps greedy steps. Prints a table with ratios (or JSON with --json). Use a \
         GAR-1B-shaped checkpoint, e.g. `python Tests/Fixtures/generate/generate.py --size full --out \
-        /tmp/gar-1b-random`.
+        /tmp/gar-1b-random`. --llama-cpp PY (a Python with llama-cpp-python, gguf and numpy) also \
+        runs llama.cpp on the checkpoint's decoder written as BF16 and Q8_0 GGUF \
+        (bench/llamacpp/bench_llamacpp.py; the files go to --gguf-dir once and are reused): prefill of \
+        512, 1024 and --prefill-len token ids, decode after --prefill-len, and its first-step logits \
+        against gar's on the same ids.
         """)
 
     @Option(name: .long, help: "GAR checkpoint directory.")
@@ -37,6 +41,15 @@ struct BenchModel: AsyncParsableCommand {
     @Option(name: .customLong("pytorch-script"), help: "Path of bench_gar.py (default: bench/pytorch/bench_gar.py found near the working directory or the binary).")
     var pytorchScript: String?
 
+    @Option(name: .customLong("llama-cpp"), help: ArgumentHelp("Python interpreter with llama-cpp-python, gguf and numpy; omit to skip llama.cpp.", valueName: "python"))
+    var llamaCpp: String?
+
+    @Option(name: .customLong("llama-cpp-script"), help: "Path of bench_llamacpp.py (default: bench/llamacpp/bench_llamacpp.py found near the working directory or the binary).")
+    var llamaCppScript: String?
+
+    @Option(name: .customLong("gguf-dir"), help: ArgumentHelp("Where the GGUF files are written once and reused (default: $TMPDIR/gar-gguf).", valueName: "dir"))
+    var ggufDirectory: String?
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
@@ -49,6 +62,9 @@ struct BenchModel: AsyncParsableCommand {
         o.decodeSteps = decodeSteps
         o.python = pytorch
         o.pytorchScript = pytorchScript
+        o.llamaCpp = llamaCpp
+        o.llamaCppScript = llamaCppScript
+        o.ggufDirectory = ggufDirectory
         o.precision = try precision.resolve()
         let result = try ModelBenchmark.run(o)
         print(json ? try result.json() : result.table())
