@@ -5,17 +5,19 @@ shapes world (world.py), with the video protocol gar implements (ARCHITECTURE.md
 RoI replay with the region's own box — with the corrected box scaling (CORRECTED_BOX_SCALING below; recorded in
 config.json and honoured by gar's video commands).
 
-Design for a 2-core CPU in well under an hour:
-* the Perception Encoder tower (with the mask embedding) keeps its seeded random weights (rounded to bf16, as
-  shipped) and is run once per example to cache its output; the projector and the Llama decoder are trained
-  (loss on the answer tokens and the closing <|eot_id|> only);
+Design for a 2-core CPU:
+* the whole model is trained: the Perception Encoder tower with the mask embedding (its position embedding
+  starts as a smooth 2-D code, `position_code`: motion needs the region's position, MODEL_CARD.md "Diagnosis"),
+  the projector and the Llama decoder (loss on the answer tokens and the closing <|eot_id|> only, the motion
+  questions weighted up, QUESTION_WEIGHTS);
 * the clips are rendered, encoded to mp4 and decoded again (ffmpeg), as gar reads them;
 * every (clip, region) example carries 5 questions (caption; colour, shape, direction, speed multiple choice)
   that share its frames: their shared prefix runs once, the questions as one batch on its KV cache;
 * every step renders fresh clips (FastExamples); the held-out examples go through mp4 and the processor.
 
-    /work/venv/ref/bin/python tools/shapes/train.py --out models/gar-shapes-demo --minutes 24 --lr 2e-3
-    (the shipped checkpoint's two runs: models/gar-shapes-demo/MODEL_CARD.md)
+    /work/venv/ref/bin/python tools/shapes/train.py --out /tmp/shapes --init models/gar-shapes-demo \
+        --add-position-code --minutes 55 --lr 1.5e-3 --warmup 20
+    (the shipped checkpoint's runs and this recipe's: models/gar-shapes-demo/MODEL_CARD.md)
 
 Needs the pinned reference stack (Tests/Fixtures/README.md) and ffmpeg. Seeded; the printed log ends with the
 held-out accuracy of the PyTorch model (bf16 weights, greedy), written to OUT/training_log.json.
