@@ -5,17 +5,19 @@ shapes world (world.py), with the video protocol gar implements (ARCHITECTURE.md
 RoI replay with the region's own box — with the corrected box scaling (CORRECTED_BOX_SCALING below; recorded in
 config.json and honoured by gar's video commands).
 
-Design for a 2-core CPU in well under an hour:
-* the Perception Encoder tower (with the mask embedding) keeps its seeded random weights (rounded to bf16, as
-  shipped) and is run once per example to cache its output; the projector and the Llama decoder are trained
-  (loss on the answer tokens and the closing <|eot_id|> only);
+Design for a 2-core CPU:
+* the whole model is trained: the Perception Encoder tower with the mask embedding (its position embedding
+  starts as a smooth 2-D code, `position_code`: motion needs the region's position, MODEL_CARD.md "Diagnosis"),
+  the projector and the Llama decoder (loss on the answer tokens and the closing <|eot_id|> only, the motion
+  questions weighted up, QUESTION_WEIGHTS);
 * the clips are rendered, encoded to mp4 and decoded again (ffmpeg), as gar reads them;
 * every (clip, region) example carries 5 questions (caption; colour, shape, direction, speed multiple choice)
   that share its frames: their shared prefix runs once, the questions as one batch on its KV cache;
 * every step renders fresh clips (FastExamples); the held-out examples go through mp4 and the processor.
 
-    /work/venv/ref/bin/python tools/shapes/train.py --out models/gar-shapes-demo --minutes 24 --lr 2e-3
-    (the shipped checkpoint's two runs: models/gar-shapes-demo/MODEL_CARD.md)
+    /work/venv/ref/bin/python tools/shapes/train.py --out /tmp/shapes --init models/gar-shapes-demo \
+        --add-position-code --minutes 55 --lr 1.5e-3 --warmup 20
+    (the shipped checkpoint's runs and this recipe's: models/gar-shapes-demo/MODEL_CARD.md)
 
 Needs the pinned reference stack (Tests/Fixtures/README.md) and ffmpeg. Seeded; the printed log ends with the
 held-out accuracy of the PyTorch model (bf16 weights, greedy), written to OUT/training_log.json.
@@ -78,13 +80,21 @@ def video_processor(tokenizer):
 
 
 def build(seed, tokenizer):
-    """GARModel with generate.py's config and tiny init; every weight rounded to bf16 (what the checkpoint holds);
-    the trained parts (projector, decoder) re-initialised for training."""
+    """GARModel with generate.py's config and tiny init, every part re-initialised for training (the whole model is
+    trained); every weight rounded to bf16 (what the checkpoint holds). The vision tower starts close to its input
+    (LayerScale gammas 0.1) and its absolute position embedding starts as a smooth 2-D sin/cos code of the patch's
+    column and row: motion (direction, speed) is the region's position across frames, and a random position
+    embedding (generate.py's N(0, 0.5) per patch) is not a smooth function of position that the projector can read
+    (MODEL_CARD.md, "Diagnosis")."""
     model = gen.build_model(gen.build_config(SPEC, tokenizer), seed, tiny=True, dtype=torch.float32)
     g = torch.Generator().manual_seed(seed + 1)
     for name, p in model.named_parameters():
         with torch.no_grad():
-            if name.startswith("mllm.model.language_model") or name.startswith("mllm.model.multi_modal_projector"):
+            if name.endswith("pos_embed"):
+                p.copy_(position_code(p.shape[-1], g))
+            elif "gamma_" in name:
+                p.fill_(0.1)
+            elif name.startswith("mllm.model.language_model") or name.startswith("mllm.model.multi_modal_projector"):
                 if name.endswith("norm.weight") or "layernorm" in name:
                     p.fill_(1.0)
                 elif name.endswith(".bias"):
@@ -96,16 +106,32 @@ def build(seed, tokenizer):
     return model
 
 
-def trainable(name):
-    return name.startswith("mllm.model.language_model") or name.startswith("mllm.model.multi_modal_projector")
+def position_code(width, g, grid=32):
+    """[1, 1 + grid*grid, width]: the CLS row random; each patch row a sin/cos code of its column and row at a few
+    low frequencies in the first half of the channels, small random values in the rest."""
+    out = torch.randn(1, 1 + grid * grid, width, generator=g) * 0.1
+    out[0, 0] = torch.randn(width, generator=g) * 0.5
+    yy, xx = torch.meshgrid(torch.arange(grid, dtype=torch.float32), torch.arange(grid, dtype=torch.float32),
+                            indexing="ij")
+    chans = []
+    for coord in (xx.flatten(), yy.flatten()):
+        for k in range(width // 8):
+            angle = coord / grid * math.pi * (k + 1) / 2
+            chans += [torch.sin(angle), torch.cos(angle)]
+    code = torch.stack(chans, dim=1)
+    out[0, 1:, :code.shape[1]] = code
+    return out
 
 
-def tower_features(model, inputs):
-    """Vision tower output (CLS dropped) for the example's frames and mask tiles: [F, 1024, width]."""
-    with torch.no_grad():
-        mask_embeds = model.mask_embeddings(inputs["global_mask_values"])
-        hidden = model.mllm.model.vision_tower(inputs["pixel_values"], mask_embeds=mask_embeds).last_hidden_state
-        return hidden[:, 1:, :].contiguous()
+def tower_features(model, ex):
+    """Vision tower output (CLS dropped) for the example's frames and mask tiles: [F, 1024, width]. A held-out
+    example holds the processor's normalised id-map tiles (`global_mask_values`), a fresh one the binary masks."""
+    if "global_mask_values" in ex:
+        mask_embeds = model.mask_embeddings(ex["global_mask_values"])
+    else:
+        mask_embeds = model.mask_patch_embedding(ex["binary"])
+    hidden = model.mllm.model.vision_tower(ex["pixel_values"], mask_embeds=mask_embeds).last_hidden_state
+    return hidden[:, 1:, :]
 
 
 def prompt_ids(tokenizer, raw_prompt):
@@ -115,8 +141,8 @@ def prompt_ids(tokenizer, raw_prompt):
     return tokenizer(text, add_special_tokens=True)["input_ids"]
 
 
-def examples_of_clip(rng, clip, model, processor, tokenizer, check=False):
-    """One example per object (it is <Prompt0>): cached tower features, the replay spans and 5 (ids, labels)."""
+def examples_of_clip(clip, processor, tokenizer, check=False):
+    """One example per object (it is <Prompt0>): the processor's tiles, the replay spans and 5 (ids, labels)."""
     frames_idx = world.sampled_frames()
     pil = [Image.fromarray(clip["frames"][t]) for t in frames_idx]
     out = []
@@ -125,7 +151,6 @@ def examples_of_clip(rng, clip, model, processor, tokenizer, check=False):
         qs = world.questions(o)
         vin = ref.video_inputs(processor, pil, masks, qs[0]["question"])
         head = vin["raw_prompt"]
-        feats = tower_features(model, vin)
         seqs = []
         for q in qs:
             raw = head.replace(qs[0]["question"], q["question"])
@@ -135,7 +160,8 @@ def examples_of_clip(rng, clip, model, processor, tokenizer, check=False):
             ans = tokenizer(q["answer"], add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
             seqs.append((ids, ans))
         spans = [(s["frame"], s["start"], s["bbox"]) for s in vin["spans"]]
-        out.append(dict(feats=feats.to(torch.bfloat16), spans=spans, seqs=seqs, object=o, questions=qs))
+        out.append(dict(pixel_values=vin["pixel_values"], global_mask_values=vin["global_mask_values"], spans=spans,
+                        seqs=seqs, object=o, questions=qs))
     return out
 
 
@@ -143,12 +169,14 @@ class FastExamples:
     """Fresh training examples without the mp4 round trip and the processor's per-call overhead: frames are
     squashed to 448 by torch's bicubic+antialias resize (the processor's resize), masks by nearest; the prompt ids
     and span positions are those of the processor's (every object is visible on every sampled frame, so they do
-    not change; checked against `video_inputs` on the first example). Only the boxes and the features change."""
+    not change; checked against `video_inputs` on the first example). Only the boxes and the tiles change.
+    Augmentation: each region's masks are dilated or eroded by a pixel at random (gar's masks come from a box
+    prompt and the tracker, not the ground truth)."""
 
-    def __init__(self, model, processor, tokenizer, rng):
-        self.model, self.tokenizer, self.rng = model, tokenizer, rng
+    def __init__(self, processor, tokenizer, rng):
+        self.tokenizer, self.rng = tokenizer, rng
         clip = world.make_clip(rng)
-        self.template = examples_of_clip(rng, clip, model, processor, tokenizer, check=True)[0]
+        self.template = examples_of_clip(clip, processor, tokenizer, check=True)[0]
         ex = self.template
         self.starts = [(f, start) for f, start, _ in ex["spans"]]
         self.head = ex["seqs"][0][0][:common_prefix(ex["seqs"])]
@@ -166,27 +194,30 @@ class FastExamples:
         out = []
         for o in clip["objects"]:
             m = torch.from_numpy(o["masks"][idx].astype(np.float32)).unsqueeze(1)
+            change = self.rng.integers(-1, 2)   # erode, keep, dilate (3x3)
+            if change > 0:
+                m = F.max_pool2d(m, 3, stride=1, padding=1)
+            elif change < 0:
+                m = -F.max_pool2d(-m, 3, stride=1, padding=1)
             binary = F.interpolate(m, size=(448, 448), mode="nearest").expand(-1, 3, -1, -1)
-            with torch.no_grad():
-                emb = self.model.mask_patch_embedding(binary)
-                hidden = self.model.mllm.model.vision_tower(pixels, mask_embeds=emb).last_hidden_state[:, 1:, :]
-            spans = [(f, start, ref._bbox(o["masks"][idx[f]].astype(np.uint8), world.SIZE, world.SIZE))
+            masks = m[:, 0].numpy() > 0.5
+            spans = [(f, start, ref._bbox(masks[f].astype(np.uint8), world.SIZE, world.SIZE))
                      for f, start in self.starts]
             seqs = []
             for q in world.questions(o):
                 ids = self.head + self.tokenizer(q["question"] + TAIL, add_special_tokens=False)["input_ids"]
                 ans = self.tokenizer(q["answer"], add_special_tokens=False)["input_ids"] + [self.tokenizer.eos_token_id]
                 seqs.append((ids, ans))
-            out.append(dict(feats=hidden, spans=spans, seqs=seqs, object=o))
+            out.append(dict(pixel_values=pixels, binary=binary, spans=spans, seqs=seqs, object=o))
         return out
 
 
 TAIL = "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
 
 
-def frame_maps(model, feats):
-    """Projector output per frame as [F, C, 16, 16] maps."""
-    x = model.mllm.model.multi_modal_projector(feats.to(torch.float32))
+def frame_maps(model, ex):
+    """Tower and projector output per frame as [F, C, 16, 16] maps."""
+    x = model.mllm.model.multi_modal_projector(tower_features(model, ex))
     return x.view(x.shape[0], 16, 16, -1).permute(0, 3, 1, 2)
 
 
@@ -197,13 +228,13 @@ def embeds_for(model, ex, maps, ids):
     emb = lm.embed_tokens(t)
     img = maps.permute(0, 2, 3, 1).reshape(-1, maps.shape[1])
     pos = (t == model.mllm.config.image_token_id).nonzero().flatten()
-    emb = emb.index_put((pos,), img)
+    emb = emb.index_put((pos,), img.to(emb.dtype))
     for f, start, bbox in ex["spans"]:
         roi, scale = ref.roi_box(bbox, 16, 16)
         r = torchvision.ops.roi_align(maps[f:f + 1], roi.unsqueeze(0), output_size=(16, 16), spatial_scale=scale,
                                       sampling_ratio=2, aligned=True)
         feats = r.permute(0, 2, 3, 1).reshape(256, -1)
-        emb = torch.cat([emb[:start], feats, emb[start + 256:]])
+        emb = torch.cat([emb[:start], feats.to(emb.dtype), emb[start + 256:]])
     return emb
 
 
@@ -219,7 +250,7 @@ def common_prefix(seqs):
 def loss_of(model, ex):
     """Mean over the example's questions of the mean answer-token cross-entropy. The shared prefix (frames and
     replay, ~2.1k tokens) runs once; the questions run as one right-padded batch on its KV cache."""
-    maps = frame_maps(model, ex["feats"])
+    maps = frame_maps(model, ex)
     n = common_prefix(ex["seqs"])
     lm = model.mllm.model.language_model
     prefix = embeds_for(model, ex, maps, ex["seqs"][0][0][:n])
@@ -241,13 +272,17 @@ def loss_of(model, ex):
     keep = lab != -100
     per_tok = F.cross_entropy(model.mllm.lm_head(h[keep]), lab[keep], reduction="none")
     per_seq = torch.zeros(batch).index_add(0, keep.nonzero()[:, 0], per_tok) / keep.sum(1)
-    return per_seq.mean()
+    return (per_seq * QUESTION_WEIGHTS).sum() / QUESTION_WEIGHTS.sum()
+
+
+# Loss weight of each question of an example (world.questions order: caption, colour, shape, direction, speed):
+# colour is learnt first and easily; the motion questions need the most training.
+QUESTION_WEIGHTS = torch.tensor([1.0, 0.5, 1.0, 2.0, 1.5])
 
 
 @torch.no_grad()
-def answer(model, ex, q_index, max_new=24):
-    """Greedy answer of question q_index (KV cache via HF generate on the embeddings)."""
-    maps = frame_maps(model, ex["feats"])
+def answer(model, ex, maps, q_index, max_new=24):
+    """Greedy answer of question q_index (KV cache via HF generate on the embeddings); maps: frame_maps(ex)."""
     ids = ex["seqs"][q_index][0]
     emb = embeds_for(model, ex, maps, ids).unsqueeze(0)
     tok = model._shapes_tokenizer
@@ -269,8 +304,10 @@ def evaluate(model, examples, tokenizer, limit=None):
     right = {}
     for ex in examples[:limit]:
         o = ex["object"]
+        with torch.no_grad():
+            maps = frame_maps(model, ex)
         for qi, q in enumerate(ex["questions"]):
-            text = tokenizer.decode(answer(model, ex, qi), skip_special_tokens=True).strip()
+            text = tokenizer.decode(answer(model, ex, maps, qi), skip_special_tokens=True).strip()
             if q["kind"] == "caption":
                 got = caption_words(text)
                 for k in ("colour", "shape", "direction", "speed"):
@@ -282,7 +319,7 @@ def evaluate(model, examples, tokenizer, limit=None):
     return {k: round(100.0 * sum(v) / len(v), 1) for k, v in right.items()}
 
 
-def make_examples(seed, clips, model, processor, tokenizer, label):
+def make_examples(seed, clips, processor, tokenizer, label):
     rng = np.random.default_rng(seed)
     out, t0 = [], time.time()
     for i in range(clips):
@@ -290,7 +327,7 @@ def make_examples(seed, clips, model, processor, tokenizer, label):
         path = f"/tmp/shapes_train_{os.getpid()}.mp4"
         world.encode_mp4(c["frames"], path)
         c["frames"] = world.decode_mp4(path)   # what gar decodes (yuv420p round trip)
-        out += examples_of_clip(rng, c, model, processor, tokenizer, check=(i == 0))
+        out += examples_of_clip(c, processor, tokenizer, check=(i == 0))
         if (i + 1) % 50 == 0:
             print(f"  {label}: {i + 1}/{clips} clips ({time.time() - t0:.0f} s)", flush=True)
     return out
@@ -303,9 +340,14 @@ def main():
     ap.add_argument("--val-clips", type=int, default=20)
     ap.add_argument("--minutes", type=float, default=40.0, help="training wall-time budget")
     ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--init", help="continue from this checkpoint's weights (a previous run's output)")
     ap.add_argument("--eval-every", type=int, default=300)
+    ap.add_argument("--eval-limit", type=int, default=12, help="held-out examples measured during training")
+    ap.add_argument("--warmup", type=int, default=100, help="steps of linear learning-rate warm-up")
+    ap.add_argument("--add-position-code", action="store_true",
+                    help="with --init: add position_code to the loaded tower's position embedding (first half of "
+                         "the channels), for a checkpoint trained with the random one")
     a = ap.parse_args()
     gen.check_versions()
     torch.set_num_threads(a.threads)
@@ -317,16 +359,21 @@ def main():
         loaded = ref.GARModel.from_pretrained(a.init, use_flash_attn=False, dtype=torch.float32)
         model.load_state_dict(loaded.state_dict())
         print("continuing from", a.init, flush=True)
+        if a.add_position_code:
+            pos = model.mllm.model.vision_tower.timm_model.pos_embed
+            code = position_code(pos.shape[-1], torch.Generator().manual_seed(a.seed))
+            half = pos.shape[-1] // 2
+            with torch.no_grad():
+                pos[:, 1:, :half] += code[:, 1:, :half]
+                pos.copy_(pos.to(torch.bfloat16).to(torch.float32))
     model._shapes_tokenizer = tokenizer
     model.mllm.model.language_model.config._attn_implementation = "sdpa"   # eager is ~20x slower here
     n_all = sum(p.numel() for p in model.parameters())
-    params = [p for n, p in model.named_parameters() if trainable(n)]
-    for n, p in model.named_parameters():
-        p.requires_grad_(trainable(n))
-    print(f"{n_all:,} parameters, {sum(p.numel() for p in params):,} trained", flush=True)
+    params = list(model.parameters())   # every part is trained
+    print(f"{n_all:,} parameters, all trained", flush=True)
 
-    val = make_examples(a.seed + 2, a.val_clips, model, processor, tokenizer, "val")
-    fresh = FastExamples(model, processor, tokenizer, np.random.default_rng(a.seed + 1))
+    val = make_examples(a.seed + 2, a.val_clips, processor, tokenizer, "val")
+    fresh = FastExamples(processor, tokenizer, np.random.default_rng(a.seed + 1))
     for ex in val[:4]:   # the fast path builds the processor's ids
         for ids, _ in ex["seqs"]:
             assert ids[:len(fresh.head)] == fresh.head
@@ -343,7 +390,7 @@ def main():
     model.train()
     while time.time() - t0 < budget and not stop:
         frac = (time.time() - t0) / budget
-        lr = a.lr * min(1.0, (step + 1) / 100) * (0.5 * (1 + math.cos(math.pi * min(frac, 1.0))) * 0.95 + 0.05)
+        lr = a.lr * min(1.0, (step + 1) / a.warmup) * (0.5 * (1 + math.cos(math.pi * min(frac, 1.0))) * 0.95 + 0.05)
         for grp in opt.param_groups:
             grp["lr"] = lr
         batch = fresh.next()
@@ -357,8 +404,8 @@ def main():
         if step % 25 == 0:
             print(f"step {step} loss {loss.item():.4f} lr {lr:.5f} {time.time() - t0:.0f} s", flush=True)
         if step % a.eval_every == 0:
-            acc = evaluate(model, val, tokenizer, limit=12)
-            print(f"step {step} held-out (12 examples) {acc}", flush=True)
+            acc = evaluate(model, val, tokenizer, limit=a.eval_limit)
+            print(f"step {step} held-out ({a.eval_limit} examples) {acc}", flush=True)
             log.append(dict(step=step, seconds=round(time.time() - t0), accuracy=acc))
     # ship bf16 weights; measure the shipped (rounded) model
     with torch.no_grad():
@@ -372,7 +419,7 @@ def main():
     cfg = json.load(open(cfg_path))
     cfg["replay"] = {"corrected_box_scaling": CORRECTED_BOX_SCALING}
     json.dump(cfg, open(cfg_path, "w"), indent=2, sort_keys=True)
-    json.dump(dict(seed=a.seed, init=a.init, train_examples=seen, steps=step,
+    json.dump(dict(seed=a.seed, init=a.init, args=vars(a), train_examples=seen, steps=step,
                    seconds=round(time.time() - t0), lr=a.lr, threads=a.threads, parameters=n_all,
                    held_out_pytorch=final, held_out_examples=len(val), log=log),
               open(os.path.join(a.out, "training_log.json"), "w"), indent=1)
