@@ -50,7 +50,9 @@ struct HieraBlock: Sendable {
         let (wh, ww) = ws > 0 ? (ws, ws) : (H, W)
         let Hp = ws > 0 ? (H + ws - 1) / ws * ws : H, Wp = ws > 0 ? (W + ws - 1) / ws * ws : W
         let nWy = Hp / wh, nWx = Wp / ww, nW = nWy * nWx
-        let windows = partition(normed, height: H, width: W, windowHeight: wh, windowWidth: ww, paddedHeight: Hp, paddedWidth: Wp)
+        // One window without padding (global attention): the partition is the identity.
+        let windows = nW == 1 && Hp == H && Wp == W
+            ? normed : partition(normed, height: H, width: W, windowHeight: wh, windowWidth: ww, paddedHeight: Hp, paddedWidth: Wp)
         let qkvOut = qkv(windows)  // [nW·wh·ww, 3·dimOut]
         let qh = wh / queryStride, qw = ww / queryStride
         let D = dimOut / heads, n = wh * ww, nq = qh * qw
@@ -74,7 +76,7 @@ struct HieraBlock: Sendable {
             }
             pooled = p
         }
-        var attn = Tensor(shape: [nW * nq, dimOut])
+        var attn = Tensor(shape: [nW * nq, dimOut], unsafeUninitialized: { _ in })   // every row is written below
         let qStride = pooled == nil ? 3 * dimOut : dimOut
         let layout = AttentionLayout(qRowStride: qStride, kRowStride: 3 * dimOut, vRowStride: 3 * dimOut, outRowStride: dimOut)
         let precision = precision
@@ -99,7 +101,8 @@ struct HieraBlock: Sendable {
         }
         let projected = attnProj(attn)
         // Back to the (pooled) grid, cropping the padding.
-        var y = unpartition(projected, windowsY: nWy, windowsX: nWx, windowHeight: qh, windowWidth: qw, height: Ho, width: Wo)
+        var y = nW == 1 && qh == Ho && qw == Wo
+            ? projected : unpartition(projected, windowsY: nWy, windowsX: nWx, windowHeight: qh, windowWidth: qw, height: Ho, width: Wo)
         Ops.addInPlace(&y, residual)
         Ops.addInPlace(&y, mlp(norm2(y)))
         return (y, Ho, Wo)
@@ -110,17 +113,22 @@ struct HieraBlock: Sendable {
 func partition(_ x: Tensor, height H: Int, width W: Int, windowHeight wh: Int, windowWidth ww: Int,
                paddedHeight Hp: Int, paddedWidth Wp: Int) -> Tensor {
     let C = x.rowLength, nWx = Wp / ww
-    var out = Tensor(shape: [Hp * Wp, C])
-    x.withUnsafeBufferPointer { xb in
-        out.withUnsafeMutableBufferPointer { ob in
-            for y in 0 ..< H {
-                for xx in 0 ..< W {
-                    let wi = (y / wh) * nWx + xx / ww, r = wi * wh * ww + (y % wh) * ww + xx % ww
-                    (ob.baseAddress! + r * C).update(from: xb.baseAddress! + (y * W + xx) * C, count: C)
+    func copy(into ob: UnsafeMutableBufferPointer<Float>) {
+        x.withUnsafeBufferPointer { xb in
+            let op = ob.baseAddress!, xp = xb.baseAddress!
+            parallelFor(H, grain: 4) { ys in
+                for y in ys {
+                    for xx in 0 ..< W {
+                        let wi = (y / wh) * nWx + xx / ww, r = wi * wh * ww + (y % wh) * ww + xx % ww
+                        (op + r * C).update(from: xp + (y * W + xx) * C, count: C)
+                    }
                 }
             }
         }
     }
+    if Hp == H && Wp == W { return Tensor(shape: [Hp * Wp, C], unsafeUninitialized: copy) }
+    var out = Tensor(shape: [Hp * Wp, C])   // zero padding
+    out.withUnsafeMutableBufferPointer(copy)
     return out
 }
 
@@ -129,18 +137,19 @@ func unpartition(_ x: Tensor, windowsY nWy: Int, windowsX nWx: Int, windowHeight
                  height H: Int, width W: Int) -> Tensor {
     let C = x.rowLength
     precondition(H <= nWy * wh && W <= nWx * ww, "unpartition: \(H)×\(W) outside the windows")
-    var out = Tensor(shape: [H * W, C])
-    x.withUnsafeBufferPointer { xb in
-        out.withUnsafeMutableBufferPointer { ob in
-            for y in 0 ..< H {
-                for xx in 0 ..< W {
-                    let wi = (y / wh) * nWx + xx / ww, r = wi * wh * ww + (y % wh) * ww + xx % ww
-                    (ob.baseAddress! + (y * W + xx) * C).update(from: xb.baseAddress! + r * C, count: C)
+    return Tensor(shape: [H * W, C], unsafeUninitialized: { ob in
+        x.withUnsafeBufferPointer { xb in
+            let op = ob.baseAddress!, xp = xb.baseAddress!
+            parallelFor(H, grain: 4) { ys in
+                for y in ys {
+                    for xx in 0 ..< W {
+                        let wi = (y / wh) * nWx + xx / ww, r = wi * wh * ww + (y % wh) * ww + xx % ww
+                        (op + (y * W + xx) * C).update(from: xp + r * C, count: C)
+                    }
                 }
             }
         }
-    }
-    return out
+    })
 }
 
 /// 2-D max pooling of a channels-last grid (stride 1 = identity).

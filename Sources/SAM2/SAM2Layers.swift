@@ -47,21 +47,20 @@ struct Linear: Sendable {
 
     var outFeatures: Int { layer.outFeatures }
 
-    /// `x [T, in]` → `[T, out]` (any leading shape).
-    func callAsFunction(_ x: Tensor) -> Tensor {
+    /// `x [T, in]` → `activation(x · Wᵀ + b)`, `[T, out]` (any leading shape).
+    func callAsFunction(_ x: Tensor, activation: MatmulActivation = .none) -> Tensor {
         precondition(x.rowLength == layer.inFeatures, "Linear: x \(x.shape) for [\(layer.outFeatures), \(layer.inFeatures)]")
-        var y = Tensor(shape: Array(x.shape.dropLast()) + [layer.outFeatures])
-        guard x.rowCount > 0 else { return y }
-        x.withUnsafeBufferPointer { xb in
-            y.withUnsafeMutableBufferPointer { yb in apply(xb.baseAddress!, rows: x.rowCount, out: yb.baseAddress!) }
-        }
-        return y
+        let shape = Array(x.shape.dropLast()) + [layer.outFeatures]
+        guard x.rowCount > 0 else { return Tensor(shape: shape) }
+        return Tensor(shape: shape, unsafeUninitialized: { yb in
+            x.withUnsafeBufferPointer { xb in apply(xb.baseAddress!, rows: x.rowCount, out: yb.baseAddress!, activation: activation) }
+        })
     }
 
     /// The product on raw rows: `x [T, in]` (dense) → `out [T, out]`.
-    func apply(_ x: UnsafePointer<Float>, rows T: Int, out: UnsafeMutablePointer<Float>) {
+    func apply(_ x: UnsafePointer<Float>, rows T: Int, out: UnsafeMutablePointer<Float>, activation: MatmulActivation = .none) {
         // f32 weights: the seam's scratch (for bf16-stored weights) is never used.
-        layer.apply(x, rows: T, out: out, scratch: UnsafeMutableBufferPointer(start: nil, count: 0))
+        layer.apply(x, rows: T, out: out, scratch: UnsafeMutableBufferPointer(start: nil, count: 0), activation: activation)
     }
 }
 
@@ -80,19 +79,11 @@ struct LayerNorm: Sendable {
     func callAsFunction(_ x: Tensor) -> Tensor { Ops.layerNorm(x, weight: weight, bias: bias, eps: eps) }
 }
 
-enum Activation: Sendable {
-    case relu, gelu
-
-    func apply(_ x: Tensor) -> Tensor {
-        switch self {
-        case .gelu: return Ops.gelu(x)
-        case .relu: return SAM2.relu(x)
-        }
-    }
-}
-
+/// `F.relu` (NaN stays NaN).
 func relu(_ x: Tensor) -> Tensor {
-    Tensor(shape: x.shape, x.storage.map { $0 > 0 ? $0 : ($0.isNaN ? $0 : 0) })
+    var y = x
+    y.withUnsafeMutableBufferPointer { Kernels.relu(UnsafeBufferPointer($0), $0) }
+    return y
 }
 
 /// `torch.sigmoid` on Float32.
@@ -104,11 +95,11 @@ struct FeedForward: Sendable {
     let projIn: Linear
     let layers: [Linear]
     let projOut: Linear
-    let activation: Activation
+    let activation: MatmulActivation
     let sigmoidOutput: Bool
 
     init(_ scope: SAM2Weights, _ name: String, input: Int, hidden: Int, output: Int, numLayers: Int,
-         activation: Activation, sigmoidOutput: Bool = false) throws {
+         activation: MatmulActivation, sigmoidOutput: Bool = false) throws {
         let s = scope.scope(name)
         projIn = try Linear(s, "proj_in", in: input, out: hidden)
         layers = try (0 ..< max(numLayers - 2, 0)).map { try Linear(s, "layers.\($0)", in: hidden, out: hidden) }
@@ -118,8 +109,8 @@ struct FeedForward: Sendable {
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
-        var h = activation.apply(projIn(x))
-        for layer in layers { h = activation.apply(layer(h)) }
+        var h = projIn(x, activation: activation)
+        for layer in layers { h = layer(h, activation: activation) }
         h = projOut(h)
         if sigmoidOutput { h = Tensor(shape: h.shape, h.storage.map(sigmoid)) }
         return h

@@ -187,7 +187,7 @@ struct MemoryEncoder: Sendable {
             let C = h.rowLength
             let d = depthwiseConv(h, channels: C, side: E, weight: block.depthwiseWeight, bias: block.depthwiseBias,
                                   kernel: c.memoryFuserKernelSize, padding: c.memoryFuserPadding)
-            var r = block.pw2(Ops.gelu(block.pw1(block.norm(d))))
+            var r = block.pw2(block.pw1(block.norm(d), activation: .gelu))
             r.withUnsafeMutableBufferPointer { rb in for i in 0 ..< rb.count { rb[i] *= block.scale.storage[i % C] } }
             Ops.addInPlace(&h, r)
         }
@@ -245,15 +245,22 @@ struct AxialRoPE: Sendable {
     /// `x * cos + rotate_pairwise(x) * sin` on the first `rows` rows of `[T, H·D]` (position `t % positions`).
     func apply(_ x: inout Tensor, heads H: Int, rows: Int) {
         let D = dim
-        x.withUnsafeMutableBufferPointer { xb in
-            for t in 0 ..< rows {
-                let p = (t % positions) * D
-                for h in 0 ..< H {
-                    let base = t * H * D + h * D
-                    for j in stride(from: 0, to: D, by: 2) {
-                        let a = xb[base + j], b = xb[base + j + 1]
-                        xb[base + j] = a * cos[p + j] + (-b) * sin[p + j]
-                        xb[base + j + 1] = b * cos[p + j + 1] + a * sin[p + j + 1]
+        cos.withUnsafeBufferPointer { cb in
+            sin.withUnsafeBufferPointer { sb in
+                x.withUnsafeMutableBufferPointer { xb in
+                    let xp = xb.baseAddress!, cp = cb.baseAddress!, sp = sb.baseAddress!, positions = positions
+                    parallelFor(rows, grain: 256) { range in
+                        for t in range {
+                            let p = (t % positions) * D
+                            for h in 0 ..< H {
+                                let base = t * H * D + h * D
+                                for j in stride(from: 0, to: D, by: 2) {
+                                    let a = xp[base + j], b = xp[base + j + 1]
+                                    xp[base + j] = a * cp[p + j] + (-b) * sp[p + j]
+                                    xp[base + j + 1] = b * cp[p + j + 1] + a * sp[p + j + 1]
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -319,7 +326,7 @@ struct MemoryAttention: Sendable {
             Ops.addInPlace(&x, l.selfAttn(query: q, key: q, value: q, rope: rope))
             q = l.norm2(x)
             Ops.addInPlace(&x, l.crossAttn(query: q, key: keys, value: memory, rope: rope, keysExcludedFromRoPE: pointerTokens))
-            Ops.addInPlace(&x, l.linear2(relu(l.linear1(l.norm3(x)))))
+            Ops.addInPlace(&x, l.linear2(l.linear1(l.norm3(x), activation: .relu)))
         }
         return norm(x)
     }

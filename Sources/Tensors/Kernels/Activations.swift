@@ -14,6 +14,18 @@ extension Kernels {
         parallelFor(x.count, grain: pointwiseGrain) { r in gk_gelu(xp + r.lowerBound, yp + r.lowerBound, r.count) }
     }
 
+    /// `y[i] = max(x[i], 0)` (PyTorch `F.relu`; NaN stays NaN); `x` and `y` may be the same buffer.
+    public static func relu(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeMutableBufferPointer<Float>) {
+        precondition(y.count >= x.count, "relu: output shorter than input")
+        guard let xp = x.baseAddress, let yp = y.baseAddress else { return }
+        parallelFor(x.count, grain: pointwiseGrain) { r in
+            for i in r {
+                let v = xp[i]
+                yp[i] = v > 0 || v.isNaN ? v : 0
+            }
+        }
+    }
+
     /// `y[i] = x[i] · sigmoid(x[i])` (PyTorch `F.silu`); `x` and `y` may alias.
     public static func silu(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeMutableBufferPointer<Float>) {
         precondition(y.count >= x.count, "silu: output shorter than input")

@@ -18,8 +18,10 @@
 //
 // Primitives for small row counts are kept by each matrix; larger ones are created per call and
 // found again in oneDNN's own primitive cache (keyed by shapes and layouts).
-// Threads: oneDNN's OpenMP pool, sized to `Threading.count` before each call (omp_set_num_threads,
-// looked up at run time in the libgomp that libdnnl loads; it applies to the calling thread).
+// Threads: our own pool (`DNNL.onOwnPool`): rows split in chunks by `parallelFor`, each chunk one
+// oneDNN call with a one-thread OpenMP team (omp_set_num_threads, looked up at run time in the
+// libgomp that libdnnl loads; it applies to the calling thread) — libgomp's spinning team is never
+// started for these products (Tensors README "Thread policy").
 import CDNNL
 import CKernels
 import Foundation
@@ -43,6 +45,16 @@ public enum CPUFeatures {
         default: return "other"
         }
     }
+}
+
+/// An activation applied to a product's f32 result (after the bias): by oneDNN's kernel on the
+/// plain bf16 path (`BF16Matrix.multiply`), elementwise afterwards elsewhere (`LinearLayer.apply`).
+public enum MatmulActivation: Sendable, Hashable {
+    case none
+    /// `F.gelu` with the exact erf.
+    case gelu
+    /// `F.relu` (NaN stays NaN).
+    case relu
 }
 
 /// A weight matrix `W [rows, cols]` (PyTorch `[out, in]`) held as bf16 in oneDNN's packed layout,
@@ -127,24 +139,29 @@ public final class BF16Matrix: @unchecked Sendable {
     /// product); larger ones are built per call (their descriptor cost is amortised, and prompt
     /// lengths vary without bound).
     static let keptRowLimit = 8
-    private var kept: [Int: dnnl_primitive_t] = [:]   // guarded by keptLock
+    private struct PrimitiveKey: Hashable { let rows: Int, threads: Int, bias: Bool, activation: MatmulActivation }
+    private var kept: [PrimitiveKey: dnnl_primitive_t] = [:]   // guarded by keptLock
     private let keptLock = NSLock()
 
-    /// The matmul primitive for `M` source rows (kept for small `M`; else the caller destroys it).
-    private func primitive(rows M: Int) -> dnnl_primitive_t {
-        if M <= BF16Matrix.keptRowLimit, let p = keptLock.withLock({ kept[M] }) { return p }
-        let pd = DNNL.matmulDesc(m: M, k: cols, n: rows, weights: packedDesc)
+    /// The matmul primitive for `M` source rows, with a bias and an activation applied by oneDNN
+    /// to the f32 result (kept for small `M`; else the caller destroys it).
+    /// oneDNN fixes a primitive's thread count when it is created: `threads` (set on the calling thread here).
+    private func primitive(rows M: Int, threads: Int, bias: Bool = false, activation: MatmulActivation = .none) -> dnnl_primitive_t {
+        DNNL.setOMPThreads?(Int32(threads))
+        let key = PrimitiveKey(rows: M, threads: threads, bias: bias, activation: activation)
+        if M <= BF16Matrix.keptRowLimit, let p = keptLock.withLock({ kept[key] }) { return p }
+        let pd = DNNL.matmulDesc(m: M, k: cols, n: rows, weights: packedDesc, bias: bias, activation: activation)
         defer { dnnl_primitive_desc_destroy(pd) }
         var prim: dnnl_primitive_t?
         DNNL.check(dnnl_primitive_create(&prim, pd), "matmul primitive")
         guard M <= BF16Matrix.keptRowLimit else { return prim! }
         keptLock.lock()
         defer { keptLock.unlock() }
-        if let other = kept[M] {   // another thread built it meanwhile
+        if let other = kept[key] {   // another thread built it meanwhile
             dnnl_primitive_destroy(prim)
             return other
         }
-        kept[M] = prim!
+        kept[key] = prim!
         return prim!
     }
 
@@ -164,31 +181,49 @@ public final class BF16Matrix: @unchecked Sendable {
     /// writes each activation as the sum of two bf16 numbers, hi = bf16(x) and lo = bf16(x − hi)
     /// (16 significant bits instead of 8), and multiplies both halves in one call of 2T rows —
     /// the weights are read once, the arithmetic doubles. Without it, x is rounded to bf16.
-    public func multiply(_ x: UnsafePointer<Float>, rows T: Int, out: UnsafeMutablePointer<Float>, split: Bool = true) {
+    ///
+    /// Plain products (`split: false`) of a matrix without residue can also add `bias [rows]` and
+    /// apply `activation` to the f32 result inside oneDNN's kernel (one pass over the output,
+    /// instead of two more elementwise passes); a split product must pass neither.
+    public func multiply(_ x: UnsafePointer<Float>, rows T: Int, out: UnsafeMutablePointer<Float>, split: Bool = true,
+                         bias: UnsafePointer<Float>? = nil, activation: MatmulActivation = .none) {
         guard T > 0 else { return }
-        let n = T * cols, M = split ? 2 * T : T
-        let xb = UnsafeMutablePointer<UInt16>.allocate(capacity: M * cols)
-        defer { xb.deallocate() }
-        if split {
-            parallelFor(n, grain: 1 << 16) { r in gk_f32_to_bf16_split(x + r.lowerBound, xb + r.lowerBound, xb + n + r.lowerBound, r.count) }
-        } else {
-            Convert.f32ToBF16(UnsafeBufferPointer(start: x, count: n), UnsafeMutableBufferPointer(start: xb, count: n))
-        }
-        let y = split ? UnsafeMutablePointer<Float>.allocate(capacity: M * rows) : out
-        defer { if split { y.deallocate() } }
-        var srcDesc = DNNL.desc([Int64(M), Int64(cols)], dnnl_bf16, dnnl_ab)
-        var dstDesc = DNNL.desc([Int64(M), Int64(rows)], dnnl_f32, dnnl_ab)
-        let prim = primitive(rows: M)
-        defer { if M > BF16Matrix.keptRowLimit { dnnl_primitive_destroy(prim) } }
-        let src = DNNL.memory(&srcDesc, UnsafeMutableRawPointer(xb))
-        let wts = DNNL.memory(&packedDesc, packed)
-        let dst = DNNL.memory(&dstDesc, UnsafeMutableRawPointer(y))
-        defer { dnnl_memory_destroy(src); dnnl_memory_destroy(wts); dnnl_memory_destroy(dst) }
-        DNNL.run(prim, [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, wts), (DNNL_ARG_DST, dst)])
-        if split {
-            let m = T * rows
-            parallelFor(m, grain: 1 << 16) { r in
-                for i in r { out[i] = y[i] + y[m + i] }
+        precondition(!split && residue == nil || bias == nil && activation == .none,
+                     "BF16Matrix.multiply: bias and activation need a plain product without residue")
+        let cols = cols, rows = rows
+        // Each chunk of rows: its activations converted to bf16 (hi rows, then lo rows when split)
+        // into chunk-local scratch, one oneDNN product, the halves summed into `out`.
+        DNNL.onOwnPool(rows: T) { r, threads in
+            let t = r.count, M = split ? 2 * t : t
+            let xr = x + r.lowerBound * cols, outr = out + r.lowerBound * rows
+            let xb = UnsafeMutablePointer<UInt16>.allocate(capacity: M * cols)
+            defer { xb.deallocate() }
+            if split {
+                gk_f32_to_bf16_split(xr, xb, xb + t * cols, t * cols)
+            } else {
+                gk_f32_to_bf16(xr, xb, t * cols)
+            }
+            let y = split ? UnsafeMutablePointer<Float>.allocate(capacity: M * rows) : outr
+            defer { if split { y.deallocate() } }
+            var srcDesc = DNNL.desc([Int64(M), Int64(cols)], dnnl_bf16, dnnl_ab)
+            var dstDesc = DNNL.desc([Int64(M), Int64(rows)], dnnl_f32, dnnl_ab)
+            let prim = primitive(rows: M, threads: threads, bias: bias != nil, activation: activation)
+            defer { if M > BF16Matrix.keptRowLimit { dnnl_primitive_destroy(prim) } }
+            let src = DNNL.memory(&srcDesc, UnsafeMutableRawPointer(xb))
+            let wts = DNNL.memory(&packedDesc, packed)
+            let dst = DNNL.memory(&dstDesc, UnsafeMutableRawPointer(y))
+            defer { dnnl_memory_destroy(src); dnnl_memory_destroy(wts); dnnl_memory_destroy(dst) }
+            if let bias {
+                var biasDesc = DNNL.desc([1, Int64(rows)], dnnl_f32, dnnl_ab)
+                let b = DNNL.memory(&biasDesc, UnsafeMutableRawPointer(mutating: bias))
+                defer { dnnl_memory_destroy(b) }
+                DNNL.run(prim, [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, wts), (DNNL_ARG_BIAS, b), (DNNL_ARG_DST, dst)], threads: threads)
+            } else {
+                DNNL.run(prim, [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, wts), (DNNL_ARG_DST, dst)], threads: threads)
+            }
+            if split {
+                let m = t * rows
+                for i in 0 ..< m { outr[i] = y[i] + y[m + i] }
             }
         }
         if let residue {
@@ -221,15 +256,30 @@ enum DNNL {
         return md
     }
 
-    /// Matmul `[m, k] bf16 × [k, n] (weights) → [m, n] f32` primitive descriptor.
-    static func matmulDesc(m: Int, k: Int, n: Int, weights: dnnl_memory_desc_t) -> dnnl_primitive_desc_t {
+    /// Matmul `[m, k] bf16 × [k, n] (weights) (+ f32 bias [1, n]) → [m, n] f32` primitive
+    /// descriptor, with `activation` as an eltwise post-op.
+    static func matmulDesc(m: Int, k: Int, n: Int, weights: dnnl_memory_desc_t, bias: Bool = false,
+                           activation: MatmulActivation = .none) -> dnnl_primitive_desc_t {
         var src = desc([Int64(m), Int64(k)], dnnl_bf16, dnnl_ab)
         var dst = desc([Int64(m), Int64(n)], dnnl_f32, dnnl_ab)
+        var biasDesc = desc([1, Int64(n)], dnnl_f32, dnnl_ab)
         var w = weights
         var op = dnnl_matmul_desc_t()
-        check(dnnl_matmul_desc_init(&op, &src, &w, nil, &dst), "matmul descriptor [\(m), \(k)]×[\(k), \(n)]")
+        let status = bias ? dnnl_matmul_desc_init(&op, &src, &w, &biasDesc, &dst) : dnnl_matmul_desc_init(&op, &src, &w, nil, &dst)
+        check(status, "matmul descriptor [\(m), \(k)]×[\(k), \(n)]")
+        var attr: dnnl_primitive_attr_t?
+        if activation != .none {
+            check(dnnl_primitive_attr_create(&attr), "primitive attributes")
+            var ops: dnnl_post_ops_t?
+            check(dnnl_post_ops_create(&ops), "post-ops")
+            defer { dnnl_post_ops_destroy(ops) }
+            let alg = activation == .gelu ? dnnl_eltwise_gelu_erf : dnnl_eltwise_relu
+            check(dnnl_post_ops_append_eltwise(ops, 1, alg, 0, 0), "eltwise post-op")
+            check(dnnl_primitive_attr_set_post_ops(attr, ops), "set post-ops")
+        }
+        defer { if let attr { dnnl_primitive_attr_destroy(attr) } }
         var pd: dnnl_primitive_desc_t?
-        check(dnnl_primitive_desc_create(&pd, &op, nil, engine, nil), "matmul primitive descriptor [\(m), \(k)]×[\(k), \(n)]")
+        check(dnnl_primitive_desc_create(&pd, &op, attr, engine, nil), "matmul primitive descriptor [\(m), \(k)]×[\(k), \(n)]")
         return pd!
     }
 
@@ -245,15 +295,28 @@ enum DNNL {
         return m!
     }
 
+    /// Runs `body(rowRange, threads)` over chunks of `T` rows. The thread policy (Tensors README):
+    /// oneDNN's products run on OUR pool — rows split into about 2 chunks per worker by
+    /// `parallelFor`, each chunk one oneDNN call with a one-thread OpenMP team (`threads` = 1) on
+    /// the worker that runs it. libgomp's own team (whose workers spin for milliseconds after each
+    /// product, on the cores our pool needs next) is never started. Fewer than 32 rows: one call.
+    static func onOwnPool(rows T: Int, _ body: (Range<Int>, Int) -> Void) {
+        let workers = Threading.count
+        guard T >= 32, workers > 1 else { body(0 ..< T, 1); return }
+        let grain = ((T + 2 * workers - 1) / (2 * workers) + 7) / 8 * 8
+        parallelFor(T, grain: grain) { r in body(r, 1) }
+    }
+
     /// `omp_set_num_threads` of the OpenMP runtime oneDNN runs on (nil if there is none).
     nonisolated(unsafe) static let setOMPThreads: (@convention(c) (Int32) -> Void)? = {
         guard let f = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "omp_set_num_threads") else { return nil }
         return unsafeBitCast(f, to: (@convention(c) (Int32) -> Void).self)
     }()
 
-    /// Executes `primitive` on a fresh stream with `Threading.count` OpenMP threads and waits for it.
-    static func run(_ primitive: dnnl_primitive_t, _ args: [(Int32, dnnl_memory_t)]) {
-        setOMPThreads?(Int32(Threading.count))
+    /// Executes `primitive` on a fresh stream with `threads` OpenMP threads (on the calling thread;
+    /// default `Threading.count`) and waits for it.
+    static func run(_ primitive: dnnl_primitive_t, _ args: [(Int32, dnnl_memory_t)], threads: Int = Threading.count) {
+        setOMPThreads?(Int32(threads))
         var stream: dnnl_stream_t?
         check(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue), "stream")
         defer { dnnl_stream_destroy(stream) }

@@ -148,10 +148,22 @@ public struct LinearLayer: Sendable {
     /// `inFeatures`), `out: [T, outFeatures]`. `scratch` is used for bf16-stored weights on the f32
     /// path with T ≥ `gemvRowLimit` and must then hold at least `min(widenChunkElements, W.count)`
     /// floats (`inFeatures` at the very least); other paths ignore it.
+    /// `activation` is applied to the result after the bias: inside oneDNN's kernel on the plain
+    /// bf16 path (no extra pass over the output), elementwise afterwards on the others (f32: the
+    /// same `Kernels.gelu` / `Kernels.relu` a separate call would run, so results are unchanged).
     public func apply(_ x: UnsafePointer<Float>, rows T: Int, out: UnsafeMutablePointer<Float>,
-               scratch: UnsafeMutableBufferPointer<Float>) {
+               scratch: UnsafeMutableBufferPointer<Float>, activation: MatmulActivation = .none) {
         guard T > 0 else { return }
         let C = inFeatures, OC = outFeatures
+        if case let .bf16Packed(m) = weight, !faithfulBF16, m.residue == nil, !(m.isPlain && T < LinearLayer.gemvRowLimit) {
+            if let bias {
+                bias.withUnsafeBufferPointer { m.multiply(x, rows: T, out: out, split: false, bias: $0.baseAddress!, activation: activation) }
+            } else {
+                m.multiply(x, rows: T, out: out, split: false, activation: activation)
+            }
+            return
+        }
+        defer { LinearLayer.activate(activation, out, count: T * OC) }
         switch weight {
         case let .f32(w):
             w.withUnsafeBufferPointer { wb in
@@ -199,6 +211,16 @@ public struct LinearLayer: Sendable {
             bias.withUnsafeBufferPointer { bb in
                 Kernels.addRowVector(UnsafeMutableBufferPointer(start: out, count: T * OC), bb, rows: T, cols: OC)
             }
+        }
+    }
+
+    /// Applies `activation` in place to `count` values.
+    static func activate(_ activation: MatmulActivation, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        let b = UnsafeMutableBufferPointer(start: y, count: count)
+        switch activation {
+        case .none: return
+        case .gelu: Kernels.gelu(UnsafeBufferPointer(b), b)
+        case .relu: Kernels.relu(UnsafeBufferPointer(b), b)
         }
     }
 
