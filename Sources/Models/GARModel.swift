@@ -67,7 +67,7 @@ public final class GARModel: Sendable {
     public var kernels: String {
         let vision = encoder.blocks.first?.qkv.weight.kernelName ?? projector.linear1.weight.kernelName
         let llm = decoder.layers.first?.qkv.weight.kernelName ?? decoder.head.weight.kernelName
-        let isa = precision != .f32 ? "; oneDNN ISA \(CPUFeatures.dnnlISA)" : ""
+        let isa = "; oneDNN ISA \(CPUFeatures.dnnlISA)"
         return "vision: \(vision); llm: \(llm)\(isa)"
     }
 

@@ -157,7 +157,7 @@ import Testing
             guard case .bf16Packed = l.weight else { Issue.record("not packed: \(l.weight.kernelName)"); continue }
         }
         #expect(bf.precision == .bf16 && f.precision == .f32)
-        #expect(bf.kernels.contains("oneDNN") && !f.kernels.contains("oneDNN"), "\(bf.kernels) / \(f.kernels)")
+        #expect(bf.kernels.contains("bf16, f32 accumulation") && !f.kernels.contains("bf16, f32 accumulation"), "\(bf.kernels) / \(f.kernels)")
         guard case .f32 = f.encoder.patchEmbed.weight else { Issue.record("f32 model: patch embedding repacked"); return }
     }
 }

@@ -1,6 +1,6 @@
 // Choosing the compute precision of a model command: the command-line flag, else the pipeline
 // spec's `model.precision`, else the environment variable GAR_PRECISION, else the CPU default
-// (`Precision.cpuDefault`: bf16 on CPUs with native bf16, else f32; see Precision.swift).
+// (`Precision.cpuDefault`: bf16 on CPUs with AMX, else f32; see Precision.swift).
 import Foundation
 import Tensors
 
@@ -35,13 +35,15 @@ extension Precision {
     public var kernelSummary: String {
         switch self {
         case .f32:
-            return "precision f32 (exact path): OpenBLAS sgemm; bf16-stored decoder weights widened (CKernels GEMV for decoding)"
+            return "precision f32 (exact path): oneDNN f32 matmul, ISA \(CPUFeatures.dnnlISA) (OpenBLAS sgemv/sgemm below "
+                + "\(LinearLayer.gemvRowLimit) rows); bf16-stored decoder weights widened (CKernels GEMV for decoding)"
         case .bf16:
             let probe = [UInt16](repeating: 0x3f80, count: 256 * 256)
             let impl = probe.withUnsafeBufferPointer { BF16Matrix(bf16: $0, rows: 256, cols: 256).implementation }
             return "precision bf16 (bf16 inputs, f32 accumulation): oneDNN matmul \(impl), ISA \(CPUFeatures.dnnlISA); "
                 + "decoding rows of the bf16-stored decoder weights on the CKernels bf16 GEMV"
-                + (CPUFeatures.hasNativeBF16 ? "" : " (this CPU has no native bf16: emulated, slow)")
+                + (!CPUFeatures.hasNativeBF16 ? " (this CPU has no native bf16: emulated, slow)"
+                    : CPUFeatures.hasFastBF16 ? "" : " (no AMX: bf16 dot products at half the f32 FMA rate, f32 is faster here)")
         case .int8:
             let probe = [Float](repeating: 1, count: 256 * 256)
             let impl = probe.withUnsafeBufferPointer { Int8Matrix(quantizing: $0, rows: 256, cols: 256).implementation }

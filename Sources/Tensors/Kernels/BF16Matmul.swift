@@ -7,8 +7,9 @@
 // bf16 mode faithful to the f32 path (README "Precision faithfulness").
 //
 // oneDNN picks its kernels from the CPU at run time (AVX512_BF16/AMX natively, an emulation on
-// older AVX-512, a reference loop elsewhere), so this runs on any x86-64 or arm64 — fast only on
-// CPUs with native bf16 dot products (`CPUFeatures.hasNativeBF16`).
+// older AVX-512, a reference loop elsewhere), so this runs on any x86-64 or arm64 — faster than
+// f32 only on CPUs with AMX (`CPUFeatures.hasFastBF16`): AVX512_BF16's dot product has half the
+// f32 FMA rate per flop on Sapphire Rapids.
 //
 // A matrix built with `plain: true` keeps the stored row-major layout instead ("ba" for oneDNN):
 // oneDNN's GEMM reads it as well (its kernels copy panels of B as they go), and one-row products
@@ -30,6 +31,13 @@ import Foundation
 public enum CPUFeatures {
     /// True when the CPU computes bf16 dot products natively (x86-64 AVX512_BF16).
     public static var hasNativeBF16: Bool { gk_cpu_has_avx512_bf16() != 0 }
+
+    /// True when bf16 products outrun f32 ones: oneDNN dispatches to AMX tiles. Native AVX512_BF16
+    /// alone is not enough: its dot product (vdpbf16ps) measured half the f32 FMA rate per flop on
+    /// the Sapphire Rapids development VM without AMX (85 vs 171 GFLOP/s per core,
+    /// `bench/dnnl/peak_bf16_fma.c`), and oneDNN's bf16 matmul 80–83 vs its f32 matmul 135–147
+    /// GFLOP/s per core at GAR-1B's shapes (`bench/dnnl/matmul_shapes.c`).
+    public static var hasFastBF16: Bool { dnnl_get_effective_cpu_isa() == dnnl_cpu_isa_avx512_core_amx }
 
     /// The instruction set oneDNN dispatches to (e.g. "avx512_core_bf16"), for `--verbose`.
     public static var dnnlISA: String {

@@ -5,14 +5,16 @@
 // (`LinearLayer.init` packs the weights into the backend's layout); model files never pick kernels.
 //
 // f32 (the exact path, parity with the PyTorch fp32 reference; weights kept as stored):
-//   f32 weights:                      cblas_sgemm / sgemv (`Kernels.linear`);
+//   f32 weights:                      rows T < gemvRowLimit: cblas_sgemv / sgemm (`Kernels.linear`);
+//                                     larger T: oneDNN's f32 matmul (`Kernels.matmulF32`, 4–5× the
+//                                     misdetected OpenBLAS's sgemm on the development machine);
 //   bf16-stored weights (the Llama decoder of every GAR checkpoint; half the memory and half the
 //   bytes read per decoded token; widening bf16 to f32 is exact, so results equal an f32 model's
 //   up to summation order):
 //     rows T < gemvRowLimit (decoding): fused bf16 GEMV in CKernels (gk_gemv_bf16), rows of W split
 //                                       across threads;
 //     larger T (prefill):               W is widened to f32 in chunks of output rows into caller
-//                                       scratch, then cblas_sgemm (big M = T).
+//                                       scratch, then oneDNN's f32 matmul (big M = T).
 // bf16 (fast path; bf16 inputs, f32 accumulation): f32 weights rounded to bf16 (with a residue
 //   matrix when inexact) and reordered once into oneDNN's preferred layout (`BF16Matrix`).
 //   Faithful (the default, GAR): activations are split into two bf16 halves (~16 significant bits;
@@ -102,8 +104,8 @@ public enum PackedWeights: Sendable {
     /// The kernel that multiplies this matrix, for `--verbose`.
     public var kernelName: String {
         switch self {
-        case .f32: return "OpenBLAS sgemm (f32)"
-        case .bf16Stored: return "bf16-stored: CKernels GEMV / widen + OpenBLAS sgemm (f32)"
+        case .f32: return "oneDNN f32 matmul; rows < \(LinearLayer.gemvRowLimit): OpenBLAS sgemv/sgemm (f32)"
+        case .bf16Stored: return "bf16-stored: CKernels GEMV (decoding) / widen + oneDNN f32 matmul (f32)"
         case let .bf16Packed(m):
             let gemv = m.isPlain ? "; one-row products: CKernels bf16 GEMV" : ""
             return "oneDNN matmul \(m.implementation) (bf16, f32 accumulation)\(gemv)"
@@ -165,6 +167,8 @@ public struct LinearLayer: Sendable {
         }
         defer { LinearLayer.activate(activation, out, count: T * OC) }
         switch weight {
+        case let .f32(w) where T >= LinearLayer.gemvRowLimit:
+            w.withUnsafeBufferPointer { Kernels.matmulF32(x, rows: T, weight: $0.baseAddress!, outFeatures: OC, inFeatures: C, out: out, outRowStride: OC) }
         case let .f32(w):
             w.withUnsafeBufferPointer { wb in
                 let xb = UnsafeBufferPointer(start: x, count: T * C), ob = UnsafeMutableBufferPointer(start: out, count: T * OC)
@@ -188,8 +192,8 @@ public struct LinearLayer: Sendable {
                         let n = min(chunkRows, OC - o0)
                         Convert.bf16ToF32(UnsafeBufferPointer(start: wp + o0 * C, count: n * C),
                                           UnsafeMutableBufferPointer(rebasing: scratch[0 ..< n * C]))
-                        Kernels.gemm(transA: false, transB: true, m: T, n: n, k: C, alpha: 1, a: x, lda: C,
-                                     b: scratch.baseAddress!, ldb: C, beta: 0, c: out + o0, ldc: OC)
+                        Kernels.matmulF32(x, rows: T, weight: scratch.baseAddress!, outFeatures: n, inFeatures: C,
+                                          out: out + o0, outRowStride: OC)
                         o0 += n
                     }
                 }

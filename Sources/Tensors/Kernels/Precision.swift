@@ -13,12 +13,13 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
     /// to be a default (README "Precision faithfulness").
     case int8
 
-    /// The default on the running CPU: the fastest faithful mode — bf16 where the CPU has native
-    /// bf16 dot products (`CPUFeatures.hasNativeBF16`, AVX512_BF16), else f32. Measured on an idle
-    /// 2-core Sapphire Rapids, GAR-1B shape, `gar bench model --tiles 1 --prefill-len 512
-    /// --decode-steps 16`: bf16 vs f32 vision 9.1 vs 11.1 s/tile, prefill 37.0 vs 30.0 tok/s, decode
-    /// 8.62 vs 8.10 tok/s (README "Precision"). The exact path stays `--precision f32`.
-    public static var cpuDefault: Precision { CPUFeatures.hasNativeBF16 ? .bf16 : .f32 }
+    /// The default on the running CPU: the fastest faithful mode — bf16 where bf16 products
+    /// outrun f32 ones (`CPUFeatures.hasFastBF16`: AMX), else f32. Native AVX512_BF16 without AMX
+    /// is not enough: on the 2-core Sapphire Rapids development VM its dot product runs at half the
+    /// f32 FMA rate, and once the f32 path's GEMMs ran on oneDNN's f32 matmul instead of the
+    /// misdetected OpenBLAS, f32 was faster than bf16 on every GEMM-bound stage (README "Measured").
+    /// The exact path is `--precision f32` everywhere.
+    public static var cpuDefault: Precision { CPUFeatures.hasFastBF16 ? .bf16 : .f32 }
 
     /// The accepted spellings, for error messages: "f32, bf16, int8".
     public static var choices: String { allCases.map(\.rawValue).joined(separator: ", ") }
