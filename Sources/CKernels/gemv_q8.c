@@ -172,7 +172,7 @@ static void gemv_q8x_base(const int8_t *q, size_t ldq, const float *rowScales, s
 // and the 128·Σ xq this adds is subtracted once per row (`offset`, the same for every row). A
 // 64-column chunk is two activation blocks: int32 lanes 0–7 hold block 2k's sums, 8–15 block
 // 2k+1's; each chunk's sums are converted and scaled by their block's scale in f32. Four rows
-// share each activation load; the next four rows are prefetched. cols % 64 == 0.
+// share each activation load. cols % 64 == 0. (Prefetching the next rows was not faster.)
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
 static void gemv_q8x_vnni(const int8_t *q, size_t ldq, const float *rowScales, size_t rows, size_t cols,
                           const int8_t *xq, const float *xs, float *y) {
@@ -188,15 +188,8 @@ static void gemv_q8x_vnni(const int8_t *q, size_t ldq, const float *rowScales, s
     size_t r = 0;
     for (; r + 4 <= rows; r += 4) {
         const int8_t *q0 = q + r * ldq, *q1 = q0 + ldq, *q2 = q1 + ldq, *q3 = q2 + ldq;
-        const char *next = (const char *)(q0 + 4 * ldq);
-        const int prefetch = r + 8 <= rows;
-        const size_t ahead = (4 * ldq * 64 / cols + 63) & ~(size_t)63;   // bytes of the next rows per chunk
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (size_t c = 0; c < cols; c += 64) {
-            if (prefetch) {
-                const char *p = next + (c / 64) * ahead;
-                for (size_t o = 0; o < ahead; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
-            }
             __m512i xv = _mm512_loadu_si512(xq + c);
             __m512 sc = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(xs[c / 32]), _mm512_set1_ps(xs[c / 32 + 1]));
             __m512i d0 = _mm512_dpbusd_epi32(zero, _mm512_xor_si512(_mm512_loadu_si512(q0 + c), flip), xv);

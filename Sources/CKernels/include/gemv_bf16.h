@@ -16,12 +16,6 @@
 /// AVX-512F, AVX2+FMA, or portable C. Single-threaded: callers split rows across threads.
 void gk_gemv_bf16(const uint16_t *w, size_t ldw, size_t rows, size_t cols, const float *x, float *y);
 
-/// The same product (same contract: exact products, f32 accumulation) with another summation
-/// order, faster where it can be: AVX-512F reads 32 weights per load as bf16 pairs and prefetches
-/// the next rows; elsewhere it is gk_gemv_bf16. For the fast precisions' decode steps (the f32
-/// path keeps gk_gemv_bf16 and its numbers).
-void gk_gemv_bf16_fast(const uint16_t *w, size_t ldw, size_t rows, size_t cols, const float *x, float *y);
-
 /// Sum of n floats, read once in order (a streaming read: the memory-bandwidth probe of `gar
 /// bench ops`). AVX-512F / AVX2 / portable C, chosen at run time.
 float gk_stream_sum(const float *p, size_t n);

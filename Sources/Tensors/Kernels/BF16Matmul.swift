@@ -148,15 +148,14 @@ public final class BF16Matrix: @unchecked Sendable {
         return prim!
     }
 
-    /// `y[r] = Σ_c W[r, c] · x[c]` for a plain matrix: bf16 weights times f32 activations, exact
-    /// products and f32 accumulation (CKernels `gk_gemv_bf16_fast`: pairs of weights per lane,
-    /// next rows prefetched), rows split across threads. Twin: `Reference.gemvBF16`.
+    /// `y[r] = Σ_c W[r, c] · x[c]` for a plain matrix: bf16 weights times f32 activations with
+    /// f32 accumulation (CKernels `gk_gemv_bf16`), rows split across threads.
     public func gemv(_ x: UnsafePointer<Float>, out y: UnsafeMutablePointer<Float>) {
         precondition(isPlain, "BF16Matrix.gemv: the matrix is not plain")
         let w = packed.assumingMemoryBound(to: UInt16.self), cols = cols
         // ~64 KB of weights per chunk at least, so thread hand-off stays cheap.
         parallelFor(rows, grain: max(16, (1 << 15) / cols)) { r in
-            gk_gemv_bf16_fast(w + r.lowerBound * cols, cols, r.count, cols, x, y + r.lowerBound)
+            gk_gemv_bf16(w + r.lowerBound * cols, cols, r.count, cols, x, y + r.lowerBound)
         }
     }
 

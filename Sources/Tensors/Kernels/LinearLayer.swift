@@ -20,8 +20,8 @@
 //   to bf16 — PyTorch's bf16 numerics at the full bf16 rate, for models whose outputs tolerate it
 //   (binary masks). bf16-stored weights (the decoder and head of every GAR checkpoint) are exact in
 //   bf16 and keep their row-major layout, which oneDNN reads as well: rows T < gemvRowLimit
-//   (decoding) then run on the fast bf16 GEMV of CKernels (gk_gemv_bf16_fast: f32 activations,
-//   exact products, at memory bandwidth) instead of oneDNN's GEMM.
+//   (decoding) then run on the bf16 GEMV of CKernels (f32 activations, exact products, at memory
+//   bandwidth) instead of oneDNN's GEMM.
 // int8 (fast path; Int8Matmul.swift): weights quantised once to int8 with per-row scales
 //   (`Int8Matrix`); T < gemvRowLimit: activations quantised per block of 32, int8 × int8 GEMV
 //   (CKernels gk_gemv_q8x, VNNI); larger T: activations quantised per row, oneDNN's int8 matmul.
