@@ -1,6 +1,10 @@
 // bf16-weight GEMV (see include/gemv_bf16.h). Shapes: w [rows, ldw] bf16 bits (first `cols`
 // used), x [cols] f32, y [rows] f32. Four rows are processed together so each x load feeds four
 // FMA chains; the remaining columns (cols % lanes) and rows (rows % 4) take a scalar path.
+// Measured per CPU-second on the 2-core Sapphire Rapids (1 GiB of weights, load ~22): 11.2 / 22.3
+// GB/s on 1 / 2 threads against 11.9 / 23.3 for a plain streaming sum (gk_stream_sum) — at the
+// machine's read bandwidth. Reading 32 weights per load as bf16 pairs split by shift and mask,
+// and prefetching the next rows, were tried and were not faster (10.8–11.0 / 20.8 GB/s).
 #include "ckernels.h"
 #include "gemv_bf16.h"
 #include <string.h>
@@ -124,4 +128,53 @@ void gk_gemv_bf16(const uint16_t *w, size_t ldw, size_t rows, size_t cols, const
     }
 #endif
     gemv_base(w, ldw, rows, cols, x, y);
+}
+
+// MARK: - memory read bandwidth probe
+
+#if GK_X86
+__attribute__((target("avx512f"))) static float stream_sum_avx512(const float *p, size_t n) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        s0 = _mm512_add_ps(s0, _mm512_loadu_ps(p + i));
+        s1 = _mm512_add_ps(s1, _mm512_loadu_ps(p + i + 16));
+        s2 = _mm512_add_ps(s2, _mm512_loadu_ps(p + i + 32));
+        s3 = _mm512_add_ps(s3, _mm512_loadu_ps(p + i + 48));
+    }
+    float s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+    for (; i < n; i++) s += p[i];
+    return s;
+}
+
+__attribute__((target("avx2,fma"))) static float stream_sum_avx2(const float *p, size_t n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm256_add_ps(s0, _mm256_loadu_ps(p + i));
+        s1 = _mm256_add_ps(s1, _mm256_loadu_ps(p + i + 8));
+        s2 = _mm256_add_ps(s2, _mm256_loadu_ps(p + i + 16));
+        s3 = _mm256_add_ps(s3, _mm256_loadu_ps(p + i + 24));
+    }
+    float s = hsum8(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    for (; i < n; i++) s += p[i];
+    return s;
+}
+#endif
+
+float gk_stream_sum(const float *p, size_t n) {
+#if GK_X86
+    switch (gk_simd_level()) {
+    case GK_SIMD_AVX512: return stream_sum_avx512(p, n);
+    case GK_SIMD_AVX2: return stream_sum_avx2(p, n);
+    default: break;
+    }
+#endif
+    // Eight partial sums so the compiler keeps several loads in flight.
+    float s[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) s[k] += p[i + k];
+    for (; i < n; i++) s[0] += p[i];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }

@@ -132,11 +132,15 @@ public final class LlamaDecoder: Sendable {
         }
         // Final norm and head on the last row.
         let last = s.x.pointer + (lastRows - 1) * D
-        finalNorm.withUnsafeBufferPointer { nb in
-            Kernels.rmsNorm(UnsafeBufferPointer(start: last, count: D), weight: nb, eps: spec.rmsNormEps,
-                            out: UnsafeMutableBufferPointer(start: s.h.pointer, count: D), rows: 1, cols: D)
+        let profile = total == 1 ? s.profile : nil
+        profile.measure(.norms) {
+            finalNorm.withUnsafeBufferPointer { nb in
+                Kernels.rmsNorm(UnsafeBufferPointer(start: last, count: D), weight: nb, eps: spec.rmsNormEps,
+                                out: UnsafeMutableBufferPointer(start: s.h.pointer, count: D), rows: 1, cols: D)
+            }
         }
-        head.apply(s.h.pointer, rows: 1, out: s.logits.pointer, scratch: s.widen.buffer)
+        profile.measure(.head, bytes: head.weight.bytes) { head.apply(s.h.pointer, rows: 1, out: s.logits.pointer, scratch: s.widen.buffer) }
+        profile?.steps += 1
     }
 
     /// One layer over the `T` rows of `s.x` at positions `s.length …` (what `forward` runs per
@@ -146,37 +150,48 @@ public final class LlamaDecoder: Sendable {
         let qkvW = qWidth + 2 * kvWidth
         let x = s.x.pointer, h = s.h.pointer, qkv = s.qkv.pointer
         let p0 = s.length
+        let profile = T == 1 ? s.profile : nil   // decode steps only
 
         // Attention.
-        rmsNorm(x, layer.inputNorm, rows: T, out: h)
-        layer.qkv.apply(h, rows: T, out: qkv, scratch: s.widen.buffer)
-        s.rope.apply(qkv, rowStride: qkvW, rows: T, heads: H, firstPosition: p0)
-        s.rope.apply(qkv + qWidth, rowStride: qkvW, rows: T, heads: Hkv, firstPosition: p0)
+        profile.measure(.norms) { rmsNorm(x, layer.inputNorm, rows: T, out: h) }
+        profile.measure(.qkv, bytes: layer.qkv.weight.bytes) { layer.qkv.apply(h, rows: T, out: qkv, scratch: s.widen.buffer) }
         let kCache = s.keys[index].pointer, vCache = s.values[index].pointer
-        for t in 0 ..< T {
-            (kCache + (p0 + t) * kvWidth).update(from: qkv + t * qkvW + qWidth, count: kvWidth)
-            (vCache + (p0 + t) * kvWidth).update(from: qkv + t * qkvW + qWidth + kvWidth, count: kvWidth)
+        profile.measure(.ropeCache) {
+            s.rope.apply(qkv, rowStride: qkvW, rows: T, heads: H, firstPosition: p0)
+            s.rope.apply(qkv + qWidth, rowStride: qkvW, rows: T, heads: Hkv, firstPosition: p0)
+            for t in 0 ..< T {
+                (kCache + (p0 + t) * kvWidth).update(from: qkv + t * qkvW + qWidth, count: kvWidth)
+                (vCache + (p0 + t) * kvWidth).update(from: qkv + t * qkvW + qWidth + kvWidth, count: kvWidth)
+            }
         }
         let scale = 1 / Float(hd).squareRoot()
         // A decode step (T = 1) uses the state's score scratch, so nothing is allocated per token.
-        Kernels.attention(q: qkv, k: kCache, v: vCache, out: h,
-                          layout: AttentionLayout(qRowStride: qkvW, kRowStride: kvWidth, vRowStride: kvWidth, outRowStride: qWidth),
-                          queries: T, keys: p0 + T, heads: H, kvHeads: Hkv, headDim: hd, scale: scale, causalOffset: p0,
-                          scoreScratch: T == 1 ? s.scores.pointer : nil)
-        layer.o.apply(h, rows: T, out: qkv, scratch: s.widen.buffer)   // qkv reused as [T, D]
-        Kernels.addInPlace(UnsafeMutableBufferPointer(start: x, count: T * D), UnsafeBufferPointer(start: qkv, count: T * D))
+        profile.measure(.attention, bytes: 2 * (p0 + T) * kvWidth * MemoryLayout<Float>.size) {
+            Kernels.attention(q: qkv, k: kCache, v: vCache, out: h,
+                              layout: AttentionLayout(qRowStride: qkvW, kRowStride: kvWidth, vRowStride: kvWidth, outRowStride: qWidth),
+                              queries: T, keys: p0 + T, heads: H, kvHeads: Hkv, headDim: hd, scale: scale, causalOffset: p0,
+                              scoreScratch: T == 1 ? s.scores.pointer : nil)
+        }
+        profile.measure(.o, bytes: layer.o.weight.bytes) { layer.o.apply(h, rows: T, out: qkv, scratch: s.widen.buffer) }   // qkv reused as [T, D]
+        profile.measure(.residual) {
+            Kernels.addInPlace(UnsafeMutableBufferPointer(start: x, count: T * D), UnsafeBufferPointer(start: qkv, count: T * D))
+        }
 
         // MLP.
-        rmsNorm(x, layer.postNorm, rows: T, out: h)
+        profile.measure(.norms) { rmsNorm(x, layer.postNorm, rows: T, out: h) }
         let gu = s.mlp.pointer
-        layer.gateUp.apply(h, rows: T, out: gu, scratch: s.widen.buffer)
+        profile.measure(.gateUp, bytes: layer.gateUp.weight.bytes) { layer.gateUp.apply(h, rows: T, out: gu, scratch: s.widen.buffer) }
         // silu(gate) ⊙ up, written over the gate half of each row, then packed to [T, I].
-        parallelFor(T, grain: max(1, 8192 / max(I, 1))) { r in
-            for t in r { gk_silu_mul(gu + t * 2 * I, gu + t * 2 * I + I, I) }
+        profile.measure(.siluMul) {
+            parallelFor(T, grain: max(1, 8192 / max(I, 1))) { r in
+                for t in r { gk_silu_mul(gu + t * 2 * I, gu + t * 2 * I + I, I) }
+            }
+            for t in 1 ..< max(T, 1) { (gu + t * I).update(from: gu + t * 2 * I, count: I) }
         }
-        for t in 1 ..< max(T, 1) { (gu + t * I).update(from: gu + t * 2 * I, count: I) }
-        layer.down.apply(gu, rows: T, out: h, scratch: s.widen.buffer)
-        Kernels.addInPlace(UnsafeMutableBufferPointer(start: x, count: T * D), UnsafeBufferPointer(start: h, count: T * D))
+        profile.measure(.down, bytes: layer.down.weight.bytes) { layer.down.apply(gu, rows: T, out: h, scratch: s.widen.buffer) }
+        profile.measure(.residual) {
+            Kernels.addInPlace(UnsafeMutableBufferPointer(start: x, count: T * D), UnsafeBufferPointer(start: h, count: T * D))
+        }
     }
 
     private func rmsNorm(_ x: UnsafeMutablePointer<Float>, _ w: [Float], rows: Int, out: UnsafeMutablePointer<Float>) {
@@ -206,6 +221,8 @@ public final class DecoderState {
     let logits: FloatBuffer      // [V]
     let scores: FloatBuffer      // [H, capacity] decode-step attention scores
     let rope: HalfSplitRope
+    /// When set, one-row steps add their per-stage times to it (`gar bench model`); nil otherwise.
+    public var profile: DecodeProfile?
 
     /// `chunkRows`: rows per prefill pass (bounds scratch memory; 2048 rows of GAR-1B take ~190 MB).
     init(decoder d: LlamaDecoder, capacity: Int, chunkRows: Int = 2048) {

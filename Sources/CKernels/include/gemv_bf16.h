@@ -16,4 +16,8 @@
 /// AVX-512F, AVX2+FMA, or portable C. Single-threaded: callers split rows across threads.
 void gk_gemv_bf16(const uint16_t *w, size_t ldw, size_t rows, size_t cols, const float *x, float *y);
 
+/// Sum of n floats, read once in order (a streaming read: the memory-bandwidth probe of `gar
+/// bench ops`). AVX-512F / AVX2 / portable C, chosen at run time.
+float gk_stream_sum(const float *p, size_t n);
+
 #endif

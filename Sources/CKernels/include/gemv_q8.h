@@ -28,4 +28,23 @@ void gk_quantize_row_s8(const float *x, size_t n, int8_t *hi, float *s_hi, int8_
 void gk_gemv_q8(const int8_t *q, size_t ldq, const float *scales, size_t block, size_t rows, size_t cols,
                 const float *x, float *y);
 
+// MARK: int8 × int8 decode GEMV (VNNI)
+
+/// Columns per activation block of gk_quantize_x_q8 / gk_gemv_q8x (llama.cpp's Q8_0 block).
+enum { GK_Q8X_BLOCK = 32 };
+
+/// 1 when the CPU has AVX-512 VNNI (vpdpbusd) with AVX-512BW (x86-64), else 0.
+int gk_cpu_has_avx512_vnni(void);
+
+/// Quantises an activation row x[cols] per block of GK_Q8X_BLOCK columns (as gk_quantize_q8 does
+/// weights): xq [cols], xs [gk_q8_blocks(cols, GK_Q8X_BLOCK)].
+void gk_quantize_x_q8(const float *x, size_t cols, int8_t *xq, float *xs);
+
+/// y[r] = rowScales[r] * sum_b xs[b] * sum_{c in block b} q[r * ldq + c] * xq[c] for r < rows:
+/// int8 weights with one scale per row times the block-quantised activations of
+/// gk_quantize_x_q8, integer products. AVX-512 VNNI (vpdpbusd, when cols % 64 == 0) or portable
+/// C (exact integer block sums), chosen at run time. Single-threaded: callers split rows.
+void gk_gemv_q8x(const int8_t *q, size_t ldq, const float *rowScales, size_t rows, size_t cols, const int8_t *xq,
+                 const float *xs, float *y);
+
 #endif

@@ -86,6 +86,17 @@ public struct ModelBenchmarkResult: Codable, Sendable {
     public var pytorchRaw: String?
     /// Why the PyTorch side did not run, if it did not.
     public var pytorchSkipped: String?
+    /// gar's decode steps by stage (ms per step, bytes read, GB/s); the last row is the rest of a
+    /// step (embedding, logits copy, argmax, hand-offs between stages).
+    public var decodeProfile: [DecodeStage] = []
+
+    public struct DecodeStage: Codable, Sendable {
+        public var stage: String
+        public var msPerStep: Double
+        public var mbPerStep: Double
+        /// Bytes read per second of the stage (weights; the KV cache for attention); nil when it reads none.
+        public var gbPerSecond: Double?
+    }
 
     public struct PrefillSpeed: Codable, Sendable {
         public var tokens: Int
@@ -144,6 +155,14 @@ public struct ModelBenchmarkResult: Codable, Sendable {
         row("peak RSS / f32 weights", gar.peakRSSOverFP32Weights, pytorch?.peakRSSOverFP32Weights, nil, digits: 2)
         row("load s", gar.loadSeconds, pytorch?.loadSeconds, nil)
         if let s = pytorchSkipped { lines.append("pytorch: skipped (\(s))") }
+        if !decodeProfile.isEmpty {
+            lines.append("")
+            lines.append("gar decode step by stage    ms/step    MB/step    GB/s")
+            for d in decodeProfile {
+                lines.append(d.stage.padding(toLength: 28, withPad: " ", startingAt: 0) + f(d.msPerStep, 2).padding(toLength: 11, withPad: " ", startingAt: 0)
+                             + f(d.mbPerStep, 1).padding(toLength: 11, withPad: " ", startingAt: 0) + (d.gbPerSecond.map { f($0, 1) } ?? "-"))
+            }
+        }
         lines.append("(ratios: speed of gar / speed of pytorch for vision, prefill, decode; gar / pytorch for peak RSS)")
         if let llama = llamaCpp {
             lines += llamaCppTable(llama)
@@ -264,12 +283,23 @@ public enum ModelBenchmark {
         var logits = model.forward(embeds, rows: ids.count, state: state)
         let prefillS = Date().timeIntervalSince(t)
         log("bench: decode \(o.decodeSteps) steps…")
+        let profile = DecodeProfile()
+        state.profile = profile
         t = Date()
         for _ in 0 ..< o.decodeSteps {
             let next = GARModel.argmax(logits)
             logits = model.forward(model.embed([next]), rows: 1, state: state)
         }
         let decodeS = Date().timeIntervalSince(t)
+        state.profile = nil
+        let steps = Double(max(profile.steps, 1))
+        var stages = DecodeProfile.Stage.allCases.map { stage in
+            ModelBenchmarkResult.DecodeStage(stage: stage.rawValue, msPerStep: profile.seconds(stage) * 1000 / steps,
+                                             mbPerStep: profile.bytes(stage) / 1e6 / steps,
+                                             gbPerSecond: profile.bytes(stage) > 0 ? profile.bytes(stage) / 1e9 / profile.seconds(stage) : nil)
+        }
+        let staged = stages.reduce(0) { $0 + $1.msPerStep }
+        stages.append(.init(stage: "other (embed, logits, argmax)", msPerStep: decodeS * 1000 / Double(o.decodeSteps) - staged, mbPerStep: 0, gbPerSecond: nil))
 
         // gar at llama.cpp's other prefill lengths, each on a fresh cache.
         var garPrefill: [ModelBenchmarkResult.PrefillSpeed]?
@@ -295,7 +325,7 @@ public enum ModelBenchmark {
         return ModelBenchmarkResult(model: o.modelDirectory, threads: o.threads, precision: model.precision.rawValue,
                                     kernels: model.kernels, tiles: o.tiles, prefillLength: o.prefillLength,
                                     decodeSteps: o.decodeSteps, parameters: params, fp32WeightMB: fp32MB, environment: environment,
-                                    gar: gar, pytorch: pytorch, pytorchRaw: raw, pytorchSkipped: skipped,
+                                    gar: gar, pytorch: pytorch, pytorchRaw: raw, pytorchSkipped: skipped, decodeProfile: stages,
                                     garPrefill: garPrefill, llamaCpp: llama?.sides(comparedWith: warmLogits),
                                     llamaCppCheckIds: llama == nil ? nil : checkIds, llamaCppRaw: llama?.raw, llamaCppSkipped: llamaSkipped)
     }

@@ -3,6 +3,7 @@
 // layer is timed on the model's own code: Models/Bench/DecoderLayerBench.swift.
 // Random weights; buffers allocated once outside the timed loop, as a model would. Run through
 // `gar bench ops`; Tests/Fixtures/generate/bench_torch_blocks.py times the same blocks in PyTorch.
+import CKernels
 import Foundation
 
 public enum BlockBenchmarks {
@@ -98,48 +99,65 @@ public enum BlockBenchmarks {
     }
 
     /// One decode-step weight product of GAR-1B's MLP (`[1, 2048] · [8192, 2048]ᵀ`) through the
-    /// seam in `precision` — memory bound: `bytes` (the weights held) over the time is the read rate.
+    /// seam in `precision` — memory bound: `bytes` (the weights of one product) over the time is
+    /// the read rate. The runs cycle through `copies` matrices of the same shape in distinct memory
+    /// (16 × 32 MiB in bf16 by default: more than this machine's 260 MiB L3), so that the weights
+    /// come from memory as in a real decode step, not from the cache.
     public static func decodeGEMV(precision: Precision, outFeatures n: Int = 8192, inFeatures k: Int = 2048,
-                                  reps: Int = 20) -> (result: Result, bytes: Int) {
-        let w = values(n * k, seed: 61, scale: 0.05), x = values(k, seed: 62, scale: 1)
-        let bits = w.map { UInt16($0.bitPattern >> 16) }   // the decoder's weights are stored as bf16
-        let layer = LinearLayer(outFeatures: n, inFeatures: k, weight: .bf16(bits), precision: precision)
+                                  copies: Int = 16, reps: Int = 20) -> (result: Result, bytes: Int) {
+        let x = values(k, seed: 62, scale: 1)
+        var bits = values(n * k, seed: 61, scale: 0.05).map { UInt16($0.bitPattern >> 16) }   // the decoder's weights are bf16
+        let layers = (0 ..< max(copies, 1)).map { c in
+            bits[0] = UInt16(truncatingIfNeeded: c)   // a distinct copy each (arrays are copied on write)
+            return LinearLayer(outFeatures: n, inFeatures: k, weight: .bf16(bits), precision: precision)
+        }
         var y = [Float](repeating: 0, count: n)
         let none = UnsafeMutableBufferPointer<Float>(start: nil, count: 0)
-        let r = time("decode GEMV 1×\(k) · \(n)×\(k)ᵀ, \(precision.rawValue) (\(layer.bytes >> 20) MiB of weights)", reps: reps,
-                     flops: 2.0 * Double(n * k)) {
+        var next = 0
+        let r = time("decode GEMV 1×\(k) · \(n)×\(k)ᵀ, \(precision.rawValue) (\(layers[0].bytes >> 20) MiB of weights, \(layers.count) copies cycled)",
+                     reps: reps * layers.count, flops: 2.0 * Double(n * k), warmup: layers.count) {
+            let layer = layers[next % layers.count]
+            next += 1
             x.withUnsafeBufferPointer { xb in y.withUnsafeMutableBufferPointer { layer.apply(xb.baseAddress!, rows: 1, out: $0.baseAddress!, scratch: none) } }
         }
-        return (r, layer.bytes)
+        return (r, layers[0].bytes)
     }
 
-    /// The machine's read bandwidth: an integer sum over `bytes` (512 MiB, far above the caches)
-    /// split across `Threading.count` threads; returns GB/s (best of `reps`).
-    public static func readBandwidth(bytes: Int = 512 << 20, reps: Int = 5) -> Double {
-        let n = bytes / 8
-        let buffer = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: n)
+    /// The cost of one thread hand-off: a `parallelFor` over `Threading.count` items with an empty
+    /// body (a decode step opens ~80 such regions: one per GEMV and attention call).
+    public static func handOff(reps: Int = 2000) -> Result {
+        let n = Threading.count
+        return time("parallelFor hand-off, \(n) workers, empty body", reps: reps, flops: 0, warmup: 10) {
+            parallelFor(n) { _ in }
+        }
+    }
+
+    /// The machine's read bandwidth: a streaming f32 sum (CKernels `gk_stream_sum`, AVX-512 / AVX2 /
+    /// portable) over `bytes` (512 MiB, far above the caches) on `threads` threads (each sums its
+    /// contiguous part); returns GB/s (best of `reps`).
+    public static func readBandwidth(threads: Int, bytes: Int = 512 << 20, reps: Int = 5) -> Double {
+        let n = bytes / 4
+        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
         defer { buffer.deallocate() }
-        for i in 0 ..< n { buffer[i] = UInt64(truncatingIfNeeded: i &* 2_654_435_761) }
+        parallelFor(n, grain: 1 << 20) { r in
+            for i in r { buffer[i] = Float(i & 1023) }
+        }
+        let base = buffer.baseAddress!
+        let sums = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(threads, 1))
+        defer { sums.deallocate() }
+        let saved = Threading.count
+        Threading.set(max(threads, 1))
+        defer { Threading.set(saved) }
         var best = Double.infinity
-        let sink = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
-        defer { sink.deallocate() }
-        sink.pointee = 0
         for _ in 0 ..< reps {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            let parts = Threading.count
-            let sums = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: parts)
+            let parts = sums.count
             parallelFor(parts) { r in
-                for p in r {
-                    var s: UInt64 = 0
-                    for i in stride(from: p * n / parts, to: (p + 1) * n / parts, by: 1) { s &+= buffer[i] }
-                    sums[p] = s
-                }
+                for p in r { sums[p] = gk_stream_sum(base + p * n / parts, (p + 1) * n / parts - p * n / parts) }
             }
-            sink.pointee &+= sums.reduce(0, &+)
-            sums.deallocate()
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         }
-        return Double(n * 8) / best / 1e9
+        return Double(n * 4) / best / 1e9
     }
 
     /// The baseline: one OpenBLAS sgemm of the ViT MLP's shape, `[T, K] · [N, K]ᵀ`. Block

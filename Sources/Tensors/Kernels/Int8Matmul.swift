@@ -69,12 +69,27 @@ public final class Int8Matrix: @unchecked Sendable {
         scales.deallocate()
     }
 
-    /// `y[rows] = W · x[cols]` (weight-only int8 GEMV, f32 activations), rows split across threads.
+    /// `y[rows] = W · x[cols]`, rows split across threads. With one scale per row (the model's
+    /// matrices) the activations are quantised once per call per block of 32 columns (llama.cpp's
+    /// Q8_0 activations) and multiplied as int8 × int8 (`gk_gemv_q8x`: AVX-512 VNNI, or portable C);
+    /// with per-block weight scales, weight-only int8 with f32 activations (`gk_gemv_q8`).
+    /// Twins: `Reference.gemvQ8x`, `Reference.gemvQ8`.
     public func gemv(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         let (q, s, nb, cols, blk) = (values, scales, blocksPerRow, cols, block)
         // ~64 KB of weights per chunk at least, so thread hand-off stays cheap.
-        parallelFor(rows, grain: max(16, (1 << 16) / cols)) { r in
-            gk_gemv_q8(q + r.lowerBound * cols, cols, s + r.lowerBound * nb, blk, r.count, cols, x, y + r.lowerBound)
+        let grain = max(16, (1 << 16) / cols)
+        guard block == cols else {
+            parallelFor(rows, grain: grain) { r in
+                gk_gemv_q8(q + r.lowerBound * cols, cols, s + r.lowerBound * nb, blk, r.count, cols, x, y + r.lowerBound)
+            }
+            return
+        }
+        let xq = UnsafeMutablePointer<Int8>.allocate(capacity: cols)
+        let xs = UnsafeMutablePointer<Float>.allocate(capacity: (cols + 31) / 32)
+        defer { xq.deallocate(); xs.deallocate() }
+        gk_quantize_x_q8(x, cols, xq, xs)
+        parallelFor(rows, grain: grain) { r in
+            gk_gemv_q8x(q + r.lowerBound * cols, cols, s + r.lowerBound, r.count, cols, xq, xs, y + r.lowerBound)
         }
     }
 
@@ -157,6 +172,23 @@ extension Reference {
                 total += Double(scales[r * nb + b]) * s
             }
             y[r] = Float(total)
+        }
+    }
+
+    /// Naive twin of `Int8Matrix.gemv` with one scale per row: `x` quantised per block of 32
+    /// columns by `quantizeS8`, `y[r] = rowScale[r] · Σ_b xs[b] · Σ_{c ∈ b} q[r, c] · xq[c]`, in Double.
+    public static func gemvQ8x(_ q: UnsafePointer<Int8>, rowScales: UnsafePointer<Float>, rows: Int, cols: Int,
+                               x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        let xv = Array(UnsafeBufferPointer(start: x, count: cols))
+        let blocks = stride(from: 0, to: cols, by: 32).map { quantizeS8(xv[$0 ..< min(cols, $0 + 32)]) }
+        for r in 0 ..< rows {
+            var total = 0.0
+            for (b, block) in blocks.enumerated() {
+                var dot = 0.0
+                for (i, v) in block.q.enumerated() { dot += Double(q[r * cols + b * 32 + i]) * Double(v) }
+                total += Double(block.scale) * dot
+            }
+            y[r] = Float(Double(rowScales[r]) * total)
         }
     }
 

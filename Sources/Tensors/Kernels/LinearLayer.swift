@@ -25,8 +25,8 @@
 //   (decoding) then run on the bf16 GEMV of CKernels (f32 activations, exact products, at memory
 //   bandwidth) instead of oneDNN's GEMM.
 // int8 (fast path; Int8Matmul.swift): weights quantised once to int8 with per-row scales
-//   (`Int8Matrix`); T < gemvRowLimit: weight-only int8 GEMV (CKernels gk_gemv_q8); larger T:
-//   activations quantised per row, oneDNN's int8 matmul.
+//   (`Int8Matrix`); T < gemvRowLimit: activations quantised per block of 32, int8 × int8 GEMV
+//   (CKernels gk_gemv_q8x, VNNI); larger T: activations quantised per row, oneDNN's int8 matmul.
 //
 // Layout convention: `x [T, C]` row-major, `W [OC, C]` (PyTorch `[out, in]`), `y [T, OC]`.
 import CKernels
