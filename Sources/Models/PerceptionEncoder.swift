@@ -43,6 +43,8 @@ public final class PerceptionEncoder: Sendable {
     let blocks: [Block]
     let normPost: (w: [Float], b: [Float])?
     let rope: RopeTable?              // [G², hd] interleaved-pair table
+    /// Attention kernel choice: exact f32 attention in f32, bf16 products otherwise.
+    let attentionPrecision: Precision
 
     /// Tokens per tile (patches + CLS).
     public var tokensPerTile: Int { spec.numPatches + spec.numPrefixTokens }
@@ -51,6 +53,7 @@ public final class PerceptionEncoder: Sendable {
     /// `spec`), read from the checkpoint's root scope `w`.
     init(spec: VisionTowerSpec, keys: VisionTowerKeys, weights w: WeightScope, precision: Precision) throws {
         self.spec = spec
+        attentionPrecision = precision
         if let problem = GARKeySchema.unsupported(vision: spec) {
             throw ModelError.modelFiles(path: w.loader.checkpoint.source, problem: problem)
         }
@@ -160,7 +163,7 @@ public final class PerceptionEncoder: Sendable {
                 }
                 Kernels.attention(q: base, k: base + D, v: base + 2 * D, out: h + b * N * D,
                                   layout: .fusedQKV(heads: H, headDim: hd), queries: N, keys: N, heads: H, kvHeads: H,
-                                  headDim: hd, scale: scale, causalOffset: nil)
+                                  headDim: hd, scale: scale, causalOffset: nil, precision: attentionPrecision)
             }
             block.proj.apply(h, rows: rows, out: qkv, scratch: noScratch)   // qkv reused as [B·N, D]
             residual(x, add: qkv, gamma: block.gamma1, rows: rows)
