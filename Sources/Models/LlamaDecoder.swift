@@ -37,7 +37,7 @@ public final class LlamaDecoder: Sendable {
     let finalNorm: [Float]
     let head: LinearLayer            // [V, D] (shares embedTokens' storage when tied)
     let invFreq: [Float]             // [hd/2]
-    /// Attention kernel choice: exact f32 attention in f32, bf16 products for prefill otherwise.
+    /// Attention kernel choice (`Kernels.attention(…, precision:)`: bf16 products for int8 prefill).
     let attentionPrecision: Precision
 
     var qWidth: Int { spec.numHeads * spec.headDim }

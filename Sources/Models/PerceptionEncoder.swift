@@ -43,7 +43,7 @@ public final class PerceptionEncoder: Sendable {
     let blocks: [Block]
     let normPost: (w: [Float], b: [Float])?
     let rope: RopeTable?              // [G², hd] interleaved-pair table
-    /// Attention kernel choice: exact f32 attention in f32, bf16 products otherwise.
+    /// Attention kernel choice (`Kernels.attention(…, precision:)`: bf16 products in int8).
     let attentionPrecision: Precision
 
     /// Tokens per tile (patches + CLS).

@@ -1,6 +1,6 @@
-// Attention with bf16 products and f32 accumulation, for the fast precisions: GAR's vision tower
-// and the Llama prefill in bf16/int8 (`Kernels.attention(…, precision:)`), SAM 2's global Hiera
-// blocks and memory attention in bf16 (4,096 queries × 4,096 … 28,700 keys).
+// Attention with bf16 products and f32 accumulation, for the fast precisions: SAM 2's global Hiera
+// blocks and memory attention in bf16 (4,096 queries × 4,096 … 28,700 keys), GAR's vision tower
+// and Llama prefill in int8 (`Kernels.attention(…, precision:)`; bf16 keeps f32 attention, below).
 //
 // One fused flash-style C kernel (CKernels `gk_attention_bf16_block`, include/attention_bf16.h):
 // K and V of each kv head are rounded to bf16 and packed ONCE per call into the layout of
@@ -66,15 +66,19 @@ extension Kernels {
                       scale: scale, causalOffset: nil)
     }
 
-    /// The attention of a model running in `precision`: the exact f32 kernels (`attention`) in
-    /// f32 and for fewer than 16 query rows (decode steps), else `attentionBF16` (bf16 and int8:
-    /// the vision tower and the Llama prefill).
+    /// The attention of a model running in `precision`: `attentionBF16` in int8 for ≥ 16 query
+    /// rows (the vision tower, the Llama prefill), else the exact f32 kernels (`attention`).
+    /// bf16 keeps f32 attention: its GEMMs split activations into two bf16 halves and stay within
+    /// 2e-4 of the f32 logits (BF16FaithfulnessTests), and bf16 attention — in the vision tower or
+    /// in the prefill alone — measured 1.2e-2 … 5.7e-2 relative first-step logit error on the tiny
+    /// golden checkpoints (whose ×3/×6 q/k scaling amplifies rounding), losing the first token on
+    /// case c. int8 (not faithful, never the default; errors 4.7e-2 … 1.0e-1 from its weights) gets it.
     public static func attention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                                  out: UnsafeMutablePointer<Float>, layout: AttentionLayout,
                                  queries T: Int, keys S: Int, heads H: Int, kvHeads Hkv: Int, headDim D: Int,
                                  scale: Float, causalOffset: Int?, scoreScratch: UnsafeMutablePointer<Float>? = nil,
                                  precision: Precision) {
-        if precision != .f32 && T >= 16 {
+        if precision == .int8 && T >= 16 {
             attentionBF16(q: q, k: k, v: v, out: out, layout: layout, queries: T, keys: S, heads: H, kvHeads: Hkv, headDim: D,
                           scale: scale, causalOffset: causalOffset)
         } else {
