@@ -37,8 +37,6 @@ public final class LlamaDecoder: Sendable {
     let finalNorm: [Float]
     let head: LinearLayer            // [V, D] (shares embedTokens' storage when tied)
     let invFreq: [Float]             // [hd/2]
-    /// Attention kernel choice (`Kernels.attention(…, precision:)`: bf16 products for int8 prefill).
-    let attentionPrecision: Precision
 
     var qWidth: Int { spec.numHeads * spec.headDim }
     var kvWidth: Int { spec.numKVHeads * spec.headDim }
@@ -70,7 +68,6 @@ public final class LlamaDecoder: Sendable {
     init(spec: TextModelSpec, embedTokens: MatrixStorage, finalNorm: [Float], untiedHead: MatrixStorage?, precision: Precision,
          layer: (Int) throws -> LayerWeights) rethrows {
         self.spec = spec
-        attentionPrecision = precision
         let D = spec.hiddenSize, V = spec.vocabSize, I = spec.intermediateSize
         let q = spec.numHeads * spec.headDim, kv = spec.numKVHeads * spec.headDim
         self.embedTokens = embedTokens
@@ -165,7 +162,7 @@ public final class LlamaDecoder: Sendable {
         Kernels.attention(q: qkv, k: kCache, v: vCache, out: h,
                           layout: AttentionLayout(qRowStride: qkvW, kRowStride: kvWidth, vRowStride: kvWidth, outRowStride: qWidth),
                           queries: T, keys: p0 + T, heads: H, kvHeads: Hkv, headDim: hd, scale: scale, causalOffset: p0,
-                          scoreScratch: T == 1 ? s.scores.pointer : nil, precision: attentionPrecision)
+                          scoreScratch: T == 1 ? s.scores.pointer : nil)
         layer.o.apply(h, rows: T, out: qkv, scratch: s.widen.buffer)   // qkv reused as [T, D]
         Kernels.addInPlace(UnsafeMutableBufferPointer(start: x, count: T * D), UnsafeBufferPointer(start: qkv, count: T * D))
 

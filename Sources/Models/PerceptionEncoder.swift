@@ -43,8 +43,6 @@ public final class PerceptionEncoder: Sendable {
     let blocks: [Block]
     let normPost: (w: [Float], b: [Float])?
     let rope: RopeTable?              // [G², hd] interleaved-pair table
-    /// Attention kernel choice (`Kernels.attention(…, precision:)`: bf16 products in int8).
-    let attentionPrecision: Precision
 
     /// Tokens per tile (patches + CLS).
     public var tokensPerTile: Int { spec.numPatches + spec.numPrefixTokens }
@@ -53,7 +51,6 @@ public final class PerceptionEncoder: Sendable {
     /// `spec`), read from the checkpoint's root scope `w`.
     init(spec: VisionTowerSpec, keys: VisionTowerKeys, weights w: WeightScope, precision: Precision) throws {
         self.spec = spec
-        attentionPrecision = precision
         if let problem = GARKeySchema.unsupported(vision: spec) {
             throw ModelError.modelFiles(path: w.loader.checkpoint.source, problem: problem)
         }
@@ -163,7 +160,7 @@ public final class PerceptionEncoder: Sendable {
                 }
                 Kernels.attention(q: base, k: base + D, v: base + 2 * D, out: h + b * N * D,
                                   layout: .fusedQKV(heads: H, headDim: hd), queries: N, keys: N, heads: H, kvHeads: H,
-                                  headDim: hd, scale: scale, causalOffset: nil, precision: attentionPrecision)
+                                  headDim: hd, scale: scale, causalOffset: nil)
             }
             block.proj.apply(h, rows: rows, out: qkv, scratch: noScratch)   // qkv reused as [B·N, D]
             residual(x, add: qkv, gamma: block.gamma1, rows: rows)

@@ -200,9 +200,7 @@ import Testing
 /// is lost on cases a and f, so int8 is NOT faithful on these cases and is never the default.
 /// The error is the weights' quantisation: the same weights quantised per channel and multiplied in
 /// f32 (no activation quantisation) gave the same numbers to 3 digits; per block of 32 (Q8_0-like)
-/// was not better (4.7e-2 → 1.4e-1 on case e; prefixes 0, 2, 1, 4, 7, 0). With the bf16 attention of
-/// the int8 mode (vision tower and prefill, 2026-12-06): 5.1e-2 … 1.18e-1; prefixes 0, 14, 7, 4, 6, 0.
-/// Bound: 0.2.
+/// was not better (4.7e-2 → 1.4e-1 on case e; prefixes 0, 2, 1, 4, 7, 0). Bound: 0.2 (2× the worst).
 @Suite(.serialized) struct Int8FaithfulnessTests {
     static let logitBound = 0.2
 

@@ -1,10 +1,10 @@
 // The fused bf16-product attention (`Kernels.attentionBF16`, CKernels gk_attention_bf16_block) at
-// every SIMD level (AVX512_BF16 where the CPU has it, the f32 emulation on AVX2 and portable C):
+// every SIMD level (the products as f32 FMAs on AVX-512, AVX2 and portable C; vdpbf16ps opt-in):
 // against its naive twin with the same roundings (tight: only f32 summation order differs, so only
 // a probability sitting on a bf16 rounding boundary can move by one bf16 step), and against the
 // f32 attention (the error of bf16 operands), on odd sizes — T and S not multiples of the row or
 // key tiles, causal offsets (KV-cache lengths), GQA ratios 1 and 4, head dims 16 (padded), 64, 96,
-// 256, several L2 key blocks — plus row-split invariance and the precision dispatch.
+// 256, several L2 key blocks — plus row-split invariance.
 import CKernels
 import Tensors
 import Testing
@@ -69,6 +69,20 @@ extension VectorMathTests {
         }
     }
 
+    /// The vdpbf16ps path (opt-in, `gk_attention_bf16_set_native`) on CPUs with AVX512_BF16.
+    @Test func bf16AttentionNativeMatchesTwin() {
+        guard gk_attention_bf16_set_native(1) == 1 else { return }
+        defer { gk_attention_bf16_set_native(0) }
+        #expect(String(cString: gk_attention_bf16_isa()).contains("vdpbf16ps"))
+        var rng = SeededRandom(seed: 4321)
+        for c in Self.bf16Cases {
+            let q = rng.normals(c.T * c.H * c.D), k = rng.normals(c.S * c.Hkv * c.D), v = rng.normals(c.S * c.Hkv * c.D)
+            let got = Self.attentionBF16(q, k, v, c), twin = Self.attentionBF16(q, k, v, c, twin: true)
+            let twinMax = maxAbsDiff(got, twin), twinMean = zip(got, twin).map { abs($0 - $1) }.reduce(0, +) / Float(got.count)
+            #expect(twinMax <= 2e-3 && twinMean <= 2e-6, "native \(c): vs twin max \(twinMax) mean \(twinMean)")
+        }
+    }
+
     /// A causal prompt run in two calls (the cache holding the first call's rows) gives the same
     /// bits as one call: a row's result does not depend on the rows run with it.
     @Test(arguments: levels) func bf16AttentionRowsSplitBitExact(level: Int32) {
@@ -82,39 +96,5 @@ extension VectorMathTests {
              Self.attentionBF16(Array(q.suffix((c.T - first) * W)), k, v, c, queries: c.T - first, offset: 20 + first))
         }
         #expect(a + b == whole, "level \(level): rows split \(first) + \(c.T - first) differ")
-    }
-
-    /// `attention(…, precision:)`: f32, bf16 (faithfulness: see the function) and one-row decode
-    /// steps take the exact f32 kernels, int8 with ≥ 16 rows the bf16 kernel.
-    @Test func precisionDispatch() {
-        var rng = SeededRandom(seed: 7)
-        let H = 4, Hkv = 2, D = 64, S = 40
-        let layout = AttentionLayout(qRowStride: H * D, kRowStride: Hkv * D, vRowStride: Hkv * D, outRowStride: H * D)
-        let q = rng.normals(S * H * D), k = rng.normals(S * Hkv * D), v = rng.normals(S * Hkv * D)
-        func run(_ T: Int, _ precision: Precision?, bf16: Bool = false) -> [Float] {
-            var out = [Float](repeating: 0, count: T * H * D)
-            q.withUnsafeBufferPointer { qb in k.withUnsafeBufferPointer { kb in v.withUnsafeBufferPointer { vb in
-                out.withUnsafeMutableBufferPointer { ob in
-                    let (qp, kp, vp, op) = (qb.baseAddress!, kb.baseAddress!, vb.baseAddress!, ob.baseAddress!)
-                    if let precision {
-                        Kernels.attention(q: qp, k: kp, v: vp, out: op, layout: layout, queries: T, keys: S, heads: H, kvHeads: Hkv,
-                                          headDim: D, scale: 0.125, causalOffset: S - T, precision: precision)
-                    } else if bf16 {
-                        Kernels.attentionBF16(q: qp, k: kp, v: vp, out: op, layout: layout, queries: T, keys: S, heads: H, kvHeads: Hkv,
-                                              headDim: D, scale: 0.125, causalOffset: S - T)
-                    } else {
-                        Kernels.attention(q: qp, k: kp, v: vp, out: op, layout: layout, queries: T, keys: S, heads: H, kvHeads: Hkv,
-                                          headDim: D, scale: 0.125, causalOffset: S - T)
-                    }
-                }
-            } } }
-            return out
-        }
-        for T in [1, 20] {
-            #expect(run(T, .f32) == run(T, nil) && run(T, .bf16) == run(T, nil), "f32/bf16, \(T) rows")
-        }
-        #expect(run(1, .int8) == run(1, nil), "int8 decode step")
-        #expect(run(20, .int8) == run(20, nil, bf16: true), "int8 prefill rows")
-        #expect(run(20, .int8) != run(20, nil), "int8 prefill used the f32 kernel")
     }
 }

@@ -3,10 +3,11 @@
 // rounded to bf16 and packed once (gk_attention_bf16_pack), then gk_attention_bf16_block runs one
 // head over a block of query rows: Q rounded to bf16 once, scores bf16(Q)·bf16(K)ᵀ in registers,
 // online softmax in f32 per tile of GK_ATTENTION_BF16_TILE keys (no score matrix is stored),
-// P rounded to bf16 for bf16(P)·bf16(V). Code path chosen at run time: AVX512_BF16 (vdpbf16ps)
-// when gk_simd_level() is AVX-512 and the CPU has it, else the same arithmetic emulated in f32
-// (AVX2+FMA or portable C; a bf16·bf16 product is exact in f32, so the numbers differ only by
-// the order of the f32 sums). Twin: Reference.attentionBF16 (Tensors).
+// P rounded to bf16 for bf16(P)·bf16(V). Code path chosen at run time from gk_simd_level():
+// AVX-512F, AVX2+FMA or portable C with the bf16 products as f32 FMAs (a bf16·bf16 product is
+// exact in f32, so the paths differ only by the order of the f32 sums), or AVX512_BF16 vdpbf16ps
+// when enabled with gk_attention_bf16_set_native (slower than the FMAs on the Sapphire Rapids VM
+// measured: attention_bf16.c). Twin: Reference.attentionBF16 (Tensors).
 #ifndef GAR_CKERNELS_ATTENTION_BF16_H
 #define GAR_CKERNELS_ATTENTION_BF16_H
 #include <stddef.h>
@@ -42,8 +43,12 @@ size_t gk_attention_bf16_scratch_bytes(size_t rows, size_t D);
 void gk_attention_bf16_block(const float *q, size_t qs, size_t rows, const uint16_t *kp, const uint16_t *vp, size_t S,
                              size_t D, float scale, size_t firstVisible, int causal, float *out, size_t os, void *scratch);
 
-/// The code path gk_attention_bf16_block takes on this CPU at the current SIMD level:
-/// "avx512bf16", "avx2" or "portable".
+/// Uses vdpbf16ps at the AVX-512 level when `on` and the CPU has AVX512_BF16 (default off: f32
+/// FMAs). Returns 1 when vdpbf16ps will be used. For tests and benchmarks; not thread-safe with
+/// respect to running kernels.
+int gk_attention_bf16_set_native(int on);
+
+/// The code path gk_attention_bf16_block takes on this CPU at the current settings.
 const char *gk_attention_bf16_isa(void);
 
 #endif

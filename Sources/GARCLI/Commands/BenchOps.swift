@@ -68,13 +68,13 @@ struct BenchOps: AsyncParsableCommand {
         let results = [
             baseline,
             BlockBenchmarks.visionBlock(reps: reps),
-            BlockBenchmarks.attention(tokens: 1025, keys: 1025, heads: 16, kvHeads: 16, headDim: 64, causal: false,
-                                      kernel: precision == .f32 ? .f32 : .bf16, reps: reps, name: "vision attention 1025 tokens, 16×64"),
+            BlockBenchmarks.attention(tokens: 1025, keys: 1025, heads: 16, kvHeads: 16, headDim: 64, causal: false, reps: reps,
+                                      name: "vision attention 1025 tokens, 16×64"),
             // The decoder layer the model runs (LlamaDecoder.runLayer), one bench alive at a time.
             DecoderLayerBench(spec: .gar1B, precision: precision, rows: prefill, past: 0)
                 .time(reps: reps, name: "llama layer prefill \(prefill) tokens, \(precision.rawValue)"),
-            BlockBenchmarks.attention(tokens: prefill, keys: prefill, heads: 32, kvHeads: 8, headDim: 64, causal: true,
-                                      kernel: precision == .f32 ? .f32 : .bf16, reps: reps, name: "llama causal attention \(prefill) tokens, GQA 32/8"),
+            BlockBenchmarks.attention(tokens: prefill, keys: prefill, heads: 32, kvHeads: 8, headDim: 64, causal: true, reps: reps,
+                                      name: "llama causal attention \(prefill) tokens, GQA 32/8"),
             DecoderLayerBench(spec: .gar1B, precision: precision, rows: 1, past: context - 1)
                 .time(reps: max(reps, 20), name: "llama layer decode step @\(context), \(precision.rawValue)"),
             gemv.result,
@@ -95,9 +95,9 @@ struct BenchOps: AsyncParsableCommand {
 }
 
 extension BenchOps {
-    /// Old vs new attention kernels at the three shapes where attention dominates (same run):
-    /// GAR's vision tower and the Llama prefill ran the f32 fused kernel in every precision before
-    /// the bf16 kernel; SAM 2's memory attention ran the oneDNN bf16 attention.
+    /// Old vs new attention kernels at the three shapes where attention dominates (same run): the
+    /// f32 fused kernel (what GAR's vision tower and Llama prefill run in every precision) and the
+    /// previous oneDNN bf16 attention (SAM 2's, before) against the fused bf16 kernel.
     func attentionRows() -> [BlockBenchmarks.Result] {
         var rows: [BlockBenchmarks.Result] = []
         for kernel in [BlockBenchmarks.AttentionKernel.f32, .bf16] {

@@ -1,6 +1,11 @@
 // Attention with bf16 products and f32 accumulation, for the fast precisions: SAM 2's global Hiera
-// blocks and memory attention in bf16 (4,096 queries × 4,096 … 28,700 keys), GAR's vision tower
-// and Llama prefill in int8 (`Kernels.attention(…, precision:)`; bf16 keeps f32 attention, below).
+// blocks and memory attention in bf16 (4,096 queries × 4,096 … 28,700 keys). Causal with a cache
+// offset and GQA too, but GAR's vision tower and Llama prefill keep `attention` (f32) in every
+// precision, by measurement (2-core Sapphire Rapids VM, bench/attention/attention_bf16.c): at their
+// shapes this kernel was 0.92× (vision, 1,025 tokens × 64) and 1.00× (8k causal prefill, GQA) the
+// f32 fused kernel, and in bf16 it broke BF16FaithfulnessTests (1.2e-2 … 5.7e-2 relative first-step
+// logit error against the 2e-4 bound; case c lost its first token). At SAM 2's memory attention
+// (one head of 256 over 28,736 keys) it was 1.42× the f32 kernel.
 //
 // One fused flash-style C kernel (CKernels `gk_attention_bf16_block`, include/attention_bf16.h):
 // K and V of each kv head are rounded to bf16 and packed ONCE per call into the layout of
@@ -8,8 +13,9 @@
 // block of 64 query rows): Q rounded to bf16 once, scores in registers for 4 query rows × 64 keys,
 // online softmax in f32 per tile of 64 keys (no score matrix is stored), P rounded to bf16 for
 // bf16(P)·bf16(V), accumulated in f32; keys in L2-sized blocks that every row group passes over.
-// Causal rows stop at their last visible key (fully masked tiles are never computed). AVX512_BF16
-// when the CPU has it, else the same arithmetic emulated in f32 (AVX2+FMA or portable C).
+// Causal rows stop at their last visible key (fully masked tiles are never computed). The bf16
+// products run as f32 FMAs on the bf16 data (AVX-512F, AVX2+FMA or portable C): on the Sapphire
+// Rapids VM measured, vdpbf16ps was slower than FMAs (CKernels attention_bf16.c), so it is opt-in.
 // The error is that of bf16 operands (relative 2⁻⁹ each) on the two products; the softmax stays f32.
 // Twin: `Reference.attentionBF16` (the same roundings, tile by tile).
 import CKernels
@@ -64,27 +70,6 @@ extension Kernels {
                                      queries T: Int, keys S: Int, heads H: Int, headDim D: Int, scale: Float) {
         attentionBF16(q: q, k: k, v: v, out: out, layout: layout, queries: T, keys: S, heads: H, kvHeads: H, headDim: D,
                       scale: scale, causalOffset: nil)
-    }
-
-    /// The attention of a model running in `precision`: `attentionBF16` in int8 for ≥ 16 query
-    /// rows (the vision tower, the Llama prefill), else the exact f32 kernels (`attention`).
-    /// bf16 keeps f32 attention: its GEMMs split activations into two bf16 halves and stay within
-    /// 2e-4 of the f32 logits (BF16FaithfulnessTests), and bf16 attention — in the vision tower or
-    /// in the prefill alone — measured 1.2e-2 … 5.7e-2 relative first-step logit error on the tiny
-    /// golden checkpoints (whose ×3/×6 q/k scaling amplifies rounding), losing the first token on
-    /// case c. int8 (not faithful, never the default; errors 4.7e-2 … 1.0e-1 from its weights) gets it.
-    public static func attention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-                                 out: UnsafeMutablePointer<Float>, layout: AttentionLayout,
-                                 queries T: Int, keys S: Int, heads H: Int, kvHeads Hkv: Int, headDim D: Int,
-                                 scale: Float, causalOffset: Int?, scoreScratch: UnsafeMutablePointer<Float>? = nil,
-                                 precision: Precision) {
-        if precision == .int8 && T >= 16 {
-            attentionBF16(q: q, k: k, v: v, out: out, layout: layout, queries: T, keys: S, heads: H, kvHeads: Hkv, headDim: D,
-                          scale: scale, causalOffset: causalOffset)
-        } else {
-            attention(q: q, k: k, v: v, out: out, layout: layout, queries: T, keys: S, heads: H, kvHeads: Hkv, headDim: D,
-                      scale: scale, causalOffset: causalOffset, scoreScratch: scoreScratch)
-        }
     }
 
     /// The code path of `attentionBF16` on this CPU, for `--verbose` and the benchmarks.
