@@ -29,6 +29,9 @@ struct BenchOps: AsyncParsableCommand {
 
     @OptionGroup var precision: PrecisionOption
 
+    @Flag(help: "Only the attention rows: old vs new kernels at the vision (1,025 tokens, 16×64), Llama prefill (--prefill and 8,192 tokens, causal, GQA 32/8) and SAM 2 memory-attention (4,096 × 28,736 keys, one head of 256) shapes.")
+    var attentionOnly = false
+
     @Option(help: "Instead: time a full strict Float32 load of this GAR checkpoint directory (and report peak RSS).")
     var checkpoint: String?
 
@@ -51,6 +54,16 @@ struct BenchOps: AsyncParsableCommand {
             return
         }
         let baseline = BlockBenchmarks.gemmBaseline(reps: reps)
+        if attentionOnly {
+            let rows = [baseline] + attentionRows()
+            if json {
+                print(try JSONOutput.string(BenchOpsReport(threads: Threading.count, precision: precision.rawValue, results: rows), pretty: true))
+            } else {
+                print("threads: \(Threading.count), bf16 attention: \(Kernels.attentionBF16Kernel)")
+                printTable(rows, baseline: baseline)
+            }
+            return
+        }
         let gemv = BlockBenchmarks.decodeGEMV(precision: precision, reps: max(reps, 20))
         let results = [
             baseline,
@@ -74,6 +87,40 @@ struct BenchOps: AsyncParsableCommand {
             return
         }
         print("threads: \(Threading.count), precision: \(precision.rawValue)")
+        printTable(results, baseline: baseline)
+        let one = BlockBenchmarks.readBandwidth(threads: 1), all = BlockBenchmarks.readBandwidth(threads: Threading.count)
+        let rate = Double(gemv.bytes) / (gemv.result.meanMs * 1e6)
+        print(String(format: "machine read bandwidth (streaming sum of 512 MiB): %.1f GB/s on 1 thread, %.1f GB/s on %d threads",
+                     one, all, Threading.count))
+        print(String(format: "decode GEMV (%@, weights from memory): %.1f GB/s of weights read (%.0f %% of the %d-thread bandwidth)",
+                     precision.rawValue, rate, 100 * rate / all, Threading.count))
+    }
+}
+
+extension BenchOps {
+    /// Old vs new attention kernels at the three shapes where attention dominates (same run): the
+    /// f32 fused kernel (what GAR's vision tower and Llama prefill run in every precision) and the
+    /// previous oneDNN bf16 attention (SAM 2's, before) against the fused bf16 kernel.
+    func attentionRows() -> [BlockBenchmarks.Result] {
+        var rows: [BlockBenchmarks.Result] = []
+        for kernel in [BlockBenchmarks.AttentionKernel.f32, .bf16] {
+            rows.append(BlockBenchmarks.attention(tokens: 1025, keys: 1025, heads: 16, kvHeads: 16, headDim: 64, causal: false,
+                                                  kernel: kernel, reps: reps, name: "vision attention 1025 tokens, 16×64"))
+        }
+        for tokens in Set([prefill, 8192]).sorted() {
+            for kernel in [BlockBenchmarks.AttentionKernel.f32, .bf16] {
+                rows.append(BlockBenchmarks.attention(tokens: tokens, keys: tokens, heads: 32, kvHeads: 8, headDim: 64, causal: true,
+                                                      kernel: kernel, reps: reps, name: "llama causal attention \(tokens) tokens, GQA 32/8"))
+            }
+        }
+        for kernel in [BlockBenchmarks.AttentionKernel.bf16OneDNN, .bf16] {
+            rows.append(BlockBenchmarks.attention(tokens: 4096, keys: 28736, heads: 1, kvHeads: 1, headDim: 256, causal: false,
+                                                  kernel: kernel, reps: reps, name: "SAM 2 memory attention 4096 × 28736 keys, 1×256"))
+        }
+        return rows
+    }
+
+    func printTable(_ results: [BlockBenchmarks.Result], baseline: BlockBenchmarks.Result) {
         print("| benchmark | ms (mean ± sd) | GFLOP/s | vs baseline sgemm |")
         print("|---|---|---|---|")
         for r in results {
@@ -83,12 +130,6 @@ struct BenchOps: AsyncParsableCommand {
                 print(String(format: "| %@ | %.2f ± %.2f | %.1f | %.2f |", r.name, r.meanMs, r.sdMs, r.gflops, r.gflops / baseline.gflops))
             }
         }
-        let one = BlockBenchmarks.readBandwidth(threads: 1), all = BlockBenchmarks.readBandwidth(threads: Threading.count)
-        let rate = Double(gemv.bytes) / (gemv.result.meanMs * 1e6)
-        print(String(format: "machine read bandwidth (streaming sum of 512 MiB): %.1f GB/s on 1 thread, %.1f GB/s on %d threads",
-                     one, all, Threading.count))
-        print(String(format: "decode GEMV (%@, weights from memory): %.1f GB/s of weights read (%.0f %% of the %d-thread bandwidth)",
-                     precision.rawValue, rate, 100 * rate / all, Threading.count))
     }
 }
 

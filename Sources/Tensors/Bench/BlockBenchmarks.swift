@@ -185,20 +185,40 @@ public enum BlockBenchmarks {
         }
     }
 
-    /// Attention alone (the part we write ourselves; GEMMs are OpenBLAS).
+    /// The attention kernels `attention` times: the exact f32 fused kernel (`Kernels.attention`,
+    /// what every precision ran before the bf16 kernel), the fused bf16-product kernel
+    /// (`Kernels.attentionBF16`, bf16/int8 prefill and vision, SAM 2 in bf16), and the previous
+    /// oneDNN bf16 attention (SAM 2's before; non-causal, no GQA).
+    public enum AttentionKernel: String, Sendable {
+        case f32 = "f32 fused"
+        case bf16 = "bf16 fused"
+        case bf16OneDNN = "bf16 oneDNN (previous)"
+    }
+
+    /// Attention alone (the part we write ourselves; GEMMs are OpenBLAS). The name gets the kernel appended.
     public static func attention(tokens T: Int, keys S: Int, heads H: Int, kvHeads Hkv: Int, headDim D: Int, causal: Bool,
-                                 reps: Int = 5, name: String) -> Result {
+                                 kernel: AttentionKernel = .f32, reps: Int = 5, name: String) -> Result {
+        precondition(kernel != .bf16OneDNN || (!causal && H == Hkv), "attention bench: the oneDNN kernel is non-causal without GQA")
         let q = values(T * H * D, seed: 41, scale: 1), k = values(S * Hkv * D, seed: 42, scale: 1), v = values(S * Hkv * D, seed: 43, scale: 1)
         var out = [Float](repeating: 0, count: T * H * D)
         let visible = causal ? Double(S - T) + Double(T + 1) / 2 : Double(S)
         let flops = 4.0 * Double(H * D) * Double(T) * visible
-        return time(name, reps: reps, flops: flops) {
+        let layout = AttentionLayout(qRowStride: H * D, kRowStride: Hkv * D, vRowStride: Hkv * D, outRowStride: H * D)
+        let scale = 1 / Float(D).squareRoot()
+        return time("\(name), \(kernel.rawValue)", reps: reps, flops: flops) {
             q.withUnsafeBufferPointer { qb in k.withUnsafeBufferPointer { kb in v.withUnsafeBufferPointer { vb in
                 out.withUnsafeMutableBufferPointer { ob in
-                    Kernels.attention(q: qb.baseAddress!, k: kb.baseAddress!, v: vb.baseAddress!, out: ob.baseAddress!,
-                                      layout: AttentionLayout(qRowStride: H * D, kRowStride: Hkv * D, vRowStride: Hkv * D, outRowStride: H * D),
-                                      queries: T, keys: S, heads: H, kvHeads: Hkv, headDim: D, scale: 1 / Float(D).squareRoot(),
-                                      causalOffset: causal ? S - T : nil)
+                    let (qp, kp, vp, op) = (qb.baseAddress!, kb.baseAddress!, vb.baseAddress!, ob.baseAddress!)
+                    switch kernel {
+                    case .f32:
+                        Kernels.attention(q: qp, k: kp, v: vp, out: op, layout: layout, queries: T, keys: S, heads: H, kvHeads: Hkv,
+                                          headDim: D, scale: scale, causalOffset: causal ? S - T : nil)
+                    case .bf16:
+                        Kernels.attentionBF16(q: qp, k: kp, v: vp, out: op, layout: layout, queries: T, keys: S, heads: H, kvHeads: Hkv,
+                                              headDim: D, scale: scale, causalOffset: causal ? S - T : nil)
+                    case .bf16OneDNN:
+                        attentionBF16OneDNN(q: qp, k: kp, v: vp, out: op, layout: layout, queries: T, keys: S, heads: H, headDim: D, scale: scale)
+                    }
                 }
             } } }
         }
