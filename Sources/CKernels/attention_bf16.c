@@ -117,18 +117,11 @@ size_t gk_attention_bf16_scratch_bytes(size_t rows, size_t D) {
 }
 
 // Plain int: set by tests and benchmarks before kernels run.
-static int prefer_native = 0;
-
-int gk_attention_bf16_set_native(int on) {
-    prefer_native = on != 0;
-    return prefer_native && gk_cpu_has_avx512_bf16();
-}
-
 /// 4: AVX512_BF16, 3: AVX-512F FMAs, 2: AVX2+FMA, 0: portable (at the current SIMD level).
 static int attention_path(void) {
 #if GK_X86
     int level = gk_simd_level();
-    if (level >= GK_SIMD_AVX512) return prefer_native && gk_cpu_has_avx512_bf16() ? 4 : 3;
+    if (level >= GK_SIMD_AVX512) return gk_prefer_native_bf16() && gk_cpu_has_avx512_bf16() ? 4 : 3;
     if (level >= GK_SIMD_AVX2) return 2;
 #endif
     return 0;

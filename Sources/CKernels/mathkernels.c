@@ -2,6 +2,7 @@
 // dispatch: AVX-512F, then AVX2+FMA, then the baseline ISA. The vector code is written once in
 // vecmath.inc and compiled for each instruction set here.
 #include "ckernels.h"
+#include "attention_bf16.h"
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -57,19 +58,43 @@ static int detected_level(void) {
     return GK_SIMD_BASE;
 }
 
-// -1 = not decided yet. Plain int: every thread computes the same value, so a race is benign.
-static int current_level = -1;
+// The CPU's best level, detected once (-1 = not yet; a race is benign: every thread computes the
+// same value). Overrides are per THREAD (tests force a level on their own thread; `parallelFor`
+// hands the caller's dispatch state to its workers, gk_dispatch_state): a level forced by one test
+// can never change the code path - or a packed layout chosen from gk_attention_lanes - of a
+// computation running at the same time on other threads.
+static int detected = -1;
+static _Thread_local int forced_level = -1;
+static _Thread_local int native_bf16 = 0;
 
 int gk_simd_level(void) {
-    if (current_level < 0) current_level = detected_level();
-    return current_level;
+    if (forced_level >= 0) return forced_level;
+    if (detected < 0) detected = detected_level();
+    return detected;
 }
 
 int gk_set_simd_level(int level) {
     int best = detected_level();
-    if (level < 0 || level > best) level = best;
-    current_level = level;
+    if (level < 0 || level > best) {
+        forced_level = -1;
+        return best;
+    }
+    forced_level = level;
     return level;
+}
+
+int gk_prefer_native_bf16(void) { return native_bf16; }
+
+int gk_attention_bf16_set_native(int on) {
+    native_bf16 = on != 0;
+    return native_bf16 && gk_cpu_has_avx512_bf16();
+}
+
+int gk_dispatch_state(void) { return (forced_level + 1) | (native_bf16 << 8); }
+
+void gk_set_dispatch_state(int state) {
+    forced_level = (state & 0xff) - 1;
+    native_bf16 = (state >> 8) & 1;
 }
 
 #if GK_X86

@@ -122,14 +122,12 @@ import Testing
     @Test func threadCountDoesNotChangeTheAnswer() throws {
         let (model, image, mask) = try SessionTests.caseA()
         let session = GARSession(model: model)
-        let before = Threading.count
-        defer { Threading.set(before) }
-        Threading.set(1)
         let r1 = ActivationRecorder(filter: { $0 == "logits.step0" })
-        let a = try session.describe(image: image, mask: mask, options: SessionTests.options(10), tap: r1)
-        Threading.set(max(2, before))
+        let a = try Threading.withCount(1) { try session.describe(image: image, mask: mask, options: SessionTests.options(10), tap: r1) }
         let r2 = ActivationRecorder(filter: { $0 == "logits.step0" })
-        let b = try session.describe(image: image, mask: mask, options: SessionTests.options(10), tap: r2)
+        let b = try Threading.withCount(max(2, Threading.count)) {
+            try session.describe(image: image, mask: mask, options: SessionTests.options(10), tap: r2)
+        }
         #expect(a.tokenIDs == b.tokenIDs)
         let (d, s) = maxAbsDiff(r1["logits.step0"]!, r2["logits.step0"]!)
         #expect(d <= 1e-5 * s)

@@ -89,10 +89,7 @@ struct Golden {
     func has(_ key: String) -> Bool { file.info(key) != nil }
 }
 
-/// Runs `body` with the given thread count, restoring the previous one.
+/// Runs `body` with the given thread count for this test only (tests running at the same time keep theirs).
 func withThreads<T>(_ n: Int, _ body: () throws -> T) rethrows -> T {
-    let old = Threading.count
-    Threading.set(n)
-    defer { Threading.set(old) }
-    return try body()
+    try Threading.withCount(n, body)
 }

@@ -44,8 +44,8 @@ void gk_attention_bf16_block(const float *q, size_t qs, size_t rows, const uint1
                              size_t D, float scale, size_t firstVisible, int causal, float *out, size_t os, void *scratch);
 
 /// Uses vdpbf16ps at the AVX-512 level when `on` and the CPU has AVX512_BF16 (default off: f32
-/// FMAs). Returns 1 when vdpbf16ps will be used. For tests and benchmarks; not thread-safe with
-/// respect to running kernels.
+/// FMAs). Returns 1 when vdpbf16ps will be used. For tests and benchmarks; like gk_set_simd_level,
+/// a choice of the calling thread (and of the workers of its `parallelFor`s).
 int gk_attention_bf16_set_native(int on);
 
 /// The code path gk_attention_bf16_block takes on this CPU at the current settings.

@@ -31,9 +31,17 @@ int gk_cpu_has_avx512_bf16(void);
 enum { GK_SIMD_BASE = 0, GK_SIMD_AVX2 = 2, GK_SIMD_AVX512 = 3 };
 /// The level the math kernels use (the best the CPU supports unless overridden).
 int gk_simd_level(void);
-/// Forces a level (clamped to what the CPU supports; negative = best). Returns the level set.
-/// For tests and benchmarks; not thread-safe with respect to running kernels.
+/// Forces a level for the CALLING THREAD (clamped to what the CPU supports; negative = back to
+/// the best). Returns the level set. For tests and benchmarks: other threads keep theirs; the
+/// workers of a `parallelFor` take their caller's (gk_dispatch_state).
 int gk_set_simd_level(int level);
+/// The calling thread's dispatch choices (forced level, bf16 attention preference) as one value,
+/// to hand to worker threads with gk_set_dispatch_state.
+int gk_dispatch_state(void);
+/// Adopts a gk_dispatch_state value on the calling thread.
+void gk_set_dispatch_state(int state);
+/// 1 when the calling thread prefers the native vdpbf16ps bf16 attention (gk_attention_bf16_set_native).
+int gk_prefer_native_bf16(void);
 
 /// y[i] = exp(x[i]); <= 2 ulp; 0 below -87.34, +inf above 88.72. x and y may alias.
 void gk_exp(const float *x, float *y, size_t n);
