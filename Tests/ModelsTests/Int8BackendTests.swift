@@ -207,21 +207,8 @@ import Testing
 
     @Test(arguments: GoldenParityTests.cases)
     func firstTokenAndLogits(_ caseName: String) throws {
-        let g = try GoldenCase(caseName)
-        let model = try Fixtures.model(g.checkpoint, precision: .int8)
-        let session = GARSession(model: model)
-        var options = RequestOptions()
-        options.generation.maxNewTokens = g.maxNewTokens
-        let request = try g.prepare(session, options: options)
-        let recorder = ActivationRecorder(filter: { $0 == "logits.step0" })
-        let result = try session.run(request, options: options, tap: recorder)
-        let want = try g.floats("logits.step0"), expectedIDs = try g.ints("generated_ids")
-        let got = try #require(recorder["logits.step0"])
-        let (d, s) = maxAbsDiff(got, want)
-        let prefix = zip(result.tokenIDs, expectedIDs).prefix { $0 == $1 }.count
-        print("int8 faithfulness \(caseName): max rel first-step logit error \(String(format: "%.2e", d / s)), "
-              + "identical greedy prefix \(prefix)/\(expectedIDs.count)")
-        #expect(d <= Self.logitBound * s, "\(caseName): max |Δ logit| \(d) > \(Self.logitBound) · \(s)")
-        #expect(d > 1e-3 * s, "\(caseName): int8 as close as the f32 path — not quantised?")
+        let m = try Faithfulness(caseName, precision: .int8)
+        #expect(m.maxAbs <= Self.logitBound * m.scale, "\(caseName): max |Δ logit| \(m.maxAbs) > \(Self.logitBound) · \(m.scale)")
+        #expect(m.maxAbs > 1e-3 * m.scale, "\(caseName): int8 as close as the f32 path — not quantised?")
     }
 }

@@ -438,16 +438,6 @@ public enum ModelBenchmark {
 extension ModelBenchmarkResult {
     /// The result with its derived `ratios` (schema `bench model` version 2, README "JSON outputs").
     public func json() throws -> String {
-        struct Output: Encodable {
-            let result: ModelBenchmarkResult
-            enum Keys: String, CodingKey { case ratios }
-            func encode(to encoder: Encoder) throws {
-                try result.encode(to: encoder)
-                try encoder.encodeSchemaVersion(2)
-                var c = encoder.container(keyedBy: Keys.self)
-                try c.encodeIfPresent(result.ratios, forKey: .ratios)
-            }
-        }
-        return try JSONOutput.string(Output(result: self), pretty: true)
+        try JSONOutput.string(WithDerived(result: self, schemaVersion: 2, ratios: ratios), pretty: true)
     }
 }

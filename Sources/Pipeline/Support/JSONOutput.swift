@@ -38,3 +38,19 @@ extension Encoder {
         try c.encode(version, forKey: .schemaVersion)
     }
 }
+
+/// A result written with its `schema_version` and derived values that are computed properties of
+/// it, not stored keys (the benchmarks' `ratios`): `JSONOutput.string(WithDerived(…), pretty: true)`.
+struct WithDerived<Result: Encodable, Derived: Encodable>: Encodable {
+    let result: Result
+    let schemaVersion: Int
+    let ratios: Derived?
+    private enum Keys: String, CodingKey { case ratios }
+
+    func encode(to encoder: Encoder) throws {
+        try result.encode(to: encoder)
+        try encoder.encodeSchemaVersion(schemaVersion)
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encodeIfPresent(ratios, forKey: .ratios)
+    }
+}

@@ -180,17 +180,7 @@ public struct E2EBenchmarkResult: Codable, Sendable {
 
     /// The result with its derived `ratios` (schema `bench e2e` version 1, README "JSON outputs").
     public func json() throws -> String {
-        struct Output: Encodable {
-            let result: E2EBenchmarkResult
-            enum Keys: String, CodingKey { case ratios }
-            func encode(to encoder: Encoder) throws {
-                try result.encode(to: encoder)
-                try encoder.encodeSchemaVersion(1)
-                var c = encoder.container(keyedBy: Keys.self)
-                try c.encodeIfPresent(result.ratios, forKey: .ratios)
-            }
-        }
-        return try JSONOutput.string(Output(result: self), pretty: true)
+        try JSONOutput.string(WithDerived(result: self, schemaVersion: 1, ratios: ratios), pretty: true)
     }
 }
 
