@@ -146,9 +146,13 @@ import Testing
     }
 
     @Test func benchModelWithoutLlamaCppInterpreter() throws {
+        let tmp = E2E.tempDir("bench-tmp")
         let r = try E2E.run(["bench", "model", "--model", Self.model, "--tiles", "1", "--prefill-len", "8", "--decode-steps", "1", "--threads", "1",
-                             "--llama-cpp", "/nonexistent/python", "--json"])
+                             "--llama-cpp", "/nonexistent/python", "--json"], environment: ["TMPDIR": tmp.path])
         #expect(r.status == 0, "\(r.stderr)")
+        // The folder made for llama.cpp's logits is removed when the interpreter cannot even start.
+        let left = try FileManager.default.contentsOfDirectory(atPath: tmp.path).filter { $0.hasPrefix("gar-bench-llamacpp") }
+        #expect(left.isEmpty, "left in TMPDIR: \(left)")
         let j = try r.json()
         #expect(j["llama_cpp"] == nil && j["gar_prefill"] == nil)
         #expect((j["llama_cpp_skipped"] as? String)?.contains("/nonexistent/python") == true, "\(j["llama_cpp_skipped"] ?? "nil")")

@@ -366,40 +366,43 @@ public enum ModelBenchmark {
     static func runLlamaCpp(python: String, script: String, _ o: ModelBenchmarkOptions, checkIds: [Int]) throws -> LlamaCppRun {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("gar-bench-llamacpp-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        let gguf = o.ggufDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("gar-gguf").path
-        let lengths = Set(ModelBenchmarkOptions.llamaCppPrefillLengths + [o.prefillLength]).sorted()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [script, "--model", o.modelDirectory, "--gguf-dir", gguf, "--threads", "\(o.threads)",
-                       "--prefill", lengths.map(String.init).joined(separator: ","), "--decode-context", "\(o.prefillLength)",
-                       "--decode-steps", "\(o.decodeSteps)", "--check-ids", checkIds.map(String.init).joined(separator: ","),
-                       "--out-dir", out.path]
-        let result = try Subprocess.run(p)
-        guard result.status == 0 else {
-            try? FileManager.default.removeItem(at: out)
-            throw PipelineError.invalidInput(what: script, reason: "exited with status \(result.status): \(result.lastErrorLine)")
-        }
-        let text = String(decoding: result.stdout, as: UTF8.self)
-        guard let obj = try? JSONSerialization.jsonObject(with: result.stdout) as? [String: Any],
-              let list = obj["results"] as? [[String: Any]] else {
-            try? FileManager.default.removeItem(at: out)
-            throw PipelineError.invalidInput(what: script, reason: "unexpected output: \(text.prefix(200))")
-        }
-        var entries: [LlamaCppRun.Entry] = []
-        for r in list {
-            guard let type = r["type"] as? String, let decode = r["decode_tokens_per_s"] as? Double,
-                  let prefill = r["prefill"] as? [[String: Any]], let mb = r["gguf_mb"] as? Double, let load = r["load_s"] as? Double else {
-                try? FileManager.default.removeItem(at: out)
-                throw PipelineError.invalidInput(what: script, reason: "unexpected result: \(r)")
+        // The folder holds llama.cpp's logits; removed again on every failure (a launch failure too).
+        do {
+            let gguf = o.ggufDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("gar-gguf").path
+            let lengths = Set(ModelBenchmarkOptions.llamaCppPrefillLengths + [o.prefillLength]).sorted()
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: python)
+            p.arguments = [script, "--model", o.modelDirectory, "--gguf-dir", gguf, "--threads", "\(o.threads)",
+                           "--prefill", lengths.map(String.init).joined(separator: ","), "--decode-context", "\(o.prefillLength)",
+                           "--decode-steps", "\(o.decodeSteps)", "--check-ids", checkIds.map(String.init).joined(separator: ","),
+                           "--out-dir", out.path]
+            let result = try Subprocess.run(p)
+            guard result.status == 0 else {
+                throw PipelineError.invalidInput(what: script, reason: "exited with status \(result.status): \(result.lastErrorLine)")
             }
-            let speeds = prefill.compactMap { p -> ModelBenchmarkResult.PrefillSpeed? in
-                guard let n = p["tokens"] as? Int, let tps = p["tokens_per_s"] as? Double else { return nil }
-                return .init(tokens: n, tokensPerSecond: tps)
+            let text = String(decoding: result.stdout, as: UTF8.self)
+            guard let obj = try? JSONSerialization.jsonObject(with: result.stdout) as? [String: Any],
+                  let list = obj["results"] as? [[String: Any]] else {
+                throw PipelineError.invalidInput(what: script, reason: "unexpected output: \(text.prefix(200))")
             }
-            entries.append(.init(side: .init(type: type, prefill: speeds, decodeTokensPerSecond: decode, ggufMB: mb, loadSeconds: load),
-                                 checkLogits: r["check_logits"] as? String))
+            var entries: [LlamaCppRun.Entry] = []
+            for r in list {
+                guard let type = r["type"] as? String, let decode = r["decode_tokens_per_s"] as? Double,
+                      let prefill = r["prefill"] as? [[String: Any]], let mb = r["gguf_mb"] as? Double, let load = r["load_s"] as? Double else {
+                    throw PipelineError.invalidInput(what: script, reason: "unexpected result: \(r)")
+                }
+                let speeds = prefill.compactMap { p -> ModelBenchmarkResult.PrefillSpeed? in
+                    guard let n = p["tokens"] as? Int, let tps = p["tokens_per_s"] as? Double else { return nil }
+                    return .init(tokens: n, tokensPerSecond: tps)
+                }
+                entries.append(.init(side: .init(type: type, prefill: speeds, decodeTokensPerSecond: decode, ggufMB: mb, loadSeconds: load),
+                                     checkLogits: r["check_logits"] as? String))
+            }
+            return LlamaCppRun(entries: entries, raw: text, outDirectory: out)
+        } catch {
+            try? FileManager.default.removeItem(at: out)
+            throw error
         }
-        return LlamaCppRun(entries: entries, raw: text, outDirectory: out)
     }
 
     /// `rel` (a script or sample of the repository) near the working directory or the binary.
