@@ -55,12 +55,15 @@ public final class PerceptionEncoder: Sendable {
             throw ModelError.modelFiles(path: w.loader.checkpoint.source, problem: problem)
         }
         func floats(_ key: TensorKey?) throws -> [Float]? { try key.map(w.floats) }
-        func linear(_ weight: TensorKey, _ bias: TensorKey?) throws -> LinearLayer { try w.linear(weight, bias: bias, precision: precision) }
+        // The blocks' matrices stay as stored (a bf16 checkpoint's tower: 0.56 GB instead of an
+        // f32 copy of 1.1 GB, widened per batch of tiles into `Scratch.widen`); the patch
+        // embedding is a conv kernel, read as f32.
+        func linear(_ weight: TensorKey, _ bias: TensorKey?) throws -> LinearLayer { try w.storedLinear(weight, bias: bias, precision: precision) }
         func norm(_ weight: TensorKey?, _ bias: TensorKey?) throws -> (w: [Float], b: [Float])? {
             guard let weight, let bias else { return nil }
             return (try w.floats(weight), try w.floats(bias))
         }
-        patchEmbed = try linear(keys.patchEmbedWeight, keys.patchEmbedBias)
+        patchEmbed = try w.linear(keys.patchEmbedWeight, bias: keys.patchEmbedBias, precision: precision)
         clsToken = try floats(keys.clsToken)
         posEmbed = try floats(keys.posEmbed)
         normPre = try norm(keys.normPreWeight, keys.normPreBias)
@@ -97,6 +100,9 @@ public final class PerceptionEncoder: Sendable {
         let h: FloatBuffer      // [B·N, D]
         let qkv: FloatBuffer    // [B·N, 3D]
         let mlp: FloatBuffer    // [B·N, hidden]
+        /// bf16-stored matrices widened for the f32 path (`LinearLayer.apply`'s scratch); pages
+        /// are touched only when a matrix is bf16-stored.
+        let widen: FloatBuffer  // [min(widenChunkElements, largest matrix)]
 
         init(spec: VisionTowerSpec, tiles B: Int) {
             let N = spec.numPatches + spec.numPrefixTokens, D = spec.embedDim
@@ -106,6 +112,7 @@ public final class PerceptionEncoder: Sendable {
             h = FloatBuffer(count: B * N * D)
             qkv = FloatBuffer(count: B * N * 3 * D)
             mlp = FloatBuffer(count: B * N * spec.mlpHidden)
+            widen = FloatBuffer(count: min(LinearLayer.widenChunkElements, max(3 * D, spec.mlpHidden) * D))
         }
     }
 
@@ -147,11 +154,11 @@ public final class PerceptionEncoder: Sendable {
         let H = spec.numHeads, hd = spec.headDim
         let scale = 1 / Float(hd).squareRoot()
         let qkv = s.qkv.pointer, mlp = s.mlp.pointer
-        let noScratch = UnsafeMutableBufferPointer<Float>(start: nil, count: 0)
+        let widen = s.widen.buffer
         for (i, block) in blocks.enumerated() {
             // Attention half.
             layerNorm(x, block.norm1, rows: rows, out: h)
-            block.qkv.apply(h, rows: rows, out: qkv, scratch: noScratch)
+            block.qkv.apply(h, rows: rows, out: qkv, scratch: widen)
             for b in 0 ..< B {
                 let base = qkv + b * N * 3 * D
                 if let rope {
@@ -162,13 +169,13 @@ public final class PerceptionEncoder: Sendable {
                                   layout: .fusedQKV(heads: H, headDim: hd), queries: N, keys: N, heads: H, kvHeads: H,
                                   headDim: hd, scale: scale, causalOffset: nil)
             }
-            block.proj.apply(h, rows: rows, out: qkv, scratch: noScratch)   // qkv reused as [B·N, D]
+            block.proj.apply(h, rows: rows, out: qkv, scratch: widen)   // qkv reused as [B·N, D]
             residual(x, add: qkv, gamma: block.gamma1, rows: rows)
             // MLP half.
             layerNorm(x, block.norm2, rows: rows, out: h)
-            block.fc1.apply(h, rows: rows, out: mlp, scratch: noScratch)
+            block.fc1.apply(h, rows: rows, out: mlp, scratch: widen)
             Kernels.gelu(UnsafeBufferPointer(start: mlp, count: rows * spec.mlpHidden), UnsafeMutableBufferPointer(start: mlp, count: rows * spec.mlpHidden))
-            block.fc2.apply(mlp, rows: rows, out: h, scratch: noScratch)
+            block.fc2.apply(mlp, rows: rows, out: h, scratch: widen)
             residual(x, add: h, gamma: block.gamma2, rows: rows)
             for b in 0 ..< B { tap.record("vision.tile\(firstTile + b).block\(i)", shape: [N, D], x + b * N * D, count: N * D) }
         }

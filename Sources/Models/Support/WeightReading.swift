@@ -67,6 +67,17 @@ extension WeightScope {
                     bias: try bias.map(floats), precision: precision)
     }
 
+    /// The layer `y = x·Wᵀ + b` of a 2-D `weight [out, in]`; on the f32 path kept in its storage
+    /// format: bf16 stays bf16 (half the memory of an f32 copy; widened per call into the caller's
+    /// scratch — exact, so results equal an f32 copy's). The fast paths pack from f32 as `linear`
+    /// does (oneDNN's blocked bf16 layout, int8).
+    func storedLinear(_ weight: TensorKey, bias: TensorKey?, precision: Precision) throws -> LinearLayer {
+        guard precision == .f32 else { return try linear(weight, bias: bias, precision: precision) }
+        precondition(weight.shape.count == 2, "storedLinear: \(weight.name) is not a matrix")
+        return LinearLayer(outFeatures: weight.shape[0], inFeatures: weight.shape[1], weight: try matrix(weight),
+                           bias: try bias.map(floats), precision: precision)
+    }
+
     /// A single matrix in its storage format.
     func matrix(_ key: TensorKey) throws -> MatrixStorage {
         try stackedMatrix([key])
