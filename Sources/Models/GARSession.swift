@@ -33,7 +33,7 @@ public struct RequestOptions: Sendable {
     /// Tiles per vision-tower batch.
     public var tileBatch = GARModel.defaultTileBatch
     /// Prompt rows per prefill pass.
-    public var prefillChunk = 2048
+    public var prefillChunk = DecoderState.defaultChunkRows
     /// Image mode: cache key of this image with this union mask (see FeatureCache).
     public var featureKey: String?
     /// Video mode: cache key per frame (pixels + that frame's union mask).

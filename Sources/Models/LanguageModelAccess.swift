@@ -13,7 +13,7 @@ extension GARModel {
     }
 
     /// A fresh KV cache and scratch for up to `capacity` positions.
-    public func makeDecoderState(capacity: Int, chunkRows: Int = 2048) -> DecoderState {
+    public func makeDecoderState(capacity: Int, chunkRows: Int = DecoderState.defaultChunkRows) -> DecoderState {
         DecoderState(decoder: decoder, capacity: capacity, chunkRows: chunkRows)
     }
 

@@ -224,8 +224,12 @@ public final class DecoderState {
     /// When set, one-row steps add their per-stage times to it (`gar bench model`); nil otherwise.
     public var profile: DecodeProfile?
 
-    /// `chunkRows`: rows per prefill pass (bounds scratch memory; 2048 rows of GAR-1B take ~190 MB).
-    init(decoder d: LlamaDecoder, capacity: Int, chunkRows: Int = 2048) {
+    /// Rows per prefill pass unless a request says otherwise.
+    public static let defaultChunkRows = 2048
+
+    /// `chunkRows`: rows per prefill pass (bounds scratch memory; 2048 rows of GAR-1B take ~220 MB,
+    /// 1024 rows half that).
+    init(decoder d: LlamaDecoder, capacity: Int, chunkRows: Int = DecoderState.defaultChunkRows) {
         let s = d.spec
         self.capacity = capacity
         self.chunkRows = max(1, min(chunkRows, capacity))

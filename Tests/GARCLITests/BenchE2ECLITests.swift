@@ -145,6 +145,25 @@ import Testing
         }
     }
 
+    /// Sizes below 1 are usage errors (64) naming the option, before the model loads.
+    @Test(arguments: ["--tiles", "--prefill-len", "--prefill-chunk", "--decode-steps"])
+    func benchModelSizesMustBePositive(option: String) throws {
+        let r = try E2E.run(["bench", "model", "--model", Self.model, option, "0"])
+        #expect(r.status == 64, "\(r.status) \(r.stderr)")
+        #expect(r.stderr.contains("\(option) must be at least 1, got 0"), "\(r.stderr)")
+        #expect(r.stdout.isEmpty)
+    }
+
+    /// --prefill-chunk reaches the prefill and the report (chunked = unchunked results: `SessionTests`).
+    @Test func benchModelPrefillChunkIsReported() throws {
+        let args = ["bench", "model", "--model", Self.model, "--tiles", "1", "--prefill-len", "40", "--decode-steps", "1", "--threads", "1", "--json"]
+        let whole = try E2E.run(args)
+        let chunked = try E2E.run(args + ["--prefill-chunk", "16"])
+        #expect(whole.status == 0 && chunked.status == 0, "\(whole.stderr) \(chunked.stderr)")
+        #expect(try whole.json()["prefill_chunk"] as? Int == 2048)
+        #expect(try chunked.json()["prefill_chunk"] as? Int == 16)
+    }
+
     @Test func benchModelWithoutLlamaCppInterpreter() throws {
         let tmp = E2E.tempDir("bench-tmp")
         let r = try E2E.run(["bench", "model", "--model", Self.model, "--tiles", "1", "--prefill-len", "8", "--decode-steps", "1", "--threads", "1",

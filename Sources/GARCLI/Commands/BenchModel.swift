@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Models
 import Pipeline
 
 /// `gar bench model`: vision ms/tile, prefill and decode tokens/s and peak RSS of the GAR core,
@@ -32,6 +33,9 @@ struct BenchModel: AsyncParsableCommand {
     @Option(name: .customLong("prefill-len"), help: "Prompt length for the prefill.")
     var prefillLength = 3700
 
+    @Option(name: .customLong("prefill-chunk"), help: "Prompt rows per prefill pass (smaller: less memory).")
+    var prefillChunk = DecoderState.defaultChunkRows
+
     @Option(name: .customLong("decode-steps"), help: "Greedy decode steps after the prefill.")
     var decodeSteps = 16
 
@@ -55,11 +59,19 @@ struct BenchModel: AsyncParsableCommand {
 
     @OptionGroup var precision: PrecisionOption
 
+    func validate() throws {
+        for (name, value) in [("--tiles", tiles), ("--prefill-len", prefillLength), ("--prefill-chunk", prefillChunk), ("--decode-steps", decodeSteps)]
+        where value < 1 {
+            throw ValidationError("\(name) must be at least 1, got \(value)")
+        }
+    }
+
     func run() async throws {
         var o = ModelBenchmarkOptions(modelDirectory: model, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         o.tiles = tiles
         o.prefillLength = prefillLength
         o.decodeSteps = decodeSteps
+        o.prefillChunk = prefillChunk
         o.python = pytorch
         o.pytorchScript = pytorchScript
         o.llamaCpp = llamaCpp

@@ -25,6 +25,8 @@ public struct ModelBenchmarkOptions: Sendable {
     public var tiles = 2
     public var prefillLength = 3700
     public var decodeSteps = 16
+    /// Prompt rows per prefill pass (the decoder's chunk: less scratch memory when smaller).
+    public var prefillChunk = DecoderState.defaultChunkRows
     /// Compute precision of gar's side; the PyTorch side runs in the same precision (bf16:
     /// `model.to(torch.bfloat16)`).
     public var precision: Precision = .f32
@@ -75,6 +77,7 @@ public struct ModelBenchmarkResult: Codable, Sendable {
     public var kernels: String
     public var tiles: Int
     public var prefillLength: Int
+    public var prefillChunk: Int
     public var decodeSteps: Int
     public var parameters: Int
     public var fp32WeightMB: Double
@@ -134,7 +137,7 @@ public struct ModelBenchmarkResult: Codable, Sendable {
 
     public func table() -> String {
         var lines = ["gar bench model — \(model)",
-                     "threads \(threads), \(tiles) tiles, prefill \(prefillLength) tokens, \(decodeSteps) decode steps; "
+                     "threads \(threads), \(tiles) tiles, prefill \(prefillLength) tokens (chunks of \(prefillChunk)), \(decodeSteps) decode steps; "
                          + "\(parameters) parameters (\(String(format: "%.0f", fp32WeightMB)) MB in f32)",
                      "gar precision \(precision): \(kernels)",
                      "pytorch precision \(precision == "bf16" ? "bf16 (model.to(torch.bfloat16))" : "f32")",
@@ -201,8 +204,8 @@ public struct ModelBenchmarkResult: Codable, Sendable {
 
 public enum ModelBenchmark {
     public static func run(_ o: ModelBenchmarkOptions, log: (String) -> Void = printErr) throws -> ModelBenchmarkResult {
-        guard o.tiles >= 1, o.prefillLength >= 1, o.decodeSteps >= 1 else {
-            throw PipelineError.invalidInput(what: "gar bench model", reason: "--tiles, --prefill-len and --decode-steps must be at least 1")
+        guard o.tiles >= 1, o.prefillLength >= 1, o.decodeSteps >= 1, o.prefillChunk >= 1 else {
+            throw PipelineError.invalidInput(what: "gar bench model", reason: "--tiles, --prefill-len, --prefill-chunk and --decode-steps must be at least 1")
         }
         // The prompt ids (drawn first: the llama.cpp side gets the warm-up's 64); below 1000, as bench_gar.py.
         let vocab = try GARConfig.load(o.modelDirectory).spec.text.vocabSize
@@ -277,7 +280,7 @@ public enum ModelBenchmark {
         log("bench: prefill \(o.prefillLength) tokens…")
         let warm = model.makeDecoderState(capacity: 64)
         let warmLogits = model.forward(model.embed(checkIds), rows: checkIds.count, state: warm)
-        let state = model.makeDecoderState(capacity: o.prefillLength + o.decodeSteps)
+        let state = model.makeDecoderState(capacity: o.prefillLength + o.decodeSteps, chunkRows: o.prefillChunk)
         let embeds = model.embed(ids)
         t = Date()
         var logits = model.forward(embeds, rows: ids.count, state: state)
@@ -323,7 +326,7 @@ public enum ModelBenchmark {
                                             decodeTokensPerSecond: Double(o.decodeSteps) / decodeS, peakRSSMB: peak,
                                             loadSeconds: model.loadSeconds, peakRSSOverFP32Weights: peak / fp32MB)
         return ModelBenchmarkResult(model: o.modelDirectory, threads: o.threads, precision: model.precision.rawValue,
-                                    kernels: model.kernels, tiles: o.tiles, prefillLength: o.prefillLength,
+                                    kernels: model.kernels, tiles: o.tiles, prefillLength: o.prefillLength, prefillChunk: o.prefillChunk,
                                     decodeSteps: o.decodeSteps, parameters: params, fp32WeightMB: fp32MB, environment: environment,
                                     gar: gar, pytorch: pytorch, pytorchRaw: raw, pytorchSkipped: skipped, decodeProfile: stages,
                                     garPrefill: garPrefill, llamaCpp: llama?.sides(comparedWith: warmLogits),
