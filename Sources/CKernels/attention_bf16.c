@@ -116,7 +116,6 @@ size_t gk_attention_bf16_scratch_bytes(size_t rows, size_t D) {
     return 4 * (R * Dp + 2 * R + R * Dp / 2 + GK_AR_MAX * GK_TK / 2);
 }
 
-// Plain int: set by tests and benchmarks before kernels run.
 /// 4: AVX512_BF16, 3: AVX-512F FMAs, 2: AVX2+FMA, 0: portable (at the current SIMD level).
 static int attention_path(void) {
 #if GK_X86
