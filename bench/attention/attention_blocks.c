@@ -5,6 +5,15 @@
 //     git show f0690e5:Sources/CKernels/vecmath.inc > /tmp/old.inc    # the kernel before key blocks
 //     cp Sources/CKernels/vecmath.inc /tmp/new.inc
 //     cc -O3 -std=gnu11 -I/tmp -ISources/CKernels/include bench/attention/attention_blocks.c -o /tmp/attn -lm && /tmp/attn
+// The row tile and query block of the new kernel can differ from the old's (4 rows, 64-row blocks):
+// -DGK_AR_NEW=6 -DBLOCK_NEW=96 measured the 6-row AVX-512 tile (mathkernels.c) with old.inc = new.inc
+// = the kernel of that day. Outputs are compared (max |Δ|; a row's arithmetic does not depend on the tile).
+#ifndef GK_AR_NEW
+#define GK_AR_NEW 4
+#endif
+#ifndef BLOCK_NEW
+#define BLOCK_NEW 64
+#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +25,8 @@
 #define GK_SUFFIX old
 #include "old.inc"
 #undef GK_SUFFIX
+#undef GK_AR
+#define GK_AR GK_AR_NEW
 #define GK_SUFFIX new
 #include "new.inc"
 #undef GK_SUFFIX
@@ -27,7 +38,7 @@ int main(int argc, char **argv) {
         size_t T = lens[li], S = T, Spad = (S + 63) / 64 * 64;
         float *q = malloc(T * group * D * 4), *kt = calloc(D * Spad, 4), *v = calloc(Spad * D, 4);
         float *o1 = malloc(T * group * D * 4), *o2 = malloc(T * group * D * 4);
-        float *scratch = calloc((64 + 4) * D + 2 * 68 + 256 + 4 * D + 16 * D + 32 * 16, 4);
+        float *scratch = calloc((BLOCK_NEW + 64 + 8) * D + 2 * (BLOCK_NEW + 72) + 8 * 64 + 8 * D, 4);
         srand(1);
         for (size_t i = 0; i < T * group * D; i++) q[i] = (float)rand() / RAND_MAX - 0.5f;
         for (size_t i = 0; i < D * Spad; i++) kt[i] = (float)rand() / RAND_MAX - 0.5f;
@@ -38,8 +49,8 @@ int main(int argc, char **argv) {
                 float *o = which ? o2 : o1;
                 double t = cpu();
                 for (size_t h = 0; h < group; h++)
-                    for (size_t t0 = 0; t0 < T; t0 += 64) {
-                        size_t rows = T - t0 < 64 ? T - t0 : 64;
+                    for (size_t t0 = 0; t0 < T; t0 += (which ? BLOCK_NEW : 64)) {
+                        size_t block = which ? BLOCK_NEW : 64, rows = T - t0 < block ? T - t0 : block;
                         if (which == 0)
                             gk_attention_block_old(q + (t0 * group + h) * D, group * D, rows, kt, v, S, Spad, D, 0.125f, t0 + 1, 1,
                                                    o + (t0 * group + h) * D, group * D, scratch);
@@ -52,7 +63,7 @@ int main(int argc, char **argv) {
             }
         }
         double flops = 4.0 * group * D * (double)T * (T + 1) / 2;   // QK and PV over the causal half
-        printf("T=%zu: main %.3f s (%.1f GFLOP/s), key blocks %.3f s (%.1f GFLOP/s), speed-up %.2fx, outputs %s\n", T, best[0],
+        printf("T=%zu: old %.3f s (%.1f GFLOP/s), new %.3f s (%.1f GFLOP/s), speed-up %.2fx, outputs %s\n", T, best[0],
                flops / best[0] / 1e9, best[1], flops / best[1] / 1e9, best[0] / best[1],
                memcmp(o1, o2, T * group * D * 4) == 0 ? "bit-identical" : "DIFFER");
         free(q); free(kt); free(v); free(o1); free(o2); free(scratch);
