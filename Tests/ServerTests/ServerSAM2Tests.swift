@@ -10,8 +10,8 @@ import Tracking
 @Suite struct ServerSAM2Tests {
     static let repo = LiveServer.repo
     static func service() throws -> (GARService, URL) {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("gar-serve-sam2-\(getpid())")
-        try? FileManager.default.removeItem(at: root)
+        // One folder per call: suites running at the same time (ServerSegmentScoreTests) each remove theirs.
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("gar-serve-sam2-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: repo.appendingPathComponent("samples/clips/ball.mp4"), to: root.appendingPathComponent("ball.mp4"))
         let sam2 = try SAM2Tracking.load(repo.appendingPathComponent("Tests/Fixtures/sam2video-tiny").path)
