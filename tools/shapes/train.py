@@ -192,7 +192,8 @@ class FastExamples:
         return (x.round().clamp(0, 255) / 255.0 - 0.5) / 0.5
 
     def next(self):
-        clip = world.make_clip(self.rng)
+        speeds = [str(self.rng.choice(list(world.SPEEDS))) for _ in range(2)] if BALANCE_SPEEDS else None
+        clip = world.make_clip(self.rng, speeds=speeds)
         idx = world.sampled_frames()
         pixels = self.tiles(clip["frames"][idx])
         out = []
@@ -208,7 +209,7 @@ class FastExamples:
             spans = [(f, start, ref._bbox(masks[f].astype(np.uint8), world.SIZE, world.SIZE))
                      for f, start in self.starts]
             seqs = []
-            for q in world.questions(o):
+            for q in world.questions(o) + (position_questions(o, idx) if AUX_POSITION else []):
                 ids = self.head + self.tokenizer(q["question"] + TAIL, add_special_tokens=False)["input_ids"]
                 ans = self.tokenizer(q["answer"], add_special_tokens=False)["input_ids"] + [self.tokenizer.eos_token_id]
                 seqs.append((ids, ans))
@@ -275,13 +276,55 @@ def loss_of(model, ex):
     lab = torch.tensor(labels)
     keep = lab != -100
     per_tok = F.cross_entropy(model.mllm.lm_head(h[keep]), lab[keep], reduction="none")
-    per_seq = torch.zeros(batch).index_add(0, keep.nonzero()[:, 0], per_tok) / keep.sum(1)
-    return (per_seq * QUESTION_WEIGHTS).sum() / QUESTION_WEIGHTS.sum()
+    tok_w = torch.ones(batch, length)
+    if MOTION_WORD_WEIGHT != 1.0:   # the caption's motion words ("... moving right quickly.") weighted up
+        ans = ex["seqs"][0][1]
+        q = len(ex["seqs"][0][0]) - n
+        tok_w[0, q - 1:q - 1 + len(ans)] = motion_word_weights(model._shapes_tokenizer, ans)
+    w = tok_w[keep]
+    per_seq = (torch.zeros(batch).index_add(0, keep.nonzero()[:, 0], per_tok * w) /
+               torch.zeros(batch).index_add(0, keep.nonzero()[:, 0], w))
+    weights = torch.cat([QUESTION_WEIGHTS, torch.full((batch - len(QUESTION_WEIGHTS),), AUX_POSITION)])
+    return (per_seq * weights).sum() / weights.sum()
 
 
 # Loss weight of each question of an example (world.questions order: caption, colour, shape, direction, speed):
 # colour is learnt first and easily; the motion questions need the most training.
 QUESTION_WEIGHTS = torch.tensor([1.0, 0.5, 1.0, 2.0, 1.5])
+# Loss weight of the caption's tokens after "moving" (direction and speed words; --motion-word-weight): the
+# caption's mean token loss otherwise gives the one speed word ~1/10 of the caption's weight.
+MOTION_WORD_WEIGHT = 1.0
+# --balance-speeds: training clips draw each object's speed uniformly (world.make_clip's free draws give ~3 slow
+# objects to 1 quick, and a model trained on them answers "slowly" almost always).
+BALANCE_SPEEDS = False
+# --aux-position W: two training-only questions per region with loss weight W, "Where is <Prompt0> at the start?" /
+# "... at the end?" (its quadrant on the first / last sampled frame). Direction and speed are the change of the
+# region's position between frames, which the decoder can only tell apart by their distance in the sequence; these
+# questions supervise reading one given frame's position directly. Not in world.questions (held-out sets unchanged).
+AUX_POSITION = 0.0
+QUADRANTS = ["top left", "top right", "bottom left", "bottom right"]
+
+
+def position_questions(o, idx):
+    out = []
+    for when, t in (("start", idx[0]), ("end", idx[-1])):
+        cx, cy = o["centres"][t]
+        quadrant = QUADRANTS[2 * int(cy >= world.SIZE / 2) + int(cx >= world.SIZE / 2)]
+        prompt, options, letter = world.multiple_choice(f"Where is <Prompt0> at the {when}?", quadrant, QUADRANTS)
+        out.append(dict(kind="position_" + when, question=prompt, text=prompt, choices=options, answer=letter))
+    return out
+_motion_cache = {}
+
+
+def motion_word_weights(tokenizer, ans):
+    """Per-token weights of a caption answer: MOTION_WORD_WEIGHT for the tokens that end after "moving"."""
+    key = tuple(ans)
+    if key not in _motion_cache:
+        text = tokenizer.decode(ans)
+        start = text.find("moving") + len("moving")
+        _motion_cache[key] = torch.tensor([MOTION_WORD_WEIGHT if len(tokenizer.decode(ans[:j + 1])) > start and
+                                           start >= len("moving") else 1.0 for j in range(len(ans))])
+    return _motion_cache[key]
 
 
 @torch.no_grad()
@@ -338,6 +381,7 @@ def make_examples(seed, clips, processor, tokenizer, label):
 
 
 def main():
+    global QUESTION_WEIGHTS, MOTION_WORD_WEIGHT, BALANCE_SPEEDS, AUX_POSITION
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=os.path.join(ROOT, "models", "gar-shapes-demo"))
     ap.add_argument("--seed", type=int, default=20251206)
@@ -355,8 +399,25 @@ def main():
     ap.add_argument("--add-position-code", action="store_true",
                     help="with --init: add position_code to the loaded tower's position embedding (first half of "
                          "the channels), for a checkpoint trained with the random one")
+    ap.add_argument("--question-weights", type=float, nargs=5, default=QUESTION_WEIGHTS.tolist(),
+                    help="loss weight of caption, colour, shape, direction, speed")
+    ap.add_argument("--motion-word-weight", type=float, default=MOTION_WORD_WEIGHT,
+                    help="loss weight of the caption's direction and speed tokens (the others: 1)")
+    ap.add_argument("--balance-speeds", action="store_true",
+                    help="training clips draw each object's speed uniformly (free draws are ~3 slow : 1 quick)")
+    ap.add_argument("--aux-position", type=float, default=0.0, metavar="W",
+                    help="add two training-only questions per region (its quadrant on the first / last sampled "
+                         "frame) with loss weight W (0: none)")
+    ap.add_argument("--layers", type=int, default=2,
+                    help="Llama decoder layers; with --init from a shallower checkpoint the new layers start as "
+                         "the identity (zero output projections)")
     a = ap.parse_args()
+    BALANCE_SPEEDS = a.balance_speeds
+    AUX_POSITION = a.aux_position
+    QUESTION_WEIGHTS = torch.tensor(a.question_weights)
+    MOTION_WORD_WEIGHT = a.motion_word_weight
     gen.check_versions()
+    SPEC["text"]["num_hidden_layers"] = a.layers
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     tokenizer = AutoTokenizer.from_pretrained(os.path.join(gen.FIXTURES, "tokenizer"))
@@ -364,7 +425,17 @@ def main():
     model = build(a.seed, tokenizer)
     if a.init:
         loaded = ref.GARModel.from_pretrained(a.init, use_flash_attn=False, dtype=torch.float32)
-        model.load_state_dict(loaded.state_dict())
+        missing, unexpected = model.load_state_dict(loaded.state_dict(), strict=False)
+        grown = sorted({int(k.split(".layers.")[1].split(".")[0]) for k in missing})
+        assert not unexpected and all(".language_model.layers." in k for k in missing) and \
+            all(i >= len(loaded.mllm.model.language_model.layers) for i in grown), (missing, unexpected)
+        with torch.no_grad():   # --layers above the loaded count: the new layers start as the identity
+            for i in grown:
+                layer = model.mllm.model.language_model.layers[i]
+                layer.self_attn.o_proj.weight.zero_()
+                layer.mlp.down_proj.weight.zero_()
+        if grown:
+            print("new decoder layers (identity at start):", grown, flush=True)
         print("continuing from", a.init, flush=True)
         if a.add_position_code:
             pos = model.mllm.model.vision_tower.timm_model.pos_embed

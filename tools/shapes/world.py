@@ -93,16 +93,19 @@ def _path(rng, direction, speed, size):
     return start(dx), start(dy)
 
 
-def make_clip(rng, objects=2):
+def make_clip(rng, objects=2, speeds=None):
     """One clip: frames [FRAMES, SIZE, SIZE, 3] uint8 and `objects` objects (distinct colour, shape and direction;
-    they never touch), each with its attributes and masks [FRAMES, SIZE, SIZE] bool (visible part)."""
+    they never touch), each with its attributes and masks [FRAMES, SIZE, SIZE] bool (visible part).
+    `speeds` (one SPEEDS key per object) fixes the speeds instead of drawing them: the path rejection below turns
+    down more quick objects than slow ones (they travel further), so free draws give ~3 slow to 1 quick; train.py
+    --balance-speeds passes uniformly drawn speeds. Without it the draws (and every existing set) are unchanged."""
     while True:
         colours = rng.permutation(list(COLOURS))[:objects]
         shapes = rng.permutation(SHAPES)[:objects]
         dirs = rng.permutation(list(DIRECTIONS))[:objects]
         objs = []
         for k in range(objects):
-            speed = str(rng.choice(list(SPEEDS)))
+            speed = str(rng.choice(list(SPEEDS))) if speeds is None else speeds[k]
             size = float(rng.uniform(38, 50))
             cx, cy = _path(rng, dirs[k], speed, size)
             dx, dy = DIRECTIONS[dirs[k]]
