@@ -17,7 +17,13 @@ Design for a 2-core CPU:
 * the clips are rendered, encoded to mp4 and decoded again (ffmpeg), as gar reads them;
 * every (clip, region) example carries 5 questions (caption; colour, shape, direction, speed multiple choice)
   that share its frames: their shared prefix runs once, the questions as one batch on its KV cache;
-* every step renders fresh clips (FastExamples); the held-out examples go through mp4 and the processor.
+* every step renders fresh clips (FastExamples); the held-out examples go through mp4 and the processor;
+* `--events FRACTION` (default 0: none, the shipped recipe) makes that fraction of the steps an event clip
+  (world.make_event_clip: occlusion, leaving the view, overtaking, growing, shrinking, turning; every kind in turn)
+  with its one- and two-region questions (world.event_questions). A region out of view on a frame has no span
+  there, so the prompt changes from clip to clip: those examples are built by `ref.video_inputs` itself
+  (EventExamples; slower than FastExamples' fixed spans), one per region list (<Prompt0>, or <Prompt0> and
+  <Prompt1>), and measured apart on held-out event clips (`events_*` in the log).
 
     /work/venv/ref/bin/python tools/shapes/train.py --out /tmp/shapes --init models/gar-shapes-demo \
         --add-position-code --freeze-tower --minutes 65 --lr 1.5e-3 --warmup 20
@@ -169,6 +175,67 @@ def examples_of_clip(clip, processor, tokenizer, check=False):
     return out
 
 
+def augment_masks(masks, change):
+    """[F, H, W] bool masks dilated (change > 0) or eroded (< 0) by a pixel (3x3); an erosion that would empty a
+    frame's mask keeps that frame's mask as it is (visibility must not change)."""
+    m = torch.from_numpy(masks.astype(np.float32)).unsqueeze(1)
+    if change > 0:
+        m = F.max_pool2d(m, 3, stride=1, padding=1)
+    elif change < 0:
+        m = -F.max_pool2d(-m, 3, stride=1, padding=1)
+    out = m[:, 0].numpy() > 0.5
+    for f in range(len(out)):
+        if masks[f].any() and not out[f].any():
+            out[f] = masks[f]
+    return out
+
+
+# Loss weight of an event example's questions, per kind (the kinds of world.questions as QUESTION_WEIGHTS).
+EVENT_WEIGHTS = dict(caption=1.0, colour=0.5, shape=1.0, direction=2.0, speed=1.5)
+
+
+def event_examples(clip, processor, tokenizer, rng=None):
+    """One example per region list of an event clip's questions (world.event_questions: [k] or [k, j]), built by
+    `ref.video_inputs` from the sampled frames and those regions' masks (a region out of view on a frame has no span
+    there). With `rng`, each region's masks are dilated or eroded by a pixel at random (as FastExamples)."""
+    frames_idx = world.sampled_frames()
+    pil = [Image.fromarray(clip["frames"][t]) for t in frames_idx]
+    groups = {}
+    for q in world.event_questions(clip):
+        groups.setdefault(tuple(q["regions"]), []).append(q)
+    out = []
+    for regions, qs in groups.items():
+        masks = []
+        for k in regions:
+            m = clip["objects"][k]["masks"][frames_idx]
+            masks.append(list(augment_masks(m, int(rng.integers(-1, 2))) if rng is not None else m))
+        vin = ref.video_inputs(processor, pil, masks, qs[0]["question"])
+        seqs = []
+        for q in qs:
+            ids = prompt_ids(tokenizer, vin["raw_prompt"].replace(qs[0]["question"], q["question"]))
+            ans = tokenizer(q["answer"], add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+            seqs.append((ids, ans))
+        out.append(dict(pixel_values=vin["pixel_values"], global_mask_values=vin["global_mask_values"],
+                        spans=[(sp["frame"], sp["start"], sp["bbox"]) for sp in vin["spans"]], seqs=seqs,
+                        questions=qs, regions=list(regions),
+                        weights=torch.tensor([EVENT_WEIGHTS.get(q["kind"], 1.0) for q in qs])))
+    return out
+
+
+class EventExamples:
+    """Fresh event-clip training examples: the kinds in turn (world.EVENT_KINDS), rendered in memory (no mp4 round
+    trip, as FastExamples), built by event_examples with mask augmentation."""
+
+    def __init__(self, processor, tokenizer, rng):
+        self.processor, self.tokenizer, self.rng, self.count = processor, tokenizer, rng, 0
+
+    def next(self):
+        kind = world.EVENT_KINDS[self.count % len(world.EVENT_KINDS)]
+        self.count += 1
+        clip = world.make_event_clip(self.rng, kind)
+        return event_examples(clip, self.processor, self.tokenizer, self.rng)
+
+
 class FastExamples:
     """Fresh training examples without the mp4 round trip and the processor's per-call overhead: frames are
     squashed to 448 by torch's bicubic+antialias resize (the processor's resize), masks by nearest; the prompt ids
@@ -277,14 +344,15 @@ def loss_of(model, ex):
     keep = lab != -100
     per_tok = F.cross_entropy(model.mllm.lm_head(h[keep]), lab[keep], reduction="none")
     tok_w = torch.ones(batch, length)
-    if MOTION_WORD_WEIGHT != 1.0:   # the caption's motion words ("... moving right quickly.") weighted up
+    if MOTION_WORD_WEIGHT != 1.0 and "weights" not in ex:   # default world: the caption's motion words weighted up
         ans = ex["seqs"][0][1]
         q = len(ex["seqs"][0][0]) - n
         tok_w[0, q - 1:q - 1 + len(ans)] = motion_word_weights(model._shapes_tokenizer, ans)
     w = tok_w[keep]
     per_seq = (torch.zeros(batch).index_add(0, keep.nonzero()[:, 0], per_tok * w) /
                torch.zeros(batch).index_add(0, keep.nonzero()[:, 0], w))
-    weights = torch.cat([QUESTION_WEIGHTS, torch.full((batch - len(QUESTION_WEIGHTS),), AUX_POSITION)])
+    weights = ex["weights"] if "weights" in ex else \
+        torch.cat([QUESTION_WEIGHTS, torch.full((batch - len(QUESTION_WEIGHTS),), AUX_POSITION)])
     return (per_seq * weights).sum() / weights.sum()
 
 
@@ -350,6 +418,9 @@ def evaluate(model, examples, tokenizer, limit=None):
     model.eval()
     right = {}
     for ex in examples[:limit]:
+        if "object" not in ex:
+            evaluate_event_example(model, ex, tokenizer, right)
+            continue
         o = ex["object"]
         with torch.no_grad():
             maps = frame_maps(model, ex)
@@ -364,6 +435,38 @@ def evaluate(model, examples, tokenizer, limit=None):
                 right.setdefault(q["kind"], []).append(text[:1] == q["answer"])
     model.train()
     return {k: round(100.0 * sum(v) / len(v), 1) for k, v in right.items()}
+
+
+def evaluate_event_example(model, ex, tokenizer, right):
+    """Adds an event example's results to `right` (keys events_<kind>): multiple choice by letter; a caption by the
+    colour, shape, direction and speed words before its comma and by its event clause (the text after the comma,
+    or none) against the reference caption."""
+    with torch.no_grad():
+        maps = frame_maps(model, ex)
+    for qi, q in enumerate(ex["questions"]):
+        text = tokenizer.decode(answer(model, ex, maps, qi), skip_special_tokens=True).strip()
+        if q["kind"] == "caption":
+            head, _, clause = text.partition(",")
+            want_head, _, want_clause = q["answer"].partition(",")
+            got, want = caption_words(head), caption_words(want_head)
+            for k in ("colour", "shape", "direction", "speed"):
+                right.setdefault("events_caption_" + k, []).append(got[k] == want[k])
+            right.setdefault("events_caption_event", []).append(clause.strip() == want_clause.strip())
+        else:
+            right.setdefault("events_" + q["kind"], []).append(text[:1] == q["answer"])
+
+
+def make_event_examples(seed, clips, processor, tokenizer):
+    """Held-out event examples: every kind in turn, through the mp4 round trip and video_inputs (no augmentation)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(clips):
+        c = world.make_event_clip(rng, world.EVENT_KINDS[i % len(world.EVENT_KINDS)])
+        path = f"/tmp/shapes_train_{os.getpid()}.mp4"
+        world.encode_mp4(c["frames"], path)
+        c["frames"] = world.decode_mp4(path)
+        out += event_examples(c, processor, tokenizer)
+    return out
 
 
 def make_examples(seed, clips, processor, tokenizer, label):
@@ -396,6 +499,9 @@ def main():
     ap.add_argument("--freeze-tower", action="store_true",
                     help="train the projector and decoder only: the vision tower and mask embedding keep their "
                          "weights (no backward through them; many more steps per minute)")
+    ap.add_argument("--events", type=float, default=0.0,
+                    help="fraction of the steps on an event clip (occlusion, leaving, overtaking, size change, "
+                         "turning; one- and two-region questions); 0 (default): none")
     ap.add_argument("--add-position-code", action="store_true",
                     help="with --init: add position_code to the loaded tower's position embedding (first half of "
                          "the channels), for a checkpoint trained with the random one")
@@ -412,6 +518,8 @@ def main():
                     help="Llama decoder layers; with --init from a shallower checkpoint the new layers start as "
                          "the identity (zero output projections)")
     a = ap.parse_args()
+    if not 0.0 <= a.events <= 1.0:
+        ap.error(f"--events must be a fraction between 0 and 1, got {a.events}")
     BALANCE_SPEEDS = a.balance_speeds
     AUX_POSITION = a.aux_position
     QUESTION_WEIGHTS = torch.tensor(a.question_weights)
@@ -462,20 +570,29 @@ def main():
             tail = tokenizer.decode(ids[len(fresh.head):])
             assert tokenizer(tail, add_special_tokens=False)["input_ids"] == ids[len(fresh.head):], tail
     print(f"{len(val)} held-out examples; training on fresh clips", flush=True)
+    events = None
+    if a.events > 0:   # own random streams: the default examples and held-out set stay those of --events 0
+        events = EventExamples(processor, tokenizer, np.random.default_rng(a.seed + 3))
+        mix = np.random.default_rng(a.seed + 4)
+        val += make_event_examples(a.seed + 5, max(1, round(a.val_clips * a.events)), processor, tokenizer)
+        print(f"{len(val)} held-out examples with the event clips; {a.events:.0%} of the steps on event clips",
+              flush=True)
 
     opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=0.01, betas=(0.9, 0.98))
     budget = a.minutes * 60
     stop = []   # SIGUSR1 ends training early (the checkpoint is still measured and written)
     signal.signal(signal.SIGUSR1, lambda *_: stop.append(True))
     t0 = time.time()
-    step, log, seen = 0, [], 0
+    step, log, seen, event_steps = 0, [], 0, 0
     model.train()
     while time.time() - t0 < budget and not stop:
         frac = (time.time() - t0) / budget
         lr = a.lr * min(1.0, (step + 1) / a.warmup) * (0.5 * (1 + math.cos(math.pi * min(frac, 1.0))) * 0.95 + 0.05)
         for grp in opt.param_groups:
             grp["lr"] = lr
-        batch = fresh.next()
+        on_events = events is not None and mix.random() < a.events
+        batch = events.next() if on_events else fresh.next()
+        event_steps += on_events
         seen += len(batch)
         loss = sum(loss_of(model, ex) for ex in batch) / len(batch)
         opt.zero_grad()
@@ -494,14 +611,14 @@ def main():
         for p in model.parameters():
             p.copy_(p.to(torch.bfloat16).to(torch.float32))
     final = evaluate(model, val, tokenizer)
-    print(f"final ({step} steps, {time.time() - t0:.0f} s) held-out {len(val)} examples: {final}", flush=True)
+    print(f"final ({step} steps, {event_steps} on event clips, {time.time() - t0:.0f} s) held-out {len(val)} examples: {final}", flush=True)
     del model._shapes_tokenizer
     gen.write_checkpoint(a.out, model, tokenizer, SPEC)
     cfg_path = os.path.join(a.out, "config.json")
     cfg = json.load(open(cfg_path))
     cfg["replay"] = {"corrected_box_scaling": CORRECTED_BOX_SCALING}
     json.dump(cfg, open(cfg_path, "w"), indent=2, sort_keys=True)
-    json.dump(dict(seed=a.seed, init=a.init, args=vars(a), train_examples=seen, steps=step,
+    json.dump(dict(seed=a.seed, init=a.init, args=vars(a), train_examples=seen, steps=step, event_steps=event_steps,
                    seconds=round(time.time() - t0), lr=a.lr, threads=a.threads, parameters=n_all,
                    held_out_pytorch=final, held_out_examples=len(val), log=log),
               open(os.path.join(a.out, "training_log.json"), "w"), indent=1)

@@ -16,12 +16,16 @@ struct EvalShapes: AsyncParsableCommand {
         commandName: "shapes",
         abstract: "Accuracy on a held-out set of the synthetic shapes world, through decode → box prompt → tracker → model.",
         discussion: """
-        SET is a folder written by tools/shapes/world.py (set.json and its mp4 clips). For every \
-        object of every clip, its box on frame 0 is tracked through the clip and the model is asked \
-        its caption and multiple-choice questions (colour, shape, direction, speed) over the frames \
-        the set was made for (built-in caption spec). Controls: 'swapped' prompts the other object's \
-        box and scores against this object's answers; 'full_frame' replaces the mask by the whole \
-        frame. Prints a table (or --json with every answer); --output also writes the JSON.
+        SET is a folder written by tools/shapes/world.py (set.json and its mp4 clips). Schema v1 \
+        (the default world): for every object of every clip, its box on frame 0 is tracked through \
+        the clip and the model is asked its caption and multiple-choice questions (colour, shape, \
+        direction, speed) over the frames the set was made for (built-in caption spec). Schema v2 \
+        (world.py --events: occlusion, leaving the view, overtaking, size change, turning): each \
+        question names its regions (one object, or two as <Prompt0> and <Prompt1>), each boxed on \
+        its prompt frame; accuracy per question kind. Controls: 'swapped' prompts the other \
+        object's box (two regions: the two in reverse order) and scores against the asked answers; \
+        'full_frame' replaces every mask by the whole frame. Prints a table (or --json with every \
+        answer); --output also writes the JSON.
         """)
 
     @Argument(help: ArgumentHelp("Held-out set folder (set.json + clips).", valueName: "set"))
