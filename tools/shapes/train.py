@@ -96,7 +96,10 @@ def build(seed, tokenizer):
     column and row: motion (direction, speed) is the region's position across frames, and a random position
     embedding (generate.py's N(0, 0.5) per patch) is not a smooth function of position that the projector can read
     (MODEL_CARD.md, "Diagnosis")."""
-    model = gen.build_model(gen.build_config(SPEC, tokenizer), seed, tiny=True, dtype=torch.float32)
+    config = gen.build_config(SPEC, tokenizer)
+    if ROPE_THETA:   # --rope-theta: plain RoPE of that base, no llama3 scaling (SPEC's rope_scaling is None then)
+        config.mllm_config.text_config.rope_theta = ROPE_THETA
+    model = gen.build_model(config, seed, tiny=True, dtype=torch.float32)
     g = torch.Generator().manual_seed(seed + 1)
     for name, p in model.named_parameters():
         with torch.no_grad():
@@ -370,6 +373,10 @@ BALANCE_SPEEDS = False
 # region's position between frames, which the decoder can only tell apart by their distance in the sequence; these
 # questions supervise reading one given frame's position directly. Not in world.questions (held-out sets unchanged).
 AUX_POSITION = 0.0
+# --rope-theta T: the decoder's RoPE base T without llama3 scaling (default: GAR-1B's 500000 + llama3). With
+# head_dim 32, GAR-1B's RoPE leaves one frequency pair that tells the 4 frames' replay blocks (256 tokens each,
+# back to back) apart by their distance; a base of 10000 gives several.
+ROPE_THETA = None
 QUADRANTS = ["top left", "top right", "bottom left", "bottom right"]
 
 
@@ -484,7 +491,7 @@ def make_examples(seed, clips, processor, tokenizer, label):
 
 
 def main():
-    global QUESTION_WEIGHTS, MOTION_WORD_WEIGHT, BALANCE_SPEEDS, AUX_POSITION
+    global QUESTION_WEIGHTS, MOTION_WORD_WEIGHT, BALANCE_SPEEDS, AUX_POSITION, ROPE_THETA
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=os.path.join(ROOT, "models", "gar-shapes-demo"))
     ap.add_argument("--seed", type=int, default=20251206)
@@ -517,6 +524,8 @@ def main():
     ap.add_argument("--layers", type=int, default=2,
                     help="Llama decoder layers; with --init from a shallower checkpoint the new layers start as "
                          "the identity (zero output projections)")
+    ap.add_argument("--rope-theta", type=float, default=None,
+                    help="the decoder's RoPE base, plain RoPE without llama3 scaling (default: GAR-1B's)")
     a = ap.parse_args()
     if not 0.0 <= a.events <= 1.0:
         ap.error(f"--events must be a fraction between 0 and 1, got {a.events}")
@@ -526,6 +535,9 @@ def main():
     MOTION_WORD_WEIGHT = a.motion_word_weight
     gen.check_versions()
     SPEC["text"]["num_hidden_layers"] = a.layers
+    if a.rope_theta:
+        ROPE_THETA = a.rope_theta
+        SPEC["text"]["rope_scaling"] = None
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     tokenizer = AutoTokenizer.from_pretrained(os.path.join(gen.FIXTURES, "tokenizer"))
