@@ -9,9 +9,7 @@
 //
 // Tolerances as the env-gated hiera-tiny tests (SAM2GoldenTests, SAM2VideoLoopTests): logits
 // 1e-4 (image) / 1e-3 (video) of the mask's max |logit|; binary masks identical except pixels whose
-// reference logit is within that tolerance of 0 (at least 1e-3; the golden lists the pixels within
-// 0.02 of 0 with their logits, so at most 0.02). Video logits differ by up to ~2e-4 of max |logit| (the memories are
-// rounded to bf16, as the reference does), so a fixed 1e-3 would be tighter than the logit tolerance.
+// reference logit is within 1e-3 of 0 (the golden lists those pixels with their logits).
 import Basics
 import Checkpoints
 import Foundation
@@ -141,16 +139,14 @@ private func compareMasks(_ prefix: String, lowRes: Tensor, upscaled: Tensor, go
 
         // The reference's binary mask: packed bits, row-major, most significant bit first.
         let ref = (0 ..< HW).map { p in (bits[m * rowBytes + p >> 3] >> (7 - p & 7)) & 1 }
-        // A pixel may flip only where the reference logit is within the logit tolerance of 0 (at least 1e-3,
-        // at most 0.02: the listed pixels).
-        let margin = max(1e-3, rel * scale)
+        // A pixel may flip only where the reference logit is within 1e-3 of 0.
         var nearLogit: [Int: Float] = [:]
         for i in 0 ..< nearZeroLogits.count where nearZero[2 * i] == m { nearLogit[Int(nearZero[2 * i + 1])] = nearZeroLogits[i] }
         for p in 0 ..< HW where binary[m][p] != ref[p] {
             flipped += 1
             let logit = nearLogit[p] ?? .infinity
             flippedLogit = max(flippedLogit, abs(logit))
-            #expect(abs(logit) <= margin, "\(prefix) mask \(m) pixel \(p): differs at reference logit \(logit) (allowed within \(margin) of 0)")
+            #expect(abs(logit) < 1e-3, "\(prefix) mask \(m) pixel \(p): differs, and its reference logit is not within 1e-3 of 0")
         }
     }
     return "\(prefix): logits max |Δ| / max |ref| \(worst); \(flipped) mask pixels differ" + (flipped > 0 ? " (reference |logit| ≤ \(flippedLogit))" : "")
