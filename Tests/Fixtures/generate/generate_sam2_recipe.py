@@ -37,7 +37,9 @@ Stored: low-res logits every 8th pixel ([M, 32, 32]) with the full tensor's max 
 object scores, visible flags, binary masks at frame size as packed bits (row-major, most significant bit
 first: masks of random weights are speckled, so bits are smaller than run lengths), and the pixels whose upscaled logit is within NEAR_ZERO of 0 with that logit (a port may flip those).
 
-    /work/venv/ref/bin/python Tests/Fixtures/generate/generate_sam2_recipe.py
+    /work/venv/ref/bin/python Tests/Fixtures/generate/generate_sam2_recipe.py      # ~2.5 min, deterministic
+
+then `swift test --filter SAM2HieraTinyRecipeTests` (≈ 2 min in a debug build on 2 cores).
 """
 import json
 import math
