@@ -100,7 +100,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "JSONCore", "TestSupport"], swiftSettings: numericSwift),
         .testTarget(name: "ModelsTests", dependencies: ["Basics", "Models", "Tensors", "Checkpoints", "Tokenizers", "Video", "CKernels", "JSONCore", "TestSupport"],
                     swiftSettings: numericSwift),
-        .testTarget(name: "SAM2Tests", dependencies: ["SAM2", "Tensors", "Checkpoints", "JSONCore"], swiftSettings: numericSwift),
+        .testTarget(name: "SAM2Tests", dependencies: ["SAM2", "Tensors", "Checkpoints", "JSONCore", "Basics", "TestSupport"], swiftSettings: numericSwift),
         .testTarget(name: "VideoTests", dependencies: ["Video", "TestSupport"], swiftSettings: numericSwift),
         .testTarget(name: "TrackingTests", dependencies: ["Basics", "Tracking", "Video"], swiftSettings: numericSwift),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "Video", "Tracking", "Tensors", "Checkpoints", "Basics", "TestSupport"], swiftSettings: plainSwift),

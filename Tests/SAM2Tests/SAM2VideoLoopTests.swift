@@ -31,12 +31,12 @@ struct VideoGoldenSet: Sendable, CustomStringConvertible {
     static var cases: [(VideoGoldenSet, String)] { ([tiny] + (hieraTiny.map { [$0] } ?? [])).flatMap { set in ["a", "b"].map { (set, $0) } } }
 }
 
-private func member(_ v: JSONValue?, _ key: String) -> JSONValue? {
+func member(_ v: JSONValue?, _ key: String) -> JSONValue? {
     guard case let .object(members)? = v else { return nil }
     return members.first { $0.0 == key }?.1
 }
 
-private func items(_ v: JSONValue?) -> [JSONValue] {
+func items(_ v: JSONValue?) -> [JSONValue] {
     guard case let .array(a)? = v else { return [] }
     return a
 }
