@@ -109,19 +109,24 @@ def write_golden(out, name, tensors, manifest):
         f.write("\n")
 
 
+def pinned_deterministic_torch():
+    """Exits unless the pinned versions are installed; seeds torch and makes it deterministic, one thread (every
+    SAM 2 generator starts with this)."""
+    for mod, want in PINNED.items():
+        have = sys.modules[mod].__version__ if mod in sys.modules else __import__(mod).__version__
+        if have != want:
+            sys.exit(f"error: {mod} {have} is not the pinned {want} (Tests/Fixtures/README.md)")
+    torch.manual_seed(SEED)
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(1)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", choices=["tiny", "hiera-tiny"], default="tiny")
     ap.add_argument("--out", default=FIXTURES)
     args = ap.parse_args()
-    for mod, want in PINNED.items():
-        have = sys.modules[mod].__version__ if mod in sys.modules else __import__(mod).__version__
-        if have != want:
-            sys.exit(f"error: {mod} {have} is not the pinned {want} (Tests/Fixtures/README.md)")
-
-    torch.manual_seed(SEED)
-    torch.use_deterministic_algorithms(True)
-    torch.set_num_threads(1)
+    pinned_deterministic_torch()
     gen = torch.Generator().manual_seed(SEED)
     rng = np.random.default_rng(SEED)
 

@@ -58,7 +58,7 @@ from transformers import (Sam2Config, Sam2ImageProcessorFast, Sam2Model, Sam2Pro
 from transformers.models.sam2_video.video_processing_sam2_video import Sam2VideoVideoProcessor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from generate_sam2 import FIXTURES, PINNED, SEED, f32  # noqa: E402
+from generate_sam2 import FIXTURES, SEED, f32, pinned_deterministic_torch  # noqa: E402
 from generate_sam2_video import run_case  # noqa: E402
 
 RECIPE_DIR = os.path.join(FIXTURES, "sam2video-hiera-tiny-recipe")
@@ -185,13 +185,7 @@ class Golden:
 
 
 def main():
-    for mod, want in PINNED.items():
-        have = __import__(mod).__version__
-        if have != want:
-            sys.exit(f"error: {mod} {have} is not the pinned {want} (Tests/Fixtures/README.md)")
-    torch.manual_seed(SEED)
-    torch.use_deterministic_algorithms(True)
-    torch.set_num_threads(1)
+    pinned_deterministic_torch()
     versions = {"transformers": transformers.__version__, "torch": torch.__version__, "numpy": np.__version__}
 
     # The formula's vectorised and written-out forms agree; the probes are pinned in the Swift test.

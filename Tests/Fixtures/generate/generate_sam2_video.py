@@ -50,7 +50,7 @@ from transformers.models.sam2.image_processing_sam2_fast import Sam2ImageProcess
 from transformers.models.sam2_video.video_processing_sam2_video import Sam2VideoVideoProcessor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from generate_sam2 import FIXTURES, PINNED, SEED, f32, randomize, tiny_config  # noqa: E402
+from generate_sam2 import FIXTURES, SEED, f32, pinned_deterministic_torch, randomize, tiny_config  # noqa: E402
 
 FRAMES = 8
 # The object-score head's output layer is scaled by OBJECT_SCORE_SCALE and its bias raised by
@@ -152,13 +152,7 @@ def main():
     ap.add_argument("--out", default=FIXTURES)
     args = ap.parse_args()
     out = args.out
-    for mod, want in PINNED.items():
-        have = __import__(mod).__version__
-        if have != want:
-            sys.exit(f"error: {mod} {have} is not the pinned {want} (Tests/Fixtures/README.md)")
-    torch.manual_seed(SEED)
-    torch.use_deterministic_algorithms(True)
-    torch.set_num_threads(1)
+    pinned_deterministic_torch()
     gen = torch.Generator().manual_seed(SEED + 1)
     rng = np.random.default_rng(SEED + 1)
 
