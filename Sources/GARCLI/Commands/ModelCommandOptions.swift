@@ -14,10 +14,10 @@ struct ModelDirectoryOption: ParsableArguments {
     @OptionGroup var precision: PrecisionOption
 }
 
-/// `--precision f32|bf16` and `--verbose`, on every command that runs the model.
+/// `--precision f32|bf16|int8` and `--verbose`, on every command that runs the model.
 struct PrecisionOption: ParsableArguments {
     @Option(help: ArgumentHelp("Compute precision: f32 (exact), bf16 (bf16 inputs, f32 accumulation) or int8 (int8 weights; not faithful). Default: the pipeline's model.precision, else $GAR_PRECISION, else bf16 on CPUs with AMX, f32 elsewhere (without AMX f32 is the faster).",
-                               valueName: "f32|bf16"),
+                               valueName: "f32|bf16|int8"),
             transform: { (text: String) throws -> Precision in
                 do { return try Precision.parse(text) } catch let e as PrecisionNameError { throw ValidationError(e.description) }
             })
