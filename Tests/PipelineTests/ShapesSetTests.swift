@@ -56,6 +56,25 @@ import Testing
         #expect(ShapesEval.captionWords("A red blue square.")["colour"] == nil)
     }
 
+    /// Caption scores per attribute word, three words, and all four (the speed word too): two captions,
+    /// one right on every word, one with the wrong speed; a failed item counts wrong.
+    @Test func captionScoresCountEveryWord() {
+        func asked(_ caption: String?, _ want: String) -> (item: ShapesEvalReport.Item, questions: [ShapesSet.Question]) {
+            (ShapesEvalReport.Item(clip: "c.mp4", object: 0, regions: [0], condition: .region, status: caption == nil ? "error" : "ok",
+                                   error: nil, caption: caption, choices: [:]),
+             [ShapesSet.Question(regions: [0], kind: "caption", text: "Describe.", choices: [], answer: want)])
+        }
+        let s = ShapesEval.score([asked("A red circle moving right quickly.", "A red circle moving right quickly."),
+                                  asked("A blue star moving up slowly.", "A blue star moving up quickly."),
+                                  asked(nil, "A green square moving left slowly."),
+                                  asked("A green square moving left left.", "A green square moving left slowly.")],
+                                 condition: .region, kinds: [], events: false)
+        #expect(s.caption == ["colour": 75, "shape": 75, "direction": 75, "speed": 25])
+        #expect(s.captionColourShapeDirection == 75)
+        #expect(s.captionAllWords == 25)
+        #expect(s.errors == 1 && s.multipleChoice == nil)
+    }
+
     /// A set whose question names a region the clip does not have, or that lacks a v2 field, is
     /// refused naming the file.
     @Test func badVersion2SetsAreRefused() throws {

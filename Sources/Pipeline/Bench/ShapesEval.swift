@@ -174,6 +174,8 @@ public struct ShapesScores: Codable, Sendable, Equatable {
     public var caption: [String: Double]
     /// Captions with the right colour, shape and direction words.
     public var captionColourShapeDirection: Double?
+    /// Captions with every attribute word right: colour, shape and both motion words (direction, speed).
+    public var captionAllWords: Double?
 }
 
 public struct ShapesEvalReport: Codable, Sendable {
@@ -213,12 +215,12 @@ public struct ShapesEvalReport: Codable, Sendable {
         func pct(_ v: Double?) -> String { v.map { String(format: "%.1f", $0) } ?? "-" }
         let captionKeys = ShapesEval.attributes + (setSchemaVersion >= 2 ? ["event"] : [])
         var s = "| condition | items | multiple choice | " + kinds.joined(separator: " | ")
-            + " | caption colour+shape+direction | caption " + captionKeys.joined(separator: " | caption ") + " |\n"
-        s += "|---|---|---|" + String(repeating: "---|", count: kinds.count + 1 + captionKeys.count) + "\n"
+            + " | caption colour+shape+direction | caption all four words | caption " + captionKeys.joined(separator: " | caption ") + " |\n"
+        s += "|---|---|---|" + String(repeating: "---|", count: kinds.count + 2 + captionKeys.count) + "\n"
         for r in scores {
             s += "| \(r.condition.rawValue) | \(r.items) | \(pct(r.multipleChoice)) | "
                 + kinds.map { pct(r.multipleChoiceByKind[$0]) }.joined(separator: " | ")
-                + " | \(pct(r.captionColourShapeDirection)) | "
+                + " | \(pct(r.captionColourShapeDirection)) | \(pct(r.captionAllWords)) | "
                 + captionKeys.map { pct(r.caption[$0]) }.joined(separator: " | ") + " |\n"
         }
         s += "\nchance (multiple choice): " + kinds.map { "\($0) \(pct(chance[$0]))" }.joined(separator: ", ") + "\n"
@@ -372,13 +374,16 @@ public enum ShapesEval {
             }
         }
         if events { caption["event"] = captionRate { eventClause($0) == eventClause($1) } }
-        let allThree = captionRate { got, want in
-            let (g, w) = (captionWords(got), captionWords(want))
-            return ["colour", "shape", "direction"].allSatisfy { g[$0] != nil && g[$0] == w[$0] }
+        func wordsRight(_ names: [String]) -> Double? {
+            captionRate { got, want in
+                let (g, w) = (captionWords(got), captionWords(want))
+                return names.allSatisfy { g[$0] != nil && g[$0] == w[$0] }
+            }
         }
         return ShapesScores(condition: condition, items: asked.count, errors: asked.filter { $0.item.status == "error" }.count,
                             multipleChoice: pct(mcRight, mcTotal), multipleChoiceByKind: byKind, caption: caption,
-                            captionColourShapeDirection: allThree)
+                            captionColourShapeDirection: wordsRight(["colour", "shape", "direction"]),
+                            captionAllWords: wordsRight(attributes))
     }
 
     /// `<Prompt0>`, `<Prompt1>`, … = each object's box on its prompt frame.
