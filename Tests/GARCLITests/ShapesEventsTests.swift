@@ -48,7 +48,7 @@ import Testing
         let header = try #require(r.stdout.split(separator: "\n").first)
         for kind in kinds { #expect(header.contains("| \(kind) |"), "\(kind) missing from \(header)") }
         #expect(header.contains("caption event"))
-        #expect(r.stdout.contains("not trained") || r.stdout.contains("never seen event clips"), "\(r.stdout)")
+        #expect(r.stdout.contains("from the kind of clip alone"), "\(r.stdout)")
         let j = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: report)) as? [String: Any])
         #expect(j["set_schema_version"] as? Int == 2)
         #expect(j["kinds"] as? [String] == kinds)
@@ -79,6 +79,12 @@ import Testing
         let (own, other) = (try colour("region"), try colour("swapped"))
         #expect(own >= 62.5, "region colour \(own) %")
         #expect(other <= 37.5, "swapped colour \(other) %")
+        // the shipped model is trained on event clips too (MODEL_CARD.md round 7: 84.8 % of this
+        // fixture's questions with their own regions, 48.5 % swapped): all kinds together, with a margin
+        let (mine, swapped) = (try #require(scores["region"]?["multiple_choice"] as? Double),
+                               try #require(scores["swapped"]?["multiple_choice"] as? Double))
+        #expect(mine >= 70, "region multiple choice \(mine) %")
+        #expect(swapped <= 60, "swapped multiple choice \(swapped) %")
     }
 
     @Test func badVersion2SetIsOneLineErrorNamingTheFile() throws {

@@ -22,7 +22,7 @@ import Testing
     static let minCaptionAllWords = 87.0
     /// The controls (chance 25 %): the other object's box must give the other object's colour and
     /// shape (the two never share one: 0 % measured), the whole frame cannot say which object is
-    /// meant (colour 12.5, shape 25 measured on these 8 regions; earlier checkpoints 25–50).
+    /// meant (colour 25, shape 25 measured on these 8 regions; earlier checkpoints 12.5–50).
     static let maxSwappedColour = 25.0
     static let maxSwappedShape = 25.0
     static let maxFullFrameColour = 60.0

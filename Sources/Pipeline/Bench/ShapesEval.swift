@@ -225,9 +225,9 @@ public struct ShapesEvalReport: Codable, Sendable {
         }
         s += "\nchance (multiple choice): " + kinds.map { "\($0) \(pct(chance[$0]))" }.joined(separator: ", ") + "\n"
         if setSchemaVersion >= 2 {
-            s += "note: the shipped demo model (models/gar-shapes-demo) is trained on the default world only (colour, shape, "
-                + "direction, speed); it has never seen event clips or two-region questions, so the other kinds and the caption "
-                + "event clause measure a model trained with tools/shapes/train.py --events, not this one.\n"
+            s += "note: the shipped demo model (models/gar-shapes-demo) spent 30 % of its last run on event clips and two-region "
+                + "questions; leave, size, turn and touch can often be answered from the kind of clip alone (the swapped and "
+                + "full-frame rows show how much), colour, shape, direction, speed and the relations need the region.\n"
         }
         let errors = scores.reduce(0) { $0 + $1.errors }
         if errors > 0 { s += "\(errors) item(s) failed to run and count as wrong (see --json).\n" }
