@@ -4,6 +4,6 @@ import ArgumentParser
 /// ratios against a baseline measured in the same run.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks: decode, e2e, model, ops, tokenizer, track, videorefer",
-        subcommands: [BenchDecode.self, BenchE2E.self, BenchModel.self, BenchOps.self, BenchTokenizer.self, BenchTrack.self, BenchVideoRefer.self])
+        commandName: "bench", abstract: "Benchmarks: decode, e2e, faithfulness, model, ops, tokenizer, track, videorefer",
+        subcommands: [BenchDecode.self, BenchE2E.self, BenchFaithfulness.self, BenchModel.self, BenchOps.self, BenchTokenizer.self, BenchTrack.self, BenchVideoRefer.self])
 }

@@ -95,12 +95,9 @@ public enum ImageRegionJob {
         return try runAll(first, model: preloaded, onText: onText.map { f in { _, text in f(text) } })[0]
     }
 
-    /// Runs the request: one answer per question (one describe answer without a question), in
-    /// order. The image is encoded once, and each question after the first runs only its prompt
-    /// rows after the prefix it shares with the previous one. `onText(i, text)` receives answer
-    /// i's text as it is generated.
-    public static func runAll(_ r: ImageRegionRequest, model preloaded: GARModel? = nil,
-                              onText: ((Int, String) -> Void)? = nil) throws -> [ImageRegionAnswer] {
+    /// The request's image and masks, read and checked (one mask to describe, same size as the
+    /// image, not empty; no empty question): the input errors, raised before any model loads.
+    public static func readInputs(_ r: ImageRegionRequest) throws -> (image: ImageU8, masks: [ImageU8]) {
         guard !r.maskPaths.isEmpty else { throw PipelineError.invalidInput(what: "--mask", reason: "at least one mask is required") }
         if r.question == nil && r.maskPaths.count != 1 {
             throw PipelineError.invalidInput(what: "--mask", reason: "describe takes exactly one mask (use ask for several regions)")
@@ -108,11 +105,6 @@ public enum ImageRegionJob {
         for q in r.questions where q.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             throw PipelineError.invalidInput(what: "--question", reason: "the question is empty")
         }
-        if let t = r.threads {
-            guard t >= 1 else { throw PipelineError.invalidInput(what: "--threads", reason: "must be at least 1, got \(t)") }
-            Threading.set(t)
-        }
-        // Inputs first: a bad path fails fast, before the model loads.
         let image = try readImage(r.imagePath)
         let masks = try r.maskPaths.map(readMask)
         for (k, (mask, path)) in zip(masks, r.maskPaths).enumerated() {
@@ -123,6 +115,20 @@ public enum ImageRegionJob {
             if !mask.pixels.contains(where: { $0 != 0 }) {
                 throw PipelineError.invalidInput(what: name, reason: "the mask is empty (no nonzero pixel)")
             }
+        }
+        return (image, masks)
+    }
+
+    /// Runs the request: one answer per question (one describe answer without a question), in
+    /// order. The image is encoded once, and each question after the first runs only its prompt
+    /// rows after the prefix it shares with the previous one. `onText(i, text)` receives answer
+    /// i's text as it is generated.
+    public static func runAll(_ r: ImageRegionRequest, model preloaded: GARModel? = nil,
+                              onText: ((Int, String) -> Void)? = nil) throws -> [ImageRegionAnswer] {
+        let (image, masks) = try readInputs(r)   // inputs first: a bad path fails before the model loads
+        if let t = r.threads {
+            guard t >= 1 else { throw PipelineError.invalidInput(what: "--threads", reason: "must be at least 1, got \(t)") }
+            Threading.set(t)
         }
         let t0 = Date()
         let model = try preloaded ?? GARModel.load(directory: r.modelDirectory, precision: r.precision)
