@@ -11,6 +11,14 @@
 //   x  += o · Woᵀ
 //   gu  = RMSNorm_post(x) · [Wgate; Wup]ᵀ           [T, 2I]               (fused at load)
 //   x  += (silu(gate) ⊙ up) · Wdownᵀ
+// A prefill chunk on the f32 path runs the MLP in blocks of `mlpBlock` intermediate features j
+// (row ranges of [Wgate; Wup], column ranges of Wdown; the matrices are not split):
+//   gu_j = RMSNorm_post(x) · [Wgate_j; Wup_j]ᵀ      [T, 2B]
+//   x   += (silu(gate_j) ⊙ up_j) · Wdown[:, j]ᵀ
+// so it holds [T, 2B] of MLP activations instead of [T, 2I] (GAR-1B, 2,048 rows: 32 MB instead of
+// 128 MB). The products are the same; only the down product's sum over I is added to x block by
+// block. Decode steps (one row: GEMVs over the whole matrices) and the bf16/int8 paths (packed
+// matrices) run the MLP whole.
 // then RMSNorm_final and the head (the embedding matrix when tied) on the last row only.
 //
 // Matrices are packed at load for the requested precision; on the f32 path they stay in the
@@ -37,6 +45,10 @@ public final class LlamaDecoder: Sendable {
     let finalNorm: [Float]
     let head: LinearLayer            // [V, D] (shares embedTokens' storage when tied)
     let invFreq: [Float]             // [hd/2]
+    /// Intermediate features per MLP block of a prefill chunk; `I` or more = the MLP whole.
+    let mlpBlock: Int
+    /// Blocks of a 2,048-row chunk: 32 MB of MLP activations for GAR-1B instead of 128 MB.
+    public static let defaultMLPBlock = 2048
 
     var qWidth: Int { spec.numHeads * spec.headDim }
     var kvWidth: Int { spec.numKVHeads * spec.headDim }
@@ -66,7 +78,8 @@ public final class LlamaDecoder: Sendable {
     /// (`qkv` is q | k | v stacked, `gateUp` gate | up), packed for `precision` one layer at a time;
     /// `untiedHead` nil ties the head to `embedTokens`.
     init(spec: TextModelSpec, embedTokens: MatrixStorage, finalNorm: [Float], untiedHead: MatrixStorage?, precision: Precision,
-         layer: (Int) throws -> LayerWeights) rethrows {
+         mlpBlock: Int = LlamaDecoder.defaultMLPBlock, layer: (Int) throws -> LayerWeights) rethrows {
+        precondition(mlpBlock >= 1, "LlamaDecoder: MLP block \(mlpBlock)")
         self.spec = spec
         let D = spec.hiddenSize, V = spec.vocabSize, I = spec.intermediateSize
         let q = spec.numHeads * spec.headDim, kv = spec.numKVHeads * spec.headDim
@@ -81,6 +94,8 @@ public final class LlamaDecoder: Sendable {
                          down: LinearLayer(outFeatures: D, inFeatures: I, weight: l.down, precision: precision))
         }
         self.finalNorm = finalNorm
+        let blocksWork = layers.allSatisfy { $0.gateUp.supportsBlocks && $0.down.supportsBlocks }
+        self.mlpBlock = blocksWork ? min(mlpBlock, I) : I
         head = LinearLayer(outFeatures: V, inFeatures: D, weight: untiedHead ?? embedTokens, precision: precision)
         switch spec.ropeScaling {
         case .none:
@@ -180,6 +195,10 @@ public final class LlamaDecoder: Sendable {
         // MLP.
         profile.measure(.norms) { rmsNorm(x, layer.postNorm, rows: T, out: h) }
         let gu = s.mlp.pointer
+        if T >= LinearLayer.gemvRowLimit && mlpBlock < I {
+            runMLPBlocks(layer, rows: T, state: s)
+            return
+        }
         profile.measure(.gateUp, bytes: layer.gateUp.weight.bytes) { layer.gateUp.apply(h, rows: T, out: gu, scratch: s.widen.buffer) }
         // silu(gate) ⊙ up, written over the gate half of each row, then packed to [T, I].
         profile.measure(.siluMul) {
@@ -191,6 +210,24 @@ public final class LlamaDecoder: Sendable {
         profile.measure(.down, bytes: layer.down.weight.bytes) { layer.down.apply(gu, rows: T, out: h, scratch: s.widen.buffer) }
         profile.measure(.residual) {
             Kernels.addInPlace(UnsafeMutableBufferPointer(start: x, count: T * D), UnsafeBufferPointer(start: h, count: T * D))
+        }
+    }
+
+    /// The MLP of a prefill chunk in blocks of `mlpBlock` intermediate features: `h` holds
+    /// RMSNorm_post(x); each block's down product is added to `x` by the product itself.
+    private func runMLPBlocks(_ layer: Layer, rows T: Int, state s: DecoderState) {
+        let I = spec.intermediateSize
+        let x = s.x.pointer, h = s.h.pointer, gu = s.mlp.pointer
+        for j0 in stride(from: 0, to: I, by: mlpBlock) {
+            let j = j0 ..< min(I, j0 + mlpBlock), B = j.count
+            layer.gateUp.applyRows(j, h, rows: T, out: gu, outRowStride: 2 * B, scratch: s.widen.buffer)
+            layer.gateUp.applyRows(I + j0 ..< I + j.upperBound, h, rows: T, out: gu + B, outRowStride: 2 * B, scratch: s.widen.buffer)
+            // silu(gate) ⊙ up over the gate half of each row, packed to [T, B].
+            parallelFor(T, grain: max(1, 8192 / B)) { r in
+                for t in r { gk_silu_mul(gu + t * 2 * B, gu + t * 2 * B + B, B) }
+            }
+            for t in 1 ..< T { (gu + t * B).update(from: gu + t * 2 * B, count: B) }
+            layer.down.applyColumns(j, gu, rows: T, out: x, accumulate: true, scratch: s.widen.buffer)
         }
     }
 
@@ -216,7 +253,7 @@ public final class DecoderState {
     let x: FloatBuffer           // [chunk, D]
     let h: FloatBuffer           // [chunk, max(D, H·hd)]
     let qkv: FloatBuffer         // [chunk, max((H+2Hkv)·hd, D)]
-    let mlp: FloatBuffer         // [chunk, 2I]
+    let mlp: FloatBuffer         // [chunk, 2I], or [chunk, 2·mlpBlock] when the MLP runs in blocks (≥ 2I)
     let widen: FloatBuffer       // bf16 → f32 weight chunks
     let logits: FloatBuffer      // [V]
     let scores: FloatBuffer      // [H, capacity] decode-step attention scores
@@ -227,8 +264,8 @@ public final class DecoderState {
     /// Rows per prefill pass unless a request says otherwise.
     public static let defaultChunkRows = 2048
 
-    /// `chunkRows`: rows per prefill pass (bounds scratch memory; 2048 rows of GAR-1B take ~220 MB,
-    /// 1024 rows half that).
+    /// `chunkRows`: rows per prefill pass (bounds scratch memory; 2048 rows of GAR-1B take ~120 MB,
+    /// 1024 rows about half that).
     init(decoder d: LlamaDecoder, capacity: Int, chunkRows: Int = DecoderState.defaultChunkRows) {
         let s = d.spec
         self.capacity = capacity
@@ -239,7 +276,8 @@ public final class DecoderState {
         x = FloatBuffer(count: T * s.hiddenSize)
         h = FloatBuffer(count: T * max(s.hiddenSize, d.qWidth))
         qkv = FloatBuffer(count: T * max(d.qWidth + 2 * d.kvWidth, s.hiddenSize))
-        mlp = FloatBuffer(count: T * 2 * s.intermediateSize)
+        // Chunks of gemvRowLimit rows or more run the MLP in blocks, fewer rows (decode) whole.
+        mlp = FloatBuffer(count: max(T * 2 * d.mlpBlock, min(T, LinearLayer.gemvRowLimit - 1) * 2 * s.intermediateSize))
         widen = FloatBuffer(count: max(LinearLayer.widenChunkElements, s.intermediateSize, s.hiddenSize))
         logits = FloatBuffer(count: s.vocabSize)
         scores = FloatBuffer(count: s.numHeads * capacity)

@@ -18,7 +18,10 @@ public final class DecoderLayerBench {
 
     /// `rows` new rows after `past` cached positions (a prefill: past = 0; a decode step: rows = 1).
     /// The cache of the first `past` positions is filled with random keys and values.
-    public init(spec: TextModelSpec, precision: Precision, rows: Int, past: Int, seed: UInt64 = 1) {
+    /// `mlpBlock`: intermediate features per MLP block of a prefill (the model's default unless a
+    /// test asks for another).
+    public init(spec: TextModelSpec, precision: Precision, rows: Int, past: Int, seed: UInt64 = 1,
+                mlpBlock: Int = LlamaDecoder.defaultMLPBlock) {
         precondition(rows >= 1 && past >= 0, "DecoderLayerBench: rows \(rows), past \(past)")
         var layerSpec = spec
         layerSpec.numLayers = 1
@@ -36,7 +39,7 @@ public final class DecoderLayerBench {
                                                 o: bf16(D, q, scale: 0.02), postNorm: floats(D, scale: 0.1, offset: 1),
                                                 gateUp: bf16(2 * I, D, scale: 0.02), down: bf16(D, I, scale: 0.01))
         decoder = LlamaDecoder(spec: layerSpec, embedTokens: bf16(1, D, scale: 0.02), finalNorm: floats(D, scale: 0.1, offset: 1),
-                               untiedHead: nil, precision: precision) { _ in layer }
+                               untiedHead: nil, precision: precision, mlpBlock: mlpBlock) { _ in layer }
         let state = DecoderState(decoder: decoder, capacity: past + rows, chunkRows: rows)
         let cached = floats(2 * past * kv, scale: 1)
         cached.withUnsafeBufferPointer { c in

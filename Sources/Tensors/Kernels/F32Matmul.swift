@@ -16,14 +16,15 @@ import CDNNL
 extension Kernels {
     /// `out[t, o] = Σ_c x[t, c] · w[o, c]` for `t < T`, `o < OC`: `x [T, C]` row-major (row stride
     /// `C`), `w [OC, C]` row-major (PyTorch `[out, in]`), `out` rows of stride `outRowStride ≥ OC`
-    /// (columns beyond `OC` untouched). f32 arithmetic on oneDNN's matmul. Naive twin:
+    /// (columns beyond `OC` untouched). f32 arithmetic on oneDNN's matmul; `accumulate` adds the
+    /// product to `out` (oneDNN's sum post-op) instead of overwriting it. Naive twin:
     /// `Reference.linear` (without bias).
     public static func matmulF32(_ x: UnsafePointer<Float>, rows T: Int, weight w: UnsafePointer<Float>, outFeatures OC: Int,
-                                 inFeatures C: Int, out: UnsafeMutablePointer<Float>, outRowStride: Int) {
+                                 inFeatures C: Int, out: UnsafeMutablePointer<Float>, outRowStride: Int, accumulate: Bool = false) {
         precondition(T >= 0 && OC >= 0 && C >= 0 && outRowStride >= OC, "matmulF32: bad sizes")
         guard T > 0, OC > 0 else { return }
         guard C > 0 else {
-            for t in 0 ..< T { (out + t * outRowStride).update(repeating: 0, count: OC) }
+            if !accumulate { for t in 0 ..< T { (out + t * outRowStride).update(repeating: 0, count: OC) } }
             return
         }
         var src = DNNL.desc([Int64(T), Int64(C)], dnnl_f32, dnnl_ab)
@@ -33,8 +34,18 @@ extension Kernels {
                                                     [Int64(outRowStride), 1]), "output descriptor")
         var op = dnnl_matmul_desc_t()
         DNNL.check(dnnl_matmul_desc_init(&op, &src, &wts, nil, &dst), "f32 matmul descriptor [\(T), \(C)]×[\(C), \(OC)]")
+        var attr: dnnl_primitive_attr_t?
+        if accumulate {
+            DNNL.check(dnnl_primitive_attr_create(&attr), "primitive attributes")
+            var ops: dnnl_post_ops_t?
+            DNNL.check(dnnl_post_ops_create(&ops), "post-ops")
+            defer { dnnl_post_ops_destroy(ops) }
+            DNNL.check(dnnl_post_ops_append_sum(ops, 1), "sum post-op")
+            DNNL.check(dnnl_primitive_attr_set_post_ops(attr, ops), "set post-ops")
+        }
+        defer { if let attr { dnnl_primitive_attr_destroy(attr) } }
         var pd: dnnl_primitive_desc_t?
-        DNNL.check(dnnl_primitive_desc_create(&pd, &op, nil, DNNL.engine, nil), "f32 matmul primitive descriptor [\(T), \(C)]×[\(C), \(OC)]")
+        DNNL.check(dnnl_primitive_desc_create(&pd, &op, attr, DNNL.engine, nil), "f32 matmul primitive descriptor [\(T), \(C)]×[\(C), \(OC)]")
         defer { dnnl_primitive_desc_destroy(pd) }
         var prim: dnnl_primitive_t?
         DNNL.check(dnnl_primitive_create(&prim, pd), "f32 matmul primitive")

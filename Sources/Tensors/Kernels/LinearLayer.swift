@@ -218,6 +218,90 @@ public struct LinearLayer: Sendable {
         }
     }
 
+    // MARK: blocks of a wide layer (f32 path)
+
+    /// Whether `applyRows` / `applyColumns` can run on this layer: weights the f32 path reads as
+    /// stored (`.f32`, `.bf16Stored`), no bias. (Packed bf16 and int8 matrices are laid out for
+    /// whole products.)
+    public var supportsBlocks: Bool {
+        guard bias == nil else { return false }
+        switch weight {
+        case .f32, .bf16Stored: return true
+        case .bf16Packed, .int8: return false
+        }
+    }
+
+    /// `out[t, o − r.lowerBound] = Σ_c x[t, c] · W[o, c]` for the output features `o ∈ r` and
+    /// `t < T`: `x [T, inFeatures]`, `out` rows of stride `outRowStride ≥ r.count`. f32 arithmetic
+    /// on oneDNN (the rows of bf16-stored weights widened into `scratch` in chunks, as `apply`).
+    /// Needs `supportsBlocks`. Naive twin: `Reference.linear` on the rows.
+    public func applyRows(_ r: Range<Int>, _ x: UnsafePointer<Float>, rows T: Int, out: UnsafeMutablePointer<Float>,
+                          outRowStride: Int, scratch: UnsafeMutableBufferPointer<Float>) {
+        precondition(supportsBlocks && r.lowerBound >= 0 && r.upperBound <= outFeatures && outRowStride >= r.count, "LinearLayer.applyRows: \(r)")
+        guard T > 0, !r.isEmpty else { return }
+        let C = inFeatures
+        switch weight {
+        case let .f32(w):
+            w.withUnsafeBufferPointer {
+                Kernels.matmulF32(x, rows: T, weight: $0.baseAddress! + r.lowerBound * C, outFeatures: r.count, inFeatures: C,
+                                  out: out, outRowStride: outRowStride)
+            }
+        case let .bf16Stored(w):
+            w.withUnsafeBufferPointer { wb in
+                let chunkRows = max(1, min(r.count, scratch.count / C))
+                precondition(scratch.count >= chunkRows * C, "LinearLayer.applyRows: scratch holds \(scratch.count) < \(C) floats")
+                var o0 = r.lowerBound
+                while o0 < r.upperBound {
+                    let n = min(chunkRows, r.upperBound - o0)
+                    Convert.bf16ToF32(UnsafeBufferPointer(start: wb.baseAddress! + o0 * C, count: n * C),
+                                      UnsafeMutableBufferPointer(rebasing: scratch[0 ..< n * C]))
+                    Kernels.matmulF32(x, rows: T, weight: scratch.baseAddress!, outFeatures: n, inFeatures: C,
+                                      out: out + (o0 - r.lowerBound), outRowStride: outRowStride)
+                    o0 += n
+                }
+            }
+        case .bf16Packed, .int8:
+            preconditionFailure("LinearLayer.applyRows: \(weight.kernelName)")
+        }
+    }
+
+    /// `out[t, o] (+)= Σ_{c ∈ k} x[t, c − k.lowerBound] · W[o, c]` for every output feature `o` and
+    /// `t < T`: the share of input features `k` in the product, added to `out` with `accumulate`;
+    /// `x [T, k.count]` (row stride `k.count`), `out [T, outFeatures]`. The columns `k` of W are gathered (and widened) into
+    /// `scratch` in chunks of output rows, then multiplied in f32 on oneDNN. Needs
+    /// `supportsBlocks`; `scratch` must hold at least `k.count` floats.
+    public func applyColumns(_ k: Range<Int>, _ x: UnsafePointer<Float>, rows T: Int, out: UnsafeMutablePointer<Float>,
+                             accumulate: Bool = false, scratch: UnsafeMutableBufferPointer<Float>) {
+        precondition(supportsBlocks && k.lowerBound >= 0 && k.upperBound <= inFeatures, "LinearLayer.applyColumns: \(k)")
+        guard T > 0, !k.isEmpty else { return }
+        let C = inFeatures, OC = outFeatures, B = k.count
+        let chunkRows = max(1, min(OC, scratch.count / B))
+        precondition(scratch.count >= chunkRows * B, "LinearLayer.applyColumns: scratch holds \(scratch.count) < \(B) floats")
+        let s = scratch.baseAddress!
+        var o0 = 0
+        while o0 < OC {
+            let n = min(chunkRows, OC - o0)
+            switch weight {
+            case let .f32(w):
+                w.withUnsafeBufferPointer { wb in
+                    parallelFor(n, grain: max(1, (1 << 16) / B)) { rows in
+                        for o in rows { (s + o * B).update(from: wb.baseAddress! + (o0 + o) * C + k.lowerBound, count: B) }
+                    }
+                }
+            case let .bf16Stored(w):
+                w.withUnsafeBufferPointer { wb in
+                    parallelFor(n, grain: max(1, (1 << 16) / B)) { rows in
+                        for o in rows { gk_bf16_to_f32(wb.baseAddress! + (o0 + o) * C + k.lowerBound, s + o * B, B) }
+                    }
+                }
+            case .bf16Packed, .int8:
+                preconditionFailure("LinearLayer.applyColumns: \(weight.kernelName)")
+            }
+            Kernels.matmulF32(x, rows: T, weight: s, outFeatures: n, inFeatures: B, out: out + o0, outRowStride: OC, accumulate: accumulate)
+            o0 += n
+        }
+    }
+
     /// Applies `activation` in place to `count` values.
     static func activate(_ activation: MatmulActivation, _ y: UnsafeMutablePointer<Float>, count: Int) {
         let b = UnsafeMutableBufferPointer(start: y, count: count)
