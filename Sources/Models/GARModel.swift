@@ -75,9 +75,7 @@ public final class GARModel: Sendable {
     /// chat template, model.safetensors or shards; generation_config.json if present), packing
     /// the weight matrices for `precision` (`.f32`: the exact path).
     public static func load(directory: String, precision: Precision = .f32) throws -> GARModel {
-        let model = try GARModel(directory: directory, precision: precision)
-        Heap.returnFreedMemory()   // the loader's temporaries (conversions, config and tokenizer parsing)
-        return model
+        try GARModel(directory: directory, precision: precision)
     }
 
     init(directory: String, precision: Precision) throws {
@@ -151,16 +149,8 @@ public final class GARModel: Sendable {
     public static let defaultTileBatch = 4
 
     /// Projected features `[T·256, D]` of tiles (tile-major, 16×16 row-major within a tile).
-    /// The tower's batch scratch is freed, and its pages returned to the system, before this
-    /// returns: the prefill that follows peaks with the KV cache, not with the vision activations.
     public func imageFeatures(_ tiles: [TileInput], tileBatch: Int = GARModel.defaultTileBatch,
                               tap: (any ActivationTap)? = nil, firstTile: Int = 0) -> Tensor {
-        let features = encodeTiles(tiles, tileBatch: tileBatch, tap: tap, firstTile: firstTile)
-        Heap.returnFreedMemory()
-        return features
-    }
-
-    private func encodeTiles(_ tiles: [TileInput], tileBatch: Int, tap: (any ActivationTap)?, firstTile: Int) -> Tensor {
         let v = spec.vision
         let S = v.imageHeight, P = v.patchSize, G2 = v.numPatches, Dv = v.embedDim, N = encoder.tokensPerTile
         let D = textWidth, per = tokensPerTile

@@ -25,12 +25,6 @@ int gk_cpu_has_avx2_fma_f16c(void);
 /// 1 when the running CPU has native bf16 dot products (AVX512_BF16, x86-64), else 0.
 int gk_cpu_has_avx512_bf16(void);
 
-// MARK: - heap (heap.c)
-
-/// Returns the free pages of every malloc arena to the system (glibc malloc_trim(0)); 1 when
-/// memory was released, 0 otherwise (and always 0 where the C library has no malloc_trim).
-int gk_heap_trim(void);
-
 // MARK: - vector math (mathkernels.c)
 
 /// Instruction-set levels of the math kernels.
