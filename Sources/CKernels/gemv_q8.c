@@ -15,7 +15,7 @@
 // Symmetric quantisation of v[n] with one scale; returns the scale. Written so the compiler
 // vectorises it on baseline x86-64 (no libm calls): plain compares for the maximum, and round half
 // to even by adding and subtracting 1.5·2²³ (exact for |x| < 2²², here |x| ≤ 127 after the clamp).
-static float quantize_block(const float *v, size_t n, int8_t *q) {
+static float quantize_block_base(const float *v, size_t n, int8_t *q) {
     float amax = 0.0f;
     for (size_t i = 0; i < n; i++) {
         float a = fabsf(v[i]);
@@ -32,6 +32,72 @@ static float quantize_block(const float *v, size_t n, int8_t *q) {
     return s;
 }
 
+#if GK_X86
+static int has_avx512bw(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+    }
+    return cached;
+}
+
+// quantize_block_base with AVX-512, 16 values per step: the same operations in the same order on
+// every value (|v| maximum — exact in any order —, one multiply by 1/s, clamp, the same rounding
+// trick), so the results are bit-identical (for inputs without NaN). The activation quantiser of
+// the int8 GEMMs took 8.5 % of an int8 vision tile on baseline x86-64 code.
+__attribute__((target("avx512f,avx512bw"))) static float quantize_block_avx512(const float *v, size_t n, int8_t *q) {
+    __m512 vmax = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) vmax = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(v + i)), vmax);
+    float amax = _mm512_reduce_max_ps(vmax);
+    for (; i < n; i++) {
+        float a = fabsf(v[i]);
+        amax = a > amax ? a : amax;
+    }
+    float s = amax / 127.0f;
+    float inv = s > 0.0f ? 1.0f / s : 0.0f;
+    const __m512 vinv = _mm512_set1_ps(inv), top = _mm512_set1_ps(127.0f), bottom = _mm512_set1_ps(-127.0f);
+    const __m512 magic = _mm512_set1_ps(12582912.0f);
+    for (i = 0; i + 16 <= n; i += 16) {
+        __m512 x = _mm512_mul_ps(_mm512_loadu_ps(v + i), vinv);
+        x = _mm512_max_ps(_mm512_min_ps(x, top), bottom);
+        x = _mm512_sub_ps(_mm512_add_ps(x, magic), magic);
+        _mm_storeu_si128((__m128i *)(q + i), _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(x)));
+    }
+    for (; i < n; i++) {
+        float x = v[i] * inv;
+        x = x > 127.0f ? 127.0f : (x < -127.0f ? -127.0f : x);
+        q[i] = (int8_t)((x + 12582912.0f) - 12582912.0f);
+    }
+    return s;
+}
+
+// The residue x − s·q of the split quantiser, multiply then subtract (no fused multiply-add, as
+// the portable loop and the Swift twin compute it).
+__attribute__((target("avx512f,avx512bw"))) static void residue_avx512(const float *x, size_t n, float s, const int8_t *q, float *out) {
+    const __m512 vs = _mm512_set1_ps(s);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 qf = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(q + i))));
+        __m512 prod = _mm512_mul_ps(vs, qf);
+        _mm512_storeu_ps(out + i, _mm512_sub_ps(_mm512_loadu_ps(x + i), prod));
+    }
+    for (; i < n; i++) {
+        float prod = s * (float)q[i];
+        out[i] = x[i] - prod;
+    }
+}
+#endif
+
+// The quantiser the running CPU takes (AVX-512 or the portable loop; identical results).
+static float quantize_block(const float *v, size_t n, int8_t *q) {
+#if GK_X86
+    if (has_avx512bw()) return quantize_block_avx512(v, n, q);
+#endif
+    return quantize_block_base(v, n, q);
+}
+
 void gk_quantize_q8(const float *w, size_t rows, size_t cols, size_t block, int8_t *q, float *scales) {
     size_t nb = gk_q8_blocks(cols, block);
     for (size_t r = 0; r < rows; r++) {
@@ -46,6 +112,13 @@ void gk_quantize_row_s8(const float *x, size_t n, int8_t *hi, float *s_hi, int8_
     float s = quantize_block(x, n, hi);
     *s_hi = s;
     if (!lo) return;
+#if GK_X86
+    if (has_avx512bw()) {
+        residue_avx512(x, n, s, hi, scratch);
+        *s_lo = quantize_block(scratch, n, lo);
+        return;
+    }
+#endif
     for (size_t i = 0; i < n; i++) scratch[i] = x[i] - s * (float)hi[i];
     *s_lo = quantize_block(scratch, n, lo);
 }

@@ -39,6 +39,21 @@ import Testing
         #expect((0 ..< 37 * 70).allSatisfy { a.values[$0] == b.values[$0] } && (0 ..< 37).allSatisfy { a.scales[$0] == b.scales[$0] })
     }
 
+    /// Ties round half to even and the clamp holds in the vector body and in the tail alike (the
+    /// quantiser takes AVX-512 where the CPU has it, 16 values per step, then a scalar tail): with
+    /// max |x| = 127 the scale is 1, so x·(1/s) is x itself.
+    @Test func quantiserRoundsTiesToEvenInBodyAndTail() {
+        let ties: [Float] = [0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 126.5, -126.5, 3.5, 4.5, 0, -0.0, 63.5, -63.5, 7.25, 7.75]
+        let x = [Float(127)] + ties + ties + Array(ties.prefix(5))   // 38 values: two vectors and a tail of 6
+        var q = [Int8](repeating: 0, count: x.count)
+        var s: Float = 0
+        gk_quantize_row_s8(x, x.count, &q, &s, nil, nil, nil)
+        let (want, wantS) = Reference.quantizeS8(x[...])
+        #expect(s == 1 && wantS == 1)
+        #expect(q == want, "\(zip(x, q).map { "\($0)→\($1)" })")
+        #expect(Array(q[1 ..< 7]) == [0, 2, 2, 0, -2, -2])
+    }
+
     /// The split activation quantiser: hi as the twin, lo = the twin's quantisation of the f32
     /// residue, and |x − (s_hi·hi + s_lo·lo)| ≤ s_lo / 2 (+ f32 slack).
     @Test func activationSplitMatchesDefinition() {
