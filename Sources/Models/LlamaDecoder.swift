@@ -200,13 +200,7 @@ public final class LlamaDecoder: Sendable {
             return
         }
         profile.measure(.gateUp, bytes: layer.gateUp.weight.bytes) { layer.gateUp.apply(h, rows: T, out: gu, scratch: s.widen.buffer) }
-        // silu(gate) ⊙ up, written over the gate half of each row, then packed to [T, I].
-        profile.measure(.siluMul) {
-            parallelFor(T, grain: max(1, 8192 / max(I, 1))) { r in
-                for t in r { gk_silu_mul(gu + t * 2 * I, gu + t * 2 * I + I, I) }
-            }
-            for t in 1 ..< max(T, 1) { (gu + t * I).update(from: gu + t * 2 * I, count: I) }
-        }
+        profile.measure(.siluMul) { Self.siluMulPacked(gu, rows: T, width: I) }
         profile.measure(.down, bytes: layer.down.weight.bytes) { layer.down.apply(gu, rows: T, out: h, scratch: s.widen.buffer) }
         profile.measure(.residual) {
             Kernels.addInPlace(UnsafeMutableBufferPointer(start: x, count: T * D), UnsafeBufferPointer(start: h, count: T * D))
@@ -222,13 +216,18 @@ public final class LlamaDecoder: Sendable {
             let j = j0 ..< min(I, j0 + mlpBlock), B = j.count
             layer.gateUp.applyRows(j, h, rows: T, out: gu, outRowStride: 2 * B, scratch: s.widen.buffer)
             layer.gateUp.applyRows(I + j0 ..< I + j.upperBound, h, rows: T, out: gu + B, outRowStride: 2 * B, scratch: s.widen.buffer)
-            // silu(gate) ⊙ up over the gate half of each row, packed to [T, B].
-            parallelFor(T, grain: max(1, 8192 / B)) { r in
-                for t in r { gk_silu_mul(gu + t * 2 * B, gu + t * 2 * B + B, B) }
-            }
-            for t in 1 ..< T { (gu + t * B).update(from: gu + t * 2 * B, count: B) }
+            Self.siluMulPacked(gu, rows: T, width: B)
             layer.down.applyColumns(j, gu, rows: T, out: x, accumulate: true, scratch: s.widen.buffer)
         }
+    }
+
+    /// `gu [T, 2W]` (gate | up per row) → silu(gate) ⊙ up, written over the gate half of each row,
+    /// then packed to `[T, W]` at the start of `gu`.
+    private static func siluMulPacked(_ gu: UnsafeMutablePointer<Float>, rows T: Int, width W: Int) {
+        parallelFor(T, grain: max(1, 8192 / max(W, 1))) { r in
+            for t in r { gk_silu_mul(gu + t * 2 * W, gu + t * 2 * W + W, W) }
+        }
+        for t in 1 ..< max(T, 1) { (gu + t * W).update(from: gu + t * 2 * W, count: W) }
     }
 
     private func rmsNorm(_ x: UnsafeMutablePointer<Float>, _ w: [Float], rows: Int, out: UnsafeMutablePointer<Float>) {
@@ -253,7 +252,7 @@ public final class DecoderState {
     let x: FloatBuffer           // [chunk, D]
     let h: FloatBuffer           // [chunk, max(D, H·hd)]
     let qkv: FloatBuffer         // [chunk, max((H+2Hkv)·hd, D)]
-    let mlp: FloatBuffer         // [chunk, 2I], or [chunk, 2·mlpBlock] when the MLP runs in blocks (≥ 2I)
+    let mlp: FloatBuffer         // [chunk, 2·mlpBlock] (mlpBlock = I: whole), ≥ min(chunk, 3)·2I floats (short chunks run whole)
     let widen: FloatBuffer       // bf16 → f32 weight chunks
     let logits: FloatBuffer      // [V]
     let scores: FloatBuffer      // [H, capacity] decode-step attention scores
