@@ -7,6 +7,7 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #define GK_X86 1
+#include <immintrin.h>
 #endif
 
 // GK_AR: query rows per attention register tile (rows × 4 vectors of accumulators must fit the
@@ -135,6 +136,13 @@ size_t gk_attention_scratch_floats(size_t rows, size_t D) {
     size_t R = rows + GK_AR_MAX;
     return R * D + 2 * R + GK_AR_MAX * 64 + GK_AR_MAX * D;
 }
+size_t gk_attention_decode_scratch_floats(size_t G, size_t S, size_t D) { return G * S + GK_DEC_KB * D; }
+
+void gk_attention_decode(const float *q, size_t G, const void *k, const void *v, size_t kvs, int bf16, size_t S,
+                         size_t D, float scale, float *out, float *scratch) {
+    GK_DISPATCH(gk_attention_decode, q, G, k, v, kvs, bf16, S, D, scale, out, scratch);
+}
+
 void gk_attention_block(const float *q, size_t qs, size_t rows, const float *kt, const float *v, size_t S, size_t Spad,
                         size_t D, float scale, size_t firstVisible, int causal, float *out, size_t os, float *scratch) {
     GK_DISPATCH(gk_attention_block, q, qs, rows, kt, v, S, Spad, D, scale, firstVisible, causal, out, os, scratch);

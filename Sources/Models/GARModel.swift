@@ -68,17 +68,18 @@ public final class GARModel: Sendable {
         let vision = encoder.blocks.first?.qkv.weight.kernelName ?? projector.linear1.weight.kernelName
         let llm = decoder.layers.first?.qkv.weight.kernelName ?? decoder.head.weight.kernelName
         let isa = "; oneDNN ISA \(CPUFeatures.dnnlISA)"
-        return "vision: \(vision); llm: \(llm)\(isa)"
+        return "vision: \(vision); llm: \(llm); KV cache \(decoder.kvStorage.rawValue)\(isa)"
     }
 
     /// Loads a GAR checkpoint directory (config.json, preprocessor_config.json, tokenizer files,
     /// chat template, model.safetensors or shards; generation_config.json if present), packing
     /// the weight matrices for `precision` (`.f32`: the exact path).
-    public static func load(directory: String, precision: Precision = .f32) throws -> GARModel {
-        try GARModel(directory: directory, precision: precision)
+    /// `kvStorage`: the decoder's KV cache element type; nil = `LlamaDecoder.defaultKVStorage(for: precision)`.
+    public static func load(directory: String, precision: Precision = .f32, kvStorage: KVStorage? = nil) throws -> GARModel {
+        try GARModel(directory: directory, precision: precision, kvStorage: kvStorage)
     }
 
-    init(directory: String, precision: Precision) throws {
+    init(directory: String, precision: Precision, kvStorage: KVStorage? = nil) throws {
         let start = Date()
         let fm = FileManager.default
         var isDir: ObjCBool = false
@@ -129,7 +130,7 @@ public final class GARModel: Sendable {
                                 weight: .f32(GARModel.sumChannels(maskWeight, outChannels: Dv, kernelArea: P * P)), precision: precision)
         encoder = try PerceptionEncoder(spec: v, keys: keys.vision, weights: root, precision: precision)
         projector = try Projector(keys: keys.projector, grid: grid, pooling: spec.projectorPoolingRatio, weights: root, precision: precision)
-        decoder = try LlamaDecoder(spec: spec.text, keys: keys.text, weights: root, precision: precision)
+        decoder = try LlamaDecoder(spec: spec.text, keys: keys.text, weights: root, precision: precision, kvStorage: kvStorage)
         try loader.finish()
         loadSeconds = Date().timeIntervalSince(start)
     }

@@ -6,7 +6,7 @@
 //   a   = RMSNorm_in(x)
 //   qkv = a · [Wq; Wk; Wv]ᵀ                        [T, (H + 2·Hkv)·hd]   (fused at load)
 //   q, k ← RoPE half-split (pairs i, i + hd/2) at their positions
-//   K/V cache rows p0 … ← k, v
+//   K/V cache rows p0 … ← k, v                       (f32, or bf16 for int8: Support/KVCache.swift)
 //   o   = softmax(q·Kᵀ/√hd + causal mask) · V       query head h reads kv head h / (H/Hkv)
 //   x  += o · Woᵀ
 //   gu  = RMSNorm_post(x) · [Wgate; Wup]ᵀ           [T, 2I]               (fused at load)
@@ -49,19 +49,28 @@ public final class LlamaDecoder: Sendable {
     let mlpBlock: Int
     /// Blocks of a 2,048-row chunk: 32 MB of MLP activations for GAR-1B instead of 128 MB.
     public static let defaultMLPBlock = 2048
+    /// Element type of the KV cache of this decoder's states.
+    public let kvStorage: KVStorage
+
+    /// The KV cache a precision uses unless told otherwise: f32 for the exact path and for bf16
+    /// (whose faithfulness bound a bf16 cache would exceed: README "Precision faithfulness"), bf16
+    /// for int8 (not faithful anyway; half the cache memory and decode reads).
+    public static func defaultKVStorage(for precision: Precision) -> KVStorage { precision == .int8 ? .bf16 : .f32 }
 
     var qWidth: Int { spec.numHeads * spec.headDim }
     var kvWidth: Int { spec.numKVHeads * spec.headDim }
 
     /// Loads `mllm.model.language_model.*` and `mllm.lm_head.weight`: the tensors of `keys` (its
     /// table, built from `spec`), read from the checkpoint's root scope `w`.
-    convenience init(spec: TextModelSpec, keys: LlamaKeys, weights w: WeightScope, precision: Precision) throws {
+    convenience init(spec: TextModelSpec, keys: LlamaKeys, weights w: WeightScope, precision: Precision,
+                     kvStorage: KVStorage? = nil) throws {
         if let problem = GARKeySchema.unsupported(text: spec) {
             throw ModelError.modelFiles(path: w.loader.checkpoint.source, problem: problem)
         }
         // Tied head (GAR-1B): the table marks a stored copy as ignored; untied (GAR-8B): required.
         try self.init(spec: spec, embedTokens: try w.matrix(keys.embedTokens), finalNorm: try w.floats(keys.norm),
-                      untiedHead: keys.lmHead.optional ? nil : try w.matrix(keys.lmHead), precision: precision) { i in
+                      untiedHead: keys.lmHead.optional ? nil : try w.matrix(keys.lmHead), precision: precision,
+                      kvStorage: kvStorage) { i in
             let l = keys.layers[i]
             return (inputNorm: try w.floats(l.inputNorm), qkv: try w.stackedMatrix([l.qProj, l.kProj, l.vProj]), o: try w.matrix(l.oProj),
                     postNorm: try w.floats(l.postAttentionNorm), gateUp: try w.stackedMatrix([l.gateProj, l.upProj]),
@@ -76,11 +85,12 @@ public final class LlamaDecoder: Sendable {
 
     /// A decoder of `spec` from weights in the model's layout: `layer(i)` gives layer i's weights
     /// (`qkv` is q | k | v stacked, `gateUp` gate | up), packed for `precision` one layer at a time;
-    /// `untiedHead` nil ties the head to `embedTokens`.
+    /// `untiedHead` nil ties the head to `embedTokens`; `kvStorage` nil = `defaultKVStorage(for: precision)`.
     init(spec: TextModelSpec, embedTokens: MatrixStorage, finalNorm: [Float], untiedHead: MatrixStorage?, precision: Precision,
-         mlpBlock: Int = LlamaDecoder.defaultMLPBlock, layer: (Int) throws -> LayerWeights) rethrows {
+         kvStorage: KVStorage? = nil, mlpBlock: Int = LlamaDecoder.defaultMLPBlock, layer: (Int) throws -> LayerWeights) rethrows {
         precondition(mlpBlock >= 1, "LlamaDecoder: MLP block \(mlpBlock)")
         self.spec = spec
+        self.kvStorage = kvStorage ?? LlamaDecoder.defaultKVStorage(for: precision)
         let D = spec.hiddenSize, V = spec.vocabSize, I = spec.intermediateSize
         let q = spec.numHeads * spec.headDim, kv = spec.numKVHeads * spec.headDim
         self.embedTokens = embedTokens
@@ -170,22 +180,24 @@ public final class LlamaDecoder: Sendable {
         // Attention.
         profile.measure(.norms) { rmsNorm(x, layer.inputNorm, rows: T, out: h) }
         profile.measure(.qkv, bytes: layer.qkv.weight.bytes) { layer.qkv.apply(h, rows: T, out: qkv, scratch: s.widen.buffer) }
-        let kCache = s.keys[index].pointer, vCache = s.values[index].pointer
         profile.measure(.ropeCache) {
             s.rope.apply(qkv, rowStride: qkvW, rows: T, heads: H, firstPosition: p0)
             s.rope.apply(qkv + qWidth, rowStride: qkvW, rows: T, heads: Hkv, firstPosition: p0)
-            for t in 0 ..< T {
-                (kCache + (p0 + t) * kvWidth).update(from: qkv + t * qkvW + qWidth, count: kvWidth)
-                (vCache + (p0 + t) * kvWidth).update(from: qkv + t * qkvW + qWidth + kvWidth, count: kvWidth)
-            }
+            s.cache.write(layer: index, first: p0, rows: T, k: qkv + qWidth, v: qkv + qWidth + kvWidth, stride: qkvW)
         }
         let scale = 1 / Float(hd).squareRoot()
-        // A decode step (T = 1) uses the state's score scratch, so nothing is allocated per token.
-        profile.measure(.attention, bytes: 2 * (p0 + T) * kvWidth * MemoryLayout<Float>.size) {
-            Kernels.attention(q: qkv, k: kCache, v: vCache, out: h,
-                              layout: AttentionLayout(qRowStride: qkvW, kRowStride: kvWidth, vRowStride: kvWidth, outRowStride: qWidth),
-                              queries: T, keys: p0 + T, heads: H, kvHeads: Hkv, headDim: hd, scale: scale, causalOffset: p0,
-                              scoreScratch: T == 1 ? s.scores.pointer : nil)
+        profile.measure(.attention, bytes: 2 * (p0 + T) * kvWidth * s.cache.storage.bytes) {
+            if T == 1 {
+                // A decode step reads the stored rows; the state's scratch holds its scores.
+                let kv = s.cache.rows(layer: index)
+                Kernels.attentionDecode(q: qkv, k: kv.keys, v: kv.values, storage: s.cache.storage, rowStride: kvWidth, out: h,
+                                        keys: p0 + 1, heads: H, kvHeads: Hkv, headDim: hd, scale: scale, scratch: s.scores.pointer)
+            } else {
+                let kv = s.cache.f32Rows(layer: index, count: p0 + T)
+                Kernels.attention(q: qkv, k: kv.keys, v: kv.values, out: h,
+                                  layout: AttentionLayout(qRowStride: qkvW, kRowStride: kvWidth, vRowStride: kvWidth, outRowStride: qWidth),
+                                  queries: T, keys: p0 + T, heads: H, kvHeads: Hkv, headDim: hd, scale: scale, causalOffset: p0)
+            }
         }
         profile.measure(.o, bytes: layer.o.weight.bytes) { layer.o.apply(h, rows: T, out: qkv, scratch: s.widen.buffer) }   // qkv reused as [T, D]
         profile.measure(.residual) {
@@ -247,15 +259,14 @@ public final class DecoderState {
     public internal(set) var length = 0
     /// Rows per prefill chunk.
     let chunkRows: Int
-    let keys: [FloatBuffer]      // per layer [capacity, Hkv·hd]
-    let values: [FloatBuffer]
+    let cache: KVCache           // per layer [capacity, Hkv·hd] keys and values
     let x: FloatBuffer           // [chunk, D]
     let h: FloatBuffer           // [chunk, max(D, H·hd)]
     let qkv: FloatBuffer         // [chunk, max((H+2Hkv)·hd, D)]
     let mlp: FloatBuffer         // [chunk, 2·mlpBlock] (mlpBlock = I: whole), ≥ min(chunk, 3)·2I floats (short chunks run whole)
     let widen: FloatBuffer       // bf16 → f32 weight chunks
     let logits: FloatBuffer      // [V]
-    let scores: FloatBuffer      // [H, capacity] decode-step attention scores
+    let scores: FloatBuffer      // decode-step attention scratch (Kernels.attentionDecodeScratch at capacity)
     let rope: HalfSplitRope
     /// When set, one-row steps add their per-stage times to it (`gar bench model`); nil otherwise.
     public var profile: DecodeProfile?
@@ -270,8 +281,7 @@ public final class DecoderState {
         self.capacity = capacity
         self.chunkRows = max(1, min(chunkRows, capacity))
         let T = self.chunkRows
-        keys = (0 ..< s.numLayers).map { _ in FloatBuffer(count: capacity * d.kvWidth) }
-        values = (0 ..< s.numLayers).map { _ in FloatBuffer(count: capacity * d.kvWidth) }
+        cache = KVCache(storage: d.kvStorage, layers: s.numLayers, capacity: capacity, width: d.kvWidth)
         x = FloatBuffer(count: T * s.hiddenSize)
         h = FloatBuffer(count: T * max(s.hiddenSize, d.qWidth))
         qkv = FloatBuffer(count: T * max(d.qWidth + 2 * d.kvWidth, s.hiddenSize))
@@ -279,14 +289,14 @@ public final class DecoderState {
         mlp = FloatBuffer(count: max(T * 2 * d.mlpBlock, min(T, LinearLayer.gemvRowLimit - 1) * 2 * s.intermediateSize))
         widen = FloatBuffer(count: max(LinearLayer.widenChunkElements, s.intermediateSize, s.hiddenSize))
         logits = FloatBuffer(count: s.vocabSize)
-        scores = FloatBuffer(count: s.numHeads * capacity)
+        scores = FloatBuffer(count: Kernels.attentionDecodeScratch(keys: capacity, heads: s.numHeads, kvHeads: s.numKVHeads,
+                                                                   headDim: s.headDim))
         rope = HalfSplitRope(invFreq: d.invFreq, positions: capacity)
     }
 
     /// Bytes of scratch and cache held.
     var bytes: Int {
-        4 * (keys.reduce(0) { $0 + $1.count } * 2 + x.count + h.count + qkv.count + mlp.count + widen.count + logits.count + scores.count)
-            + rope.bytes
+        cache.bytes + 4 * (x.count + h.count + qkv.count + mlp.count + widen.count + logits.count + scores.count) + rope.bytes
     }
 }
 

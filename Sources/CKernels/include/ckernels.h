@@ -59,6 +59,15 @@ void gk_softmax(float *x, size_t n, float scale);
 
 // MARK: - fused attention (mathkernels.c)
 
+/// Scratch floats gk_attention_decode needs: G·S scores and one widened block of keys or values.
+size_t gk_attention_decode_scratch_floats(size_t G, size_t S, size_t D);
+/// One decode step of attention for the G query heads that share a kv head: q [G, D] (head j at
+/// q + j·D) against all S keys of the cache; key s at k + s·kvs and value s at v + s·kvs, D values
+/// each, f32 (bf16 = 0) or bf16 bits (bf16 = 1, widened exactly). softmax(scale·q·kᵀ)·V of head j
+/// goes to out + j·D. scratch: gk_attention_decode_scratch_floats(G, S, D) floats. Memory-bound:
+/// reads K and V once (blocks of 64 keys stay in L1 while the G heads pass over them).
+void gk_attention_decode(const float *q, size_t G, const void *k, const void *v, size_t kvs, int bf16, size_t S,
+                         size_t D, float scale, float *out, float *scratch);
 /// Vector lanes L of the active level: the fused attention needs D % L == 0 and key tiles of 4·L.
 size_t gk_attention_lanes(void);
 /// Scratch floats gk_attention_block needs for `rows` query rows of head dim D.

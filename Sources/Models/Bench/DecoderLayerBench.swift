@@ -43,8 +43,7 @@ public final class DecoderLayerBench {
         let state = DecoderState(decoder: decoder, capacity: past + rows, chunkRows: rows)
         let cached = floats(2 * past * kv, scale: 1)
         cached.withUnsafeBufferPointer { c in
-            state.keys[0].pointer.update(from: c.baseAddress!, count: past * kv)
-            state.values[0].pointer.update(from: c.baseAddress! + past * kv, count: past * kv)
+            state.cache.write(layer: 0, first: 0, rows: past, k: c.baseAddress!, v: c.baseAddress! + past * kv, stride: kv)
         }
         self.state = state
         input = floats(rows * D, scale: 1)

@@ -103,12 +103,7 @@ extension DecoderState {
     /// Copies the keys and values of positions `0 ..< rows` from `other` (same decoder) and sets
     /// `length = rows`.
     func copyCache(from other: DecoderState, rows: Int) {
-        precondition(rows <= capacity && rows <= other.capacity && keys.count == other.keys.count, "DecoderState.copyCache: shapes")
-        let width = keys.isEmpty ? 0 : other.keys[0].count / other.capacity
-        for i in keys.indices {
-            keys[i].pointer.update(from: other.keys[i].pointer, count: rows * width)
-            values[i].pointer.update(from: other.values[i].pointer, count: rows * width)
-        }
+        cache.copy(from: other.cache, rows: rows)
         length = rows
     }
 }
