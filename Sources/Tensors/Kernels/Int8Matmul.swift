@@ -115,15 +115,36 @@ public final class Int8Matrix: @unchecked Sendable {
     /// `out[t, r] = Σ_c x[t, c] · W[r, c]` for `t < T` with dynamically quantised activations;
     /// `x: [T, cols]`, `out: [T, rows]`, row-major and dense. `split` (the default) quantises each
     /// activation row as hi + lo (two int8 vectors, one oneDNN call of 2T rows); without it, as
-    /// one int8 vector. Needs one scale per row (`block == cols`).
-    public func multiply(_ x: UnsafePointer<Float>, rows T: Int, out: UnsafeMutablePointer<Float>, split: Bool = true) {
+    /// one int8 vector. Needs one scale per row (`block == cols`). Rows run in chunks whose
+    /// quantised activations and int32 products (≤ `chunkBytes`) live in a `ScratchPool.shared`
+    /// buffer reused across calls (no fresh pages per call).
+    /// `chunkRows` overrides the chunk (tests).
+    public func multiply(_ x: UnsafePointer<Float>, rows T: Int, out: UnsafeMutablePointer<Float>, split: Bool = true,
+                         chunkRows: Int? = nil) {
         precondition(block == cols, "Int8Matrix.multiply needs per-row scales (block \(block) < cols \(cols))")
         guard T > 0 else { return }
+        let C = cols, N = rows, halves = split ? 2 : 1
+        // Per activation row: its int8 halves, their scales, their int32 products.
+        let perRow = halves * (C + 4 + 4 * N)
+        let chunk = max(1, min(T, chunkRows ?? Int8Matrix.chunkBytes / perRow))
+        ScratchPool.shared.with(bytes: chunk * perRow) { raw in
+            for t0 in stride(from: 0, to: T, by: chunk) {
+                let t = min(chunk, T - t0), M = halves * t
+                let acc = raw.bindMemory(to: Int32.self, capacity: M * N)
+                let xs = (raw + 4 * M * N).bindMemory(to: Float.self, capacity: M)
+                let xq = (raw + 4 * M * N + 4 * M).bindMemory(to: Int8.self, capacity: M * C)
+                multiplyChunk(x + t0 * C, rows: t, out: out + t0 * N, split: split, xq: xq, xs: xs, acc: acc)
+            }
+        }
+    }
+
+    /// Bytes of scratch per chunk of `multiply` (8 MiB: 256 rows of the vision MLP's 4,096 outputs, split).
+    static let chunkBytes = 8 << 20
+
+    /// One chunk of `multiply`: `T` rows, scratch `xq [M, C]`, `xs [M]`, `acc [M, N]` (M = 2T when split).
+    private func multiplyChunk(_ x: UnsafePointer<Float>, rows T: Int, out: UnsafeMutablePointer<Float>, split: Bool,
+                               xq: UnsafeMutablePointer<Int8>, xs: UnsafeMutablePointer<Float>, acc: UnsafeMutablePointer<Int32>) {
         let C = cols, N = rows, M = split ? 2 * T : T
-        let xq = UnsafeMutablePointer<Int8>.allocate(capacity: M * C)
-        let xs = UnsafeMutablePointer<Float>.allocate(capacity: M)
-        let acc = UnsafeMutablePointer<Int32>.allocate(capacity: M * N)
-        defer { xq.deallocate(); xs.deallocate(); acc.deallocate() }
         parallelFor(T, grain: max(1, (1 << 14) / C)) { r in
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: C)
             defer { scratch.deallocate() }
