@@ -51,8 +51,8 @@ int main(int argc, char **argv) {
         char *k[LAYERS], *v[LAYERS];
         srand(1);
         for (int l = 0; l < LAYERS; l++) {
-            k[l] = malloc(S * W * eb);
-            v[l] = malloc(S * W * eb);
+            k[l] = aligned_alloc(64, S * W * eb);  // 64-byte aligned, as KVCache allocates
+            v[l] = aligned_alloc(64, S * W * eb);
             for (size_t i = 0; i < S * W; i++) {
                 float a = (float)(rand() % 2000 - 1000) * 1e-3f, b = (float)(rand() % 2000 - 1000) * 1e-3f;
                 if (bf16) {
