@@ -40,9 +40,4 @@ extension Kernels {
             }
         }
     }
-
-    /// The decode attention kernel, for `--verbose` and the benchmarks.
-    public static var attentionDecodeKernel: String {
-        "CKernels decode attention (one pass over K and V per kv head, \(gk_attention_lanes()) lanes)"
-    }
 }
