@@ -49,7 +49,7 @@ import Testing
         #expect(bf16Error <= 2e-4 && bf16Error > 0, "bf16: \(bf16Error) (must be within the golden bound and not the f32 path)")
         #expect(bf16["first_token_kept"] as? Bool == true && bf16["faithful"] as? Bool == true)
         #expect((bf16["kernels"] as? String)?.contains("precision bf16") == true)
-        // Int8FaithfulnessTests measured 1.04e-1 on this case.
+        // Int8FaithfulnessTests measured 1.06e-1 on this case (bf16 KV cache).
         let int8Error = try number(int8, "max_relative_logit_error")
         #expect(int8Error > 1e-3 && int8Error <= 0.2, "int8: \(int8Error)")
     }

@@ -22,7 +22,7 @@ import Testing
         #expect(q.logits.firstIndex(of: q.logits.max()!) == q.first)
         let scale = f.logits.map(abs).max()!
         let diff = zip(f.logits, q.logits).map { abs($0 - $1) }.max()!
-        // Int8FaithfulnessTests: 1.03e-1 measured on this case.
+        // Int8FaithfulnessTests: 1.03e-1 measured on this case (1.06e-1 with the bf16 KV cache).
         #expect(diff <= 0.2 * scale && diff > 1e-3 * scale, "int8 vs f32: \(diff) of \(scale)")
     }
 

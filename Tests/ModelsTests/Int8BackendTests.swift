@@ -212,7 +212,8 @@ import Testing
 /// numbers are printed (README "Precision faithfulness").
 ///
 /// Measured (tiny checkpoints, oneDNN brg:avx512_core_vnni, 2026-12-06): max |Δ logit| / max |logit|
-/// = 4.7e-2 … 1.03e-1; identical greedy prefix 0, 14, 7, 4, 7, 0 of 32 (cases a–f): the first token
+/// = 4.7e-2 … 1.03e-1; identical greedy prefix 0, 14, 7, 4, 7, 0 of 32 (cases a–f); with the bf16 KV
+/// cache (22:00): 5.4e-2 … 1.06e-1, prefixes 0, 14, 7, 4, 6, 0 — the first token
 /// is lost on cases a and f, so int8 is NOT faithful on these cases and is never the default.
 /// The error is the weights' quantisation: the same weights quantised per channel and multiplied in
 /// f32 (no activation quantisation) gave the same numbers to 3 digits; per block of 32 (Q8_0-like)
