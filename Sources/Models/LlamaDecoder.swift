@@ -52,10 +52,8 @@ public final class LlamaDecoder: Sendable {
     /// Element type of the KV cache of this decoder's states.
     public let kvStorage: KVStorage
 
-    /// The KV cache a precision uses unless told otherwise: f32 for the exact path and for bf16
-    /// (whose faithfulness bound a bf16 cache would exceed: README "Precision faithfulness"), bf16
-    /// for int8 (not faithful anyway; half the cache memory and decode reads).
-    public static func defaultKVStorage(for precision: Precision) -> KVStorage { precision == .int8 ? .bf16 : .f32 }
+    /// The KV cache a precision uses unless told otherwise (`KVStorage.default(for:)`).
+    public static func defaultKVStorage(for precision: Precision) -> KVStorage { .default(for: precision) }
 
     var qWidth: Int { spec.numHeads * spec.headDim }
     var kvWidth: Int { spec.numKVHeads * spec.headDim }

@@ -32,7 +32,10 @@ extension Precision {
     }
 
     /// One line naming the precision and the kernels it runs on, for `--verbose`.
-    public var kernelSummary: String {
+    public var kernelSummary: String { products + "; \(KVStorage.default(for: self).rawValue) KV cache, CKernels decode attention" }
+
+    /// The kernels of the weight products.
+    private var products: String {
         switch self {
         case .f32:
             return "precision f32 (exact path): oneDNN f32 matmul, ISA \(CPUFeatures.dnnlISA) (OpenBLAS sgemv/sgemm below "
@@ -47,8 +50,9 @@ extension Precision {
         case .int8:
             let probe = [Float](repeating: 1, count: 256 * 256)
             let impl = probe.withUnsafeBufferPointer { Int8Matrix(quantizing: $0, rows: 256, cols: 256).implementation }
-            return "precision int8 (int8 weights per output channel): CKernels int8 GEMV for decoding (f32 activations), "
-                + "oneDNN int8 matmul \(impl) (activations quantised per row), ISA \(CPUFeatures.dnnlISA)"
+            return "precision int8 (int8 weights per output channel): CKernels int8 × int8 GEMV for decoding (activations "
+                + "quantised per block of 32), oneDNN int8 matmul \(impl) (activations quantised per row as hi + lo), "
+                + "ISA \(CPUFeatures.dnnlISA)"
         }
     }
 }
