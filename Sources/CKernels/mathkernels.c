@@ -7,7 +7,6 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #define GK_X86 1
-#include <immintrin.h>
 #endif
 
 // GK_AR: query rows per attention register tile (rows × 4 vectors of accumulators must fit the

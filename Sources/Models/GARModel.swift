@@ -74,7 +74,7 @@ public final class GARModel: Sendable {
     /// Loads a GAR checkpoint directory (config.json, preprocessor_config.json, tokenizer files,
     /// chat template, model.safetensors or shards; generation_config.json if present), packing
     /// the weight matrices for `precision` (`.f32`: the exact path).
-    /// `kvStorage`: the decoder's KV cache element type; nil = `LlamaDecoder.defaultKVStorage(for: precision)`.
+    /// `kvStorage`: the decoder's KV cache element type; nil = `KVStorage.default(for: precision)`.
     public static func load(directory: String, precision: Precision = .f32, kvStorage: KVStorage? = nil) throws -> GARModel {
         try GARModel(directory: directory, precision: precision, kvStorage: kvStorage)
     }

@@ -52,9 +52,6 @@ public final class LlamaDecoder: Sendable {
     /// Element type of the KV cache of this decoder's states.
     public let kvStorage: KVStorage
 
-    /// The KV cache a precision uses unless told otherwise (`KVStorage.default(for:)`).
-    public static func defaultKVStorage(for precision: Precision) -> KVStorage { .default(for: precision) }
-
     var qWidth: Int { spec.numHeads * spec.headDim }
     var kvWidth: Int { spec.numKVHeads * spec.headDim }
 
@@ -83,12 +80,12 @@ public final class LlamaDecoder: Sendable {
 
     /// A decoder of `spec` from weights in the model's layout: `layer(i)` gives layer i's weights
     /// (`qkv` is q | k | v stacked, `gateUp` gate | up), packed for `precision` one layer at a time;
-    /// `untiedHead` nil ties the head to `embedTokens`; `kvStorage` nil = `defaultKVStorage(for: precision)`.
+    /// `untiedHead` nil ties the head to `embedTokens`; `kvStorage` nil = `KVStorage.default(for: precision)`.
     init(spec: TextModelSpec, embedTokens: MatrixStorage, finalNorm: [Float], untiedHead: MatrixStorage?, precision: Precision,
          kvStorage: KVStorage? = nil, mlpBlock: Int = LlamaDecoder.defaultMLPBlock, layer: (Int) throws -> LayerWeights) rethrows {
         precondition(mlpBlock >= 1, "LlamaDecoder: MLP block \(mlpBlock)")
         self.spec = spec
-        self.kvStorage = kvStorage ?? LlamaDecoder.defaultKVStorage(for: precision)
+        self.kvStorage = kvStorage ?? .default(for: precision)
         let D = spec.hiddenSize, V = spec.vocabSize, I = spec.intermediateSize
         let q = spec.numHeads * spec.headDim, kv = spec.numKVHeads * spec.headDim
         self.embedTokens = embedTokens

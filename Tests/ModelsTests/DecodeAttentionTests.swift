@@ -90,9 +90,9 @@ import Testing
     /// Which cache each precision uses, and what it holds: f32 for f32 and bf16 (faithfulness),
     /// bf16 for int8 — half the bytes.
     @Test func cachePolicyAndBytes() throws {
-        #expect(LlamaDecoder.defaultKVStorage(for: .f32) == .f32)
-        #expect(LlamaDecoder.defaultKVStorage(for: .bf16) == .f32)
-        #expect(LlamaDecoder.defaultKVStorage(for: .int8) == .bf16)
+        #expect(KVStorage.default(for: .f32) == .f32)
+        #expect(KVStorage.default(for: .bf16) == .f32)
+        #expect(KVStorage.default(for: .int8) == .bf16)
         let f32 = KVCache(storage: .f32, layers: 3, capacity: 100, width: 64)
         let bf16 = KVCache(storage: .bf16, layers: 3, capacity: 100, width: 64)
         #expect(f32.bytes == 2 * 3 * 100 * 64 * 4 && bf16.bytes == f32.bytes / 2)
